@@ -1,0 +1,72 @@
+/**
+ * An origin's `address` as Cloudflare writes it (a hostname or an IP, with an optional `port`), or
+ * Switchyard's extension, an absolute http(s) URL with an optional path prefix. Both resolve to
+ * one base: scheme (fixed, or the client's), host with port, and a path prefix without a trailing
+ * slash.
+ */
+
+export interface OriginBase {
+	/** "http:" or "https:" when the address fixes it; undefined to follow the client's scheme. */
+	readonly protocol: "http:" | "https:" | undefined;
+	/** Host as it goes into a URL: "example.com", "127.0.0.1:9001", "[::1]:8080". */
+	readonly host: string;
+	/** The hostname without port or brackets. */
+	readonly hostname: string;
+	/** "" or a prefix such as "/api" (never ending in "/"). */
+	readonly pathPrefix: string;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export function isIpAddress(hostname: string): boolean {
+	const bare = hostname.replace(/^\[|\]$/g, "");
+	return IPV4.test(bare) || (bare.includes(":") && /^[0-9a-f:.]+$/i.test(bare));
+}
+
+export function isLoopback(hostname: string): boolean {
+	const bare = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+	return bare === "localhost" || bare === "::1" || bare.startsWith("127.");
+}
+
+/** Parses an origin address; returns an error message naming what is wrong instead of throwing. */
+export function toOriginBase(address: string, port?: number): OriginBase | string {
+	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) {
+		let url: URL;
+		try {
+			url = new URL(address);
+		} catch {
+			return `"${address}" is not a valid URL`;
+		}
+		if (url.protocol !== "http:" && url.protocol !== "https:")
+			return `"${address}": only http and https URLs are supported`;
+		if (url.search || url.hash) return `"${address}": an origin URL cannot carry a query or fragment`;
+		if (url.username || url.password) return `"${address}": credentials in an origin URL are not supported`;
+		if (port) return `"${address}": give the port inside the URL or in "port", not both`;
+		return {
+			protocol: url.protocol,
+			host: url.host,
+			hostname: url.hostname.replace(/^\[|\]$/g, ""),
+			pathPrefix: url.pathname.replace(/\/+$/, ""),
+		};
+	}
+	const ipv6 = address.includes(":") && isIpAddress(address);
+	if (!ipv6 && !HOSTNAME.test(address) && !IPV4.test(address)) {
+		return `"${address}" is neither a hostname, an IP address nor an http(s) URL`;
+	}
+	const hostname = address.replace(/^\[|\]$/g, "");
+	const hostPart = ipv6 ? `[${hostname}]` : hostname;
+	return {
+		protocol: undefined,
+		host: port ? `${hostPart}:${port}` : hostPart,
+		hostname,
+		pathPrefix: "",
+	};
+}
+
+/** The URL of one request on this origin: the prefix joined to the path, the query kept byte for byte. */
+export function toOriginUrl(base: OriginBase, clientProtocol: string, pathAndQuery: string): string {
+	const protocol = base.protocol ?? (clientProtocol === "https:" ? "https:" : "http:");
+	const path = pathAndQuery.startsWith("/") ? pathAndQuery : `/${pathAndQuery}`;
+	return `${protocol}//${base.host}${base.pathPrefix}${path}`;
+}

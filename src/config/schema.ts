@@ -1,0 +1,139 @@
+/**
+ * The configuration model: monitors, pools and load balancers in the JSON shapes of Cloudflare's
+ * Load Balancing API, with Cloudflare's defaults where it has one, plus Switchyard's own `proxy`
+ * block. Objects are "loose": fields we do not know survive a round trip and are reported back
+ * (see validate.ts) instead of being silently dropped.
+ *
+ * Reference: https://developers.cloudflare.com/api/resources/load_balancers/
+ */
+import { z } from "zod";
+
+/** Origin steering policies known to the model; src/balancing/ says which this build can run. */
+export const ORIGIN_POLICIES = [
+	"random",
+	"hash",
+	"least_outstanding_requests",
+	"least_connections",
+	"round_robin",
+	"weighted_round_robin",
+	"p2c",
+	"ewma",
+] as const;
+export type OriginPolicyName = (typeof ORIGIN_POLICIES)[number];
+
+/** Pool steering policies known to the model; src/steering/ says which this build can run. */
+export const STEERING_POLICIES = [
+	"off",
+	"geo",
+	"random",
+	"dynamic_latency",
+	"proximity",
+	"least_outstanding_requests",
+	"least_connections",
+] as const;
+export type SteeringPolicyName = (typeof STEERING_POLICIES)[number];
+
+const headerMap = z.record(z.string().min(1), z.array(z.string()));
+const id = z
+	.string()
+	.trim()
+	.min(1)
+	.max(256)
+	.regex(/^[^/\s]+$/, "an id without spaces or slashes");
+
+export const monitorSchema = z.looseObject({
+	id,
+	description: z.string().optional(),
+	type: z.enum(["http", "https"]).default("http"),
+	method: z.enum(["GET", "HEAD"]).default("GET"),
+	path: z.string().startsWith("/").default("/"),
+	header: headerMap.default({}),
+	/** 0 means the default port of `type`, or the origin's own port. */
+	port: z.number().int().min(0).max(65535).default(0),
+	/** Seconds to wait for the check's response. */
+	timeout: z.number().int().min(1).max(10).default(5),
+	/** Seconds between checks. The cron trigger fires once a minute. */
+	interval: z.number().int().min(5).max(3600).default(60),
+	/** Extra attempts within one check before it counts as failed. */
+	retries: z.number().int().min(0).max(5).default(2),
+	expected_codes: z
+		.string()
+		.regex(/^\s*[1-5](\d\d|xx)(\s*,\s*[1-5](\d\d|xx))*\s*$/, 'codes like "200", "2xx" or "200,204"')
+		.default("200"),
+	expected_body: z.string().default(""),
+	follow_redirects: z.boolean().default(false),
+	allow_insecure: z.boolean().default(false),
+	/** Checks in a row to become healthy; 0 behaves as 1 (Cloudflare's default). */
+	consecutive_up: z.number().int().min(0).max(100).default(0),
+	/** Checks in a row to become unhealthy; 0 behaves as 1 (Cloudflare's default). */
+	consecutive_down: z.number().int().min(0).max(100).default(0),
+});
+
+export const originSchema = z.looseObject({
+	name: z.string().trim().min(1).max(256),
+	/** A hostname or IP address (Cloudflare), or an absolute http(s) URL (Switchyard). */
+	address: z.string().trim().min(1),
+	port: z.number().int().min(0).max(65535).optional(),
+	enabled: z.boolean().default(true),
+	weight: z.number().min(0).max(1).default(1),
+	header: z.looseObject({ Host: z.array(z.string().min(1)).max(1).optional() }).optional(),
+});
+
+export const poolSchema = z.looseObject({
+	id,
+	name: z.string().trim().min(1).max(256),
+	description: z.string().optional(),
+	enabled: z.boolean().default(true),
+	minimum_origins: z.number().int().min(1).default(1),
+	monitor: id.optional(),
+	latitude: z.number().min(-90).max(90).optional(),
+	longitude: z.number().min(-180).max(180).optional(),
+	origin_steering: z.looseObject({ policy: z.enum(ORIGIN_POLICIES).default("random") }).default({ policy: "random" }),
+	origins: z.array(originSchema),
+});
+
+/** Switchyard's own proxy settings, one per load balancer. */
+export const proxySchema = z.strictObject({
+	/** Deadline for an origin's response headers; 504 when it passes. */
+	timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+	/** Extra origins to try after a connection error, timeout, 502, 503 or 504 (replayable requests only). */
+	retries: z.number().int().min(0).max(10).default(2),
+	/** Adds `x-switchyard-origin` and `x-switchyard-pool` to responses. Off by default: origin names are internal. */
+	debug_headers: z.boolean().default(false),
+});
+
+export const loadBalancerSchema = z.looseObject({
+	/** The hostname it answers: exact ("app.example.com"), wildcard ("*.example.com") or "*". */
+	name: z
+		.string()
+		.trim()
+		.toLowerCase()
+		.regex(
+			/^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/,
+			"a hostname, *.hostname or *",
+		),
+	description: z.string().optional(),
+	enabled: z.boolean().default(true),
+	default_pools: z.array(id).min(1),
+	/** Used when no pool is healthy, regardless of its own health. Defaults to the last default pool. */
+	fallback_pool: id.optional(),
+	steering_policy: z
+		.enum(STEERING_POLICIES)
+		.or(z.literal("").transform(() => "off" as const))
+		.default("off"),
+	proxy: proxySchema.default(proxySchema.parse({})),
+});
+
+export const configSchema = z.strictObject({
+	monitors: z.array(monitorSchema).default([]),
+	pools: z.array(poolSchema).default([]),
+	load_balancers: z.array(loadBalancerSchema).default([]),
+});
+
+export type Monitor = z.output<typeof monitorSchema>;
+export type Origin = z.output<typeof originSchema>;
+export type Pool = z.output<typeof poolSchema>;
+export type ProxySettings = z.output<typeof proxySchema>;
+export type LoadBalancer = z.output<typeof loadBalancerSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

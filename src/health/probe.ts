@@ -1,0 +1,128 @@
+/**
+ * One active health check of one origin, as its pool's monitor describes it: method, path,
+ * headers, expected codes and body, timeout, and `retries` extra attempts before the check counts
+ * as failed. Every failure becomes a result with a reason, never an exception.
+ */
+import { classifyError, classifyStatus } from "../proxy/failure";
+import { toStatusMatcher } from "./expected-codes";
+
+export interface ProbeTarget {
+	/** "<pool id>/<origin name>". */
+	readonly key: string;
+	readonly url: string;
+	readonly method: "GET" | "HEAD";
+	readonly headers: Readonly<Record<string, string>>;
+	readonly timeoutMs: number;
+	readonly retries: number;
+	readonly expectedCodes: string;
+	readonly expectedBody: string;
+	readonly followRedirects: boolean;
+}
+
+export type ProbeFailure = "timeout" | "unreachable" | "status" | "body";
+
+export interface ProbeResult {
+	readonly key: string;
+	readonly ok: boolean;
+	/** When the check finished (ms since epoch). */
+	readonly at: number;
+	/** Round-trip time of the last attempt, in ms. */
+	readonly rttMs: number;
+	readonly status?: number;
+	readonly failure?: ProbeFailure;
+	/** Human-readable: "200", "status 503, expected 2xx", "timeout after 5000 ms", … */
+	readonly reason: string;
+}
+
+/** Bytes of a response body searched for `expected_body`. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+export async function probe(
+	target: ProbeTarget,
+	fetcher: typeof fetch = fetch,
+	now: () => number = Date.now,
+): Promise<ProbeResult> {
+	let result = await probeOnce(target, fetcher, now);
+	for (let attempt = 0; !result.ok && attempt < target.retries; attempt++) {
+		result = await probeOnce(target, fetcher, now);
+	}
+	return result;
+}
+
+async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => number): Promise<ProbeResult> {
+	const started = now();
+	const controller = new AbortController();
+	let timedOut = false;
+	const timer = setTimeout(() => {
+		timedOut = true;
+		controller.abort();
+	}, target.timeoutMs);
+	const done = (fields: Omit<ProbeResult, "key" | "at" | "rttMs">): ProbeResult => {
+		const at = now();
+		return { key: target.key, at, rttMs: at - started, ...fields };
+	};
+	try {
+		const response = await fetcher(target.url, {
+			method: target.method,
+			headers: target.headers,
+			redirect: target.followRedirects ? "follow" : "manual",
+			signal: controller.signal,
+		});
+		const status = response.status;
+		const edgeFailure = classifyStatus(status);
+		if (edgeFailure !== undefined) {
+			await response.body?.cancel();
+			return done({ ok: false, status, failure: edgeFailure, reason: `status ${status} (origin ${edgeFailure})` });
+		}
+		if (!toStatusMatcher(target.expectedCodes)(status)) {
+			await response.body?.cancel();
+			return done({
+				ok: false,
+				status,
+				failure: "status",
+				reason: `status ${status}, expected ${target.expectedCodes}`,
+			});
+		}
+		if (target.expectedBody !== "") {
+			const body = await readPrefix(response, BODY_LIMIT_BYTES);
+			if (!body.includes(target.expectedBody)) {
+				return done({
+					ok: false,
+					status,
+					failure: "body",
+					reason: `body does not contain "${target.expectedBody}" (first ${BODY_LIMIT_BYTES} bytes searched)`,
+				});
+			}
+		} else {
+			await response.body?.cancel();
+		}
+		return done({ ok: true, status, reason: String(status) });
+	} catch (error) {
+		const failure = classifyError(timedOut);
+		const reason =
+			failure === "timeout" ? `timeout after ${target.timeoutMs} ms` : `unreachable: ${errorMessage(error)}`;
+		return done({ ok: false, failure, reason });
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+async function readPrefix(response: Response, limitBytes: number): Promise<string> {
+	if (!response.body) return "";
+	const reader = response.body.getReader();
+	const decoder = new TextDecoder();
+	let text = "";
+	let bytes = 0;
+	while (bytes < limitBytes) {
+		const { done, value } = await reader.read();
+		if (done) return text + decoder.decode();
+		bytes += value.byteLength;
+		text += decoder.decode(value, { stream: true });
+	}
+	await reader.cancel();
+	return text;
+}
+
+function errorMessage(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,34 @@
+/**
+ * Turns a pool's monitor and one of its origins into the probe to run: URL (scheme from the
+ * monitor's `type` unless the address fixes it, `port` override), method and headers.
+ */
+import type { Monitor } from "../config/schema";
+import type { OriginEntry } from "../registry/snapshot";
+import type { ProbeTarget } from "./probe";
+
+export const PROBE_USER_AGENT = "Switchyard-Health-Check/1";
+
+export function toProbeTarget(origin: OriginEntry, monitor: Monitor): ProbeTarget {
+	const protocol = origin.base.protocol ?? `${monitor.type}:`;
+	let host = origin.base.host;
+	if (monitor.port !== 0) {
+		const bracketed = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+		host = `${bracketed}:${monitor.port}`;
+	}
+	const headers: Record<string, string> = { "user-agent": PROBE_USER_AGENT };
+	for (const [name, values] of Object.entries(monitor.header)) {
+		// A Worker cannot choose the Host it sends; later versions honour it within the zone.
+		if (name.toLowerCase() !== "host") headers[name.toLowerCase()] = values.join(", ");
+	}
+	return {
+		key: origin.key,
+		url: `${protocol}//${host}${origin.base.pathPrefix}${monitor.path}`,
+		method: monitor.method,
+		headers,
+		timeoutMs: monitor.timeout * 1000,
+		retries: monitor.retries,
+		expectedCodes: monitor.expected_codes,
+		expectedBody: monitor.expected_body,
+		followRedirects: monitor.follow_redirects,
+	};
+}

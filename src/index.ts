@@ -1,0 +1,36 @@
+/**
+ * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API (on any other hostname it
+ * is a 404, never the admin API and never proxied); everything else is proxied. scheduled: the
+ * active health sweep.
+ */
+
+import { isAdminHost, toAdminHostnames } from "./admin/auth";
+import { ADMIN_API_BASE, adminRouter } from "./admin/router";
+import { type Env, getRegistry } from "./env";
+import { runHealthSweep } from "./health/sweep";
+import { toProblemResponse } from "./proxy/problem";
+import { proxyRequest } from "./proxy/proxy";
+
+export { Registry } from "./registry/registry";
+
+/** Paths under this prefix are reserved for Switchyard and never proxied. */
+export const RESERVED_PREFIX = "/_lb/";
+
+export default {
+	async fetch(request, env, ctx) {
+		const url = new URL(request.url);
+		if (url.pathname === RESERVED_PREFIX.slice(0, -1) || url.pathname.startsWith(RESERVED_PREFIX)) {
+			const admin = isAdminHost(url.hostname, toAdminHostnames(env.ADMIN_HOSTNAMES));
+			if (admin && (url.pathname === ADMIN_API_BASE || url.pathname.startsWith(`${ADMIN_API_BASE}/`))) {
+				return adminRouter.fetch(request, env, ctx);
+			}
+			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
+		}
+		return proxyRequest(request, getRegistry(env));
+	},
+
+	async scheduled(_controller, env) {
+		const summary = await runHealthSweep(getRegistry(env));
+		console.log(`health sweep: ${summary.probed} probed, ${summary.failed} failed`);
+	},
+} satisfies ExportedHandler<Env>;

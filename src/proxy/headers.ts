@@ -1,0 +1,52 @@
+/**
+ * Header rules of a reverse proxy, pure. Hop-by-hop headers describe one connection and must not
+ * be forwarded (RFC 9110 §7.6.1): the fixed list below, plus every header the Connection header
+ * names. https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+
+const HOP_BY_HOP = [
+	"connection",
+	"keep-alive",
+	"proxy-connection",
+	"proxy-authenticate",
+	"proxy-authorization",
+	"te",
+	"trailer",
+	"transfer-encoding",
+	"upgrade",
+];
+
+/** A copy of `headers` without hop-by-hop headers. */
+export function withoutHopByHop(headers: Headers): Headers {
+	const out = new Headers(headers);
+	for (const token of (headers.get("connection") ?? "").split(",")) {
+		const name = token.trim().toLowerCase();
+		if (name) out.delete(name);
+	}
+	for (const name of HOP_BY_HOP) out.delete(name);
+	return out;
+}
+
+export interface ForwardedInfo {
+	/** The client's address (CF-Connecting-IP), when known. */
+	readonly clientIp: string | undefined;
+	/** "http" or "https", as the client spoke to us. */
+	readonly proto: string;
+	/** The Host the client asked for. */
+	readonly host: string;
+}
+
+/**
+ * Headers for the request to the origin: hop-by-hop removed, Host left to the origin URL, and
+ * X-Forwarded-For/-Proto/-Host describing the client. Incoming X-Forwarded-* values are not
+ * trusted: X-Forwarded-For is rebuilt from the address Cloudflare saw.
+ */
+export function toUpstreamHeaders(incoming: Headers, info: ForwardedInfo): Headers {
+	const out = withoutHopByHop(incoming);
+	out.delete("host");
+	if (info.clientIp) out.set("x-forwarded-for", info.clientIp);
+	else out.delete("x-forwarded-for");
+	out.set("x-forwarded-proto", info.proto);
+	out.set("x-forwarded-host", info.host);
+	return out;
+}

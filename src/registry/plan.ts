@@ -1,0 +1,103 @@
+/**
+ * Routing as a pure function: load balancer by hostname → pools in steering order (unhealthy ones
+ * skipped, the fallback pool regardless of health when none is left) → origins of the chosen pool
+ * in the order to try them. The registry object calls this with its in-memory health and policy
+ * counters; nothing here does I/O.
+ */
+
+import type { OriginPolicy } from "../balancing/policy";
+import { toAttemptOrder } from "../balancing/policy";
+import type { OriginBase } from "../config/origin-address";
+import type { ProxySettings } from "../config/schema";
+import { getSteeringPolicy } from "../steering";
+import { toPoolPlan } from "../steering/policy";
+import { findLoadBalancer, type OriginEntry, type PoolEntry, type Snapshot } from "./snapshot";
+
+export interface Attempt {
+	readonly key: string;
+	readonly pool: string;
+	readonly origin: string;
+	readonly base: OriginBase;
+}
+
+export type RoutePlan =
+	| {
+			readonly ok: true;
+			readonly loadBalancer: string;
+			readonly pool: string;
+			/** True when no pool was healthy and the fallback pool was used regardless of health. */
+			readonly fallback: boolean;
+			/** The chosen origin first, then alternates for retries. Never empty. */
+			readonly attempts: Attempt[];
+			readonly proxy: ProxySettings;
+	  }
+	| {
+			readonly ok: false;
+			readonly problem: "no_load_balancer" | "load_balancer_disabled" | "no_origin";
+			readonly loadBalancer?: string;
+			readonly pool?: string;
+			readonly detail: string;
+	  };
+
+export interface PlanContext {
+	readonly isHealthy: (originKey: string) => boolean;
+	readonly policyFor: (poolId: string) => OriginPolicy;
+	readonly random: () => number;
+}
+
+/** Origins that can take traffic at all: enabled, in an enabled pool, with a weight above zero. */
+function usableOrigins(entry: PoolEntry): OriginEntry[] {
+	return entry.pool.enabled ? entry.origins.filter((origin) => origin.enabled && origin.weight > 0) : [];
+}
+
+export function isPoolHealthy(entry: PoolEntry | undefined, isHealthy: (key: string) => boolean): boolean {
+	if (!entry) return false;
+	const healthy = usableOrigins(entry).filter((origin) => isHealthy(origin.key)).length;
+	return healthy > 0 && healthy >= entry.pool.minimum_origins;
+}
+
+export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext): RoutePlan {
+	const lb = findLoadBalancer(snapshot, hostname);
+	if (!lb) {
+		return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
+	}
+	if (!lb.enabled) {
+		return {
+			ok: false,
+			problem: "load_balancer_disabled",
+			loadBalancer: lb.name,
+			detail: `load balancer "${lb.name}" is disabled`,
+		};
+	}
+	const fallbackPool = lb.fallback_pool ?? (lb.default_pools.at(-1) as string);
+	const { pools, fallback } = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
+		defaultPools: lb.default_pools,
+		fallbackPool,
+		isHealthy: (poolId) => isPoolHealthy(snapshot.pools.get(poolId), ctx.isHealthy),
+	});
+	const poolId = pools[0] as string;
+	const entry = snapshot.pools.get(poolId);
+	const usable = entry ? usableOrigins(entry) : [];
+	const healthy = usable.filter((origin) => ctx.isHealthy(origin.key));
+	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
+	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
+	const policy = ctx.policyFor(poolId);
+	const ordered = toAttemptOrder(candidates, policy.pick(candidates, { random: ctx.random }));
+	if (ordered.length === 0) {
+		return {
+			ok: false,
+			problem: "no_origin",
+			loadBalancer: lb.name,
+			pool: poolId,
+			detail: `pool "${poolId}" has no enabled origin to send the request to`,
+		};
+	}
+	return {
+		ok: true,
+		loadBalancer: lb.name,
+		pool: poolId,
+		fallback,
+		attempts: ordered.map((origin) => ({ key: origin.key, pool: origin.pool, origin: origin.name, base: origin.base })),
+		proxy: lb.proxy,
+	};
+}

@@ -1,0 +1,76 @@
+/**
+ * A validated configuration compiled for routing: load balancers findable by hostname, pools
+ * with their origins' parsed addresses. Built once per config version; pure.
+ */
+import { type OriginBase, toOriginBase } from "../config/origin-address";
+import type { Config, LoadBalancer, Monitor, Pool } from "../config/schema";
+
+export interface OriginEntry {
+	/** "<pool id>/<origin name>": the key of health and counters. */
+	readonly key: string;
+	readonly pool: string;
+	readonly name: string;
+	readonly base: OriginBase;
+	readonly enabled: boolean;
+	readonly weight: number;
+}
+
+export interface PoolEntry {
+	readonly pool: Pool;
+	readonly monitor: Monitor | undefined;
+	readonly origins: readonly OriginEntry[];
+}
+
+export interface Snapshot {
+	readonly version: number;
+	readonly config: Config;
+	readonly pools: ReadonlyMap<string, PoolEntry>;
+	readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
+}
+
+/** Pool ids cannot contain "/" (the schema says so), which keeps keys unambiguous. */
+export function toOriginKey(poolId: string, originName: string): string {
+	return `${poolId}/${originName}`;
+}
+
+export function poolOfKey(originKey: string): string {
+	return originKey.slice(0, originKey.indexOf("/"));
+}
+
+/** Compiles a config that validateConfig accepted (addresses are known to parse). */
+export function toSnapshot(config: Config, version: number): Snapshot {
+	const monitors = new Map(config.monitors.map((monitor) => [monitor.id, monitor]));
+	const pools = new Map<string, PoolEntry>();
+	for (const pool of config.pools) {
+		const origins = pool.origins.map((origin): OriginEntry => {
+			const base = toOriginBase(origin.address, origin.port);
+			if (typeof base === "string") throw new Error(`pool "${pool.id}": ${base}`);
+			return {
+				key: toOriginKey(pool.id, origin.name),
+				pool: pool.id,
+				name: origin.name,
+				base,
+				enabled: origin.enabled,
+				weight: origin.weight,
+			};
+		});
+		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });
+	}
+	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
+	return { version, config, pools, loadBalancers };
+}
+
+/**
+ * The load balancer answering `hostname`: an exact name first, then the most specific wildcard
+ * ("*.example.com" answers "a.example.com" and "a.b.example.com"), then the catch-all "*".
+ */
+export function findLoadBalancer(snapshot: Snapshot, hostname: string): LoadBalancer | undefined {
+	const host = hostname.toLowerCase().replace(/\.$/, "");
+	const exact = snapshot.loadBalancers.get(host);
+	if (exact) return exact;
+	for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+		const wildcard = snapshot.loadBalancers.get(`*${host.slice(dot)}`);
+		if (wildcard) return wildcard;
+	}
+	return snapshot.loadBalancers.get("*");
+}
