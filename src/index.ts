@@ -5,16 +5,13 @@
  */
 
 import { isAdminHost, toAdminHostnames } from "./admin/auth";
-import { ADMIN_API_BASE, adminRouter } from "./admin/router";
+import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { type Env, getRegistry } from "./env";
 import { runHealthSweep } from "./health/sweep";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
 
 export { Registry } from "./registry/registry";
-
-/** Paths under this prefix are reserved for Switchyard and never proxied. */
-export const RESERVED_PREFIX = "/_lb/";
 
 export default {
 	async fetch(request, env, ctx) {
@@ -29,8 +26,8 @@ export default {
 		return proxyRequest(request, getRegistry(env));
 	},
 
-	async scheduled(_controller, env) {
-		const summary = await runHealthSweep(getRegistry(env));
+	async scheduled(controller, env) {
+		const summary = await runHealthSweep(getRegistry(env), fetch, Date.now, controller.scheduledTime);
 		console.log(`health sweep: ${summary.probed} probed, ${summary.failed} failed`);
 	},
 } satisfies ExportedHandler<Env>;

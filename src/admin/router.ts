@@ -10,6 +10,8 @@ import { toProblemResponse } from "../proxy/problem";
 import { AdminError } from "./admin-error";
 import { isSameSecret, toBearerToken } from "./auth";
 
+/** Paths under this prefix are reserved for Switchyard and never proxied. */
+export const RESERVED_PREFIX = "/_lb/";
 export const ADMIN_API_BASE = "/_lb/api";
 
 type Args = [env: Env, ctx: ExecutionContext];

@@ -22,8 +22,10 @@ export async function runHealthSweep(
 	registry: SweepRegistry,
 	fetcher: typeof fetch = fetch,
 	now: () => number = Date.now,
+	/** The time probes are judged due at: the cron's scheduledTime; `now()` when absent. */
+	dueAt: number = now(),
 ): Promise<SweepSummary> {
-	const due = await registry.dueProbes(now());
+	const due = await registry.dueProbes(dueAt);
 	if (due.length === 0) return { probed: 0, failed: 0 };
 	const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) => probe(target, fetcher, now));
 	await registry.recordProbes(results);

@@ -1,0 +1,37 @@
+/**
+ * Runs in Node before the Workers-runtime tests: starts real origin servers on loopback (the demo
+ * origin, which records what it receives) and a port with nothing listening, and hands their URLs
+ * to the tests with provide/inject.
+ */
+import { createServer } from "node:net";
+import type { TestProject } from "vitest/node";
+import { type OriginServer, startOrigin } from "../../demo/origin.ts";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** Origin name → base URL, e.g. { a: "http://127.0.0.1:41234" }. */
+		origins: Record<string, string>;
+		/** A loopback URL where nothing listens: connections are refused. */
+		deadOrigin: string;
+	}
+}
+
+export const ORIGIN_NAMES = ["a", "b", "c", "d", "e"] as const;
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	if (address === null || typeof address === "string") throw new Error("no port");
+	return address.port;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+	const servers: OriginServer[] = await Promise.all(ORIGIN_NAMES.map((name) => startOrigin({ name })));
+	project.provide("origins", Object.fromEntries(servers.map((server) => [server.name, server.url])));
+	project.provide("deadOrigin", `http://127.0.0.1:${await freePort()}`);
+	return async () => {
+		await Promise.all(servers.map((server) => server.close()));
+	};
+}

@@ -1,0 +1,104 @@
+/**
+ * Helpers for the Workers-runtime tests: talk to the Worker under test as a client would, and to
+ * the loopback origins (started in global-setup.ts) to see what they received.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import worker from "../../src/index";
+
+export const ADMIN = "http://admin.test";
+export const TOKEN = "test-admin-token";
+
+export interface Received {
+	method: string;
+	url: string;
+	headers: Record<string, string | string[] | undefined>;
+	bodyBytes: number;
+	body: string;
+}
+
+export function originUrl(name: string): string {
+	const url = inject("origins")[name];
+	if (!url) throw new Error(`no origin ${name}`);
+	return url;
+}
+
+/** A request through the Worker's fetch handler, as a client on the Internet would send it. */
+export async function send(url: string, init: RequestInit = {}): Promise<Response> {
+	const ctx = createExecutionContext();
+	const response = await worker.fetch(
+		new Request(url, init) as Request<unknown, IncomingRequestCfProperties>,
+		env,
+		ctx,
+	);
+	await waitOnExecutionContext(ctx);
+	return response;
+}
+
+export function admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+	return send(`${ADMIN}/_lb/api${path}`, {
+		method,
+		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+}
+
+export async function putConfig(config: unknown): Promise<{ version: number; messages: string[] }> {
+	const response = await admin("PUT", "/config", config);
+	const body = (await response.json()) as { version: number; messages: string[] };
+	if (response.status !== 200) throw new Error(`PUT /config: ${response.status} ${JSON.stringify(body)}`);
+	return body;
+}
+
+/** Fires the cron trigger as Cloudflare would at `scheduledTime`, and waits for the sweep to finish. */
+export async function runCron(scheduledTime: number): Promise<void> {
+	const ctx = createExecutionContext();
+	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx);
+	await waitOnExecutionContext(ctx);
+}
+
+export async function received(name: string): Promise<Received[]> {
+	const response = await fetch(`${originUrl(name)}/_origin/requests`);
+	return (await response.json()) as Received[];
+}
+
+export async function clearReceived(...names: string[]): Promise<void> {
+	await Promise.all(
+		names.map(async (name) => {
+			const response = await fetch(`${originUrl(name)}/_origin/requests`, { method: "DELETE" });
+			await response.body?.cancel();
+		}),
+	);
+}
+
+export async function setOriginHealthy(name: string, healthy: boolean): Promise<void> {
+	const response = await fetch(`${originUrl(name)}/_origin/${healthy ? "recover" : "fail"}`, { method: "POST" });
+	await response.body?.cancel();
+}
+
+/** A monitor, pool and load balancer in Cloudflare's shapes, over the named loopback origins. */
+export function onePoolConfig(
+	names: string[],
+	options: { host?: string; policy?: string; proxy?: Record<string, unknown>; monitor?: Record<string, unknown> } = {},
+) {
+	return {
+		monitors: [{ id: "health", path: "/health", expected_codes: "2xx", timeout: 2, retries: 0, ...options.monitor }],
+		pools: [
+			{
+				id: "main",
+				name: "main",
+				monitor: "health",
+				origin_steering: { policy: options.policy ?? "round_robin" },
+				origins: names.map((name) => ({ name, address: originUrl(name) })),
+			},
+		],
+		load_balancers: [
+			{
+				name: options.host ?? "app.test",
+				default_pools: ["main"],
+				proxy: { debug_headers: true, ...options.proxy },
+			},
+		],
+	};
+}
