@@ -1,7 +1,7 @@
 /** Unit tests for the demo origin server used by local demos and integration tests. */
 
 import { afterEach, describe, expect, it } from "vitest";
-import { type OriginServer, startOrigin } from "../../demo/origin.ts";
+import { type OriginServer, type ReceivedRequest, startOrigin } from "../../demo/origin.ts";
 
 const openOrigins: OriginServer[] = [];
 
@@ -77,7 +77,7 @@ describe("echo", () => {
 			method: "PUT",
 			body: "y".repeat(bodyBytes),
 		});
-		expect((await response.json()).bodyBytes).toBe(bodyBytes);
+		expect(((await response.json()) as { bodyBytes: number }).bodyBytes).toBe(bodyBytes);
 		expect(origin.received[0]?.bodyBytes).toBe(bodyBytes);
 		expect(origin.received[0]?.body).toHaveLength(64 * 1024);
 	});
@@ -87,8 +87,8 @@ describe("echo", () => {
 		await (await fetch(`${origin.url}/one`)).text();
 		await (await fetch(`${origin.url}/two`, { method: "POST", body: "abc" })).text();
 
-		const listed = await (await fetch(`${origin.url}/_origin/requests`)).json();
-		expect(listed.map((r: { url: string }) => r.url)).toEqual(["/one", "/two"]);
+		const listed = (await (await fetch(`${origin.url}/_origin/requests`)).json()) as ReceivedRequest[];
+		expect(listed.map((r) => r.url)).toEqual(["/one", "/two"]);
 		expect(listed[1]).toMatchObject({
 			method: "POST",
 			bodyBytes: 3,
@@ -185,7 +185,7 @@ describe("/work", () => {
 			const response = await fetch(`${origin.url}/work?${query}`);
 			expect(response.status, query).toBe(400);
 			expect(response.headers.get("x-origin-name")).toBe("w-bad");
-			expect((await response.json()).error).toBeTypeOf("string");
+			expect(((await response.json()) as { error: unknown }).error).toBeTypeOf("string");
 		}
 	});
 });

@@ -7,14 +7,7 @@ import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 
-declare module "vitest" {
-	export interface ProvidedContext {
-		/** Origin name → base URL, e.g. { a: "http://127.0.0.1:41234" }. */
-		origins: Record<string, string>;
-		/** A loopback URL where nothing listens: connections are refused. */
-		deadOrigin: string;
-	}
-}
+import "./provided-context.ts";
 
 export const ORIGIN_NAMES = ["a", "b", "c", "d", "e"] as const;
 

@@ -3,6 +3,7 @@
  * the loopback origins (started in global-setup.ts) to see what they received.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import "./provided-context";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import worker from "../../src/index";
@@ -53,9 +54,7 @@ export async function putConfig(config: unknown): Promise<{ version: number; mes
 
 /** Fires the cron trigger as Cloudflare would at `scheduledTime`, and waits for the sweep to finish. */
 export async function runCron(scheduledTime: number): Promise<void> {
-	const ctx = createExecutionContext();
-	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx);
-	await waitOnExecutionContext(ctx);
+	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env);
 }
 
 export async function received(name: string): Promise<Received[]> {

@@ -1,0 +1,11 @@
+/** What global-setup.ts provides to the Workers-runtime tests (vitest provide/inject). */
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** Origin name → base URL, e.g. { a: "http://127.0.0.1:41234" }. */
+		origins: Record<string, string>;
+		/** A loopback URL where nothing listens: connections are refused. */
+		deadOrigin: string;
+	}
+}
+
+export {};
