@@ -1,0 +1,133 @@
+/**
+ * `npm run dev`: the local demo. Starts three demo origins on loopback, the real `wrangler dev`
+ * with the balancer, loads the demo configuration through the admin API, fires the cron trigger
+ * every few seconds (wrangler dev does not run cron triggers by itself), and prints what to curl.
+ * Ctrl-C stops everything it started.
+ *
+ *   node demo/launch.ts [--port 8787] [--origin-port 9001]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { DEMO_CHECK_INTERVAL_S, type DemoOrigin, toDemoConfig } from "./config.ts";
+import { ensureAdminToken } from "./dev-vars.ts";
+import { PROJECT_ROOT, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+
+const ORIGIN_NAMES = ["origin-1", "origin-2", "origin-3"];
+
+/** wrangler's offline noise: it cannot download the Request.cf placeholder without internet. */
+const OFFLINE_NOISE = [/Unable to fetch the `Request\.cf` object/, /getaddrinfo ENOTFOUND/, /^\s+at /];
+
+interface RunningOrigin extends DemoOrigin {
+	readonly process: ChildProcess;
+	readonly port: number;
+}
+
+function startOriginProcess(name: string, port: number): Promise<RunningOrigin> {
+	const child = spawn(
+		process.execPath,
+		[join(PROJECT_ROOT, "demo", "origin.ts"), "--name", name, "--port", String(port)],
+		{
+			stdio: ["ignore", "pipe", "pipe"],
+		},
+	);
+	return new Promise((resolve, reject) => {
+		let output = "";
+		const onData = (chunk: Buffer) => {
+			output += chunk.toString();
+			const match = /listening on (http:\/\/\S+)/.exec(output);
+			if (match) resolve({ name, url: match[1] as string, port, process: child });
+		};
+		child.stdout?.on("data", onData);
+		child.stderr?.on("data", onData);
+		child.once("exit", (code) => reject(new Error(`${name} exited (code ${code}) before listening:\n${output}`)));
+	});
+}
+
+async function main(): Promise<void> {
+	const { values } = parseArgs({
+		options: { port: { type: "string", default: "8787" }, "origin-port": { type: "string", default: "9001" } },
+	});
+	const port = Number(values.port);
+	const originPort = Number(values["origin-port"]);
+
+	const devVarsPath = join(PROJECT_ROOT, ".dev.vars");
+	const { token, created } = ensureAdminToken(devVarsPath);
+	if (created) console.log(`Created ${devVarsPath} with a random ADMIN_TOKEN.`);
+
+	const origins: RunningOrigin[] = [];
+	let wrangler: WranglerDev | undefined;
+	let cron: NodeJS.Timeout | undefined;
+	let stopping = false;
+	const stopAll = async (code: number) => {
+		if (stopping) return;
+		stopping = true;
+		clearInterval(cron);
+		console.log("\nStopping the demo…");
+		await wrangler?.stop();
+		for (const origin of origins) origin.process.kill("SIGTERM");
+		process.exit(code);
+	};
+	process.on("SIGINT", () => void stopAll(0));
+	process.on("SIGTERM", () => void stopAll(0));
+
+	try {
+		for (const [i, name] of ORIGIN_NAMES.entries()) {
+			const origin = await startOriginProcess(name, originPort + i);
+			origins.push(origin);
+			origin.process.once("exit", () => {
+				if (!stopping)
+					console.log(`[demo] ${name} (pid ${origin.process.pid}) exited; the next health check marks it down.`);
+			});
+		}
+		console.log("Starting wrangler dev…");
+		wrangler = await startWranglerDev({
+			port,
+			onLine: (line) => {
+				if (line.trim() && !OFFLINE_NOISE.some((noise) => noise.test(line))) console.log(`[wrangler] ${line}`);
+			},
+		});
+		const response = await fetch(`${wrangler.url}/_lb/api/config`, {
+			method: "PUT",
+			headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+			body: JSON.stringify(toDemoConfig(origins)),
+		});
+		const result = (await response.json()) as { version?: number; messages?: string[] };
+		if (!response.ok)
+			throw new Error(`loading the demo configuration failed: ${response.status} ${JSON.stringify(result)}`);
+
+		const fireCron = async () => {
+			try {
+				const cronResponse = await fetch(`${wrangler?.url}/__scheduled?cron=*+*+*+*+*`);
+				await cronResponse.body?.cancel();
+			} catch (error) {
+				if (!stopping) console.error("[demo] firing the cron trigger failed:", error);
+			}
+		};
+		await fireCron();
+		cron = setInterval(fireCron, DEMO_CHECK_INTERVAL_S * 1000);
+
+		const lb = `http://localhost:${port}`;
+		console.log(`
+Switchyard is balancing ${lb} over three origins (configuration version ${result.version}).
+
+  origins   ${origins.map((origin) => `${origin.name} ${origin.url} (pid ${origin.process.pid})`).join("\n            ")}
+  admin     ${lb}/_lb/api/  (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
+  health    checked every ${DEMO_CHECK_INTERVAL_S} s: the demo fires the cron trigger through /__scheduled
+
+Try:
+  for i in 1 2 3 4 5 6; do curl -s -D - -o /dev/null ${lb}/ | grep -i x-switchyard-origin; done
+  curl -s ${lb}/work?ms=250
+  curl -s -X POST ${origins[1]?.url}/_origin/fail      # origin-2 fails /health: out of rotation within ${DEMO_CHECK_INTERVAL_S} s
+  curl -s -X POST ${origins[1]?.url}/_origin/recover   # and back in
+  curl -s -H "Authorization: Bearer $(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)" ${lb}/_lb/api/status
+
+Ctrl-C stops everything.
+`);
+	} catch (error) {
+		console.error(error instanceof Error ? error.message : error);
+		await stopAll(1);
+	}
+}
+
+await main();
