@@ -4,7 +4,7 @@
  * every few seconds (wrangler dev does not run cron triggers by itself), and prints what to curl.
  * Ctrl-C stops everything it started.
  *
- *   node demo/launch.ts [--port 8787] [--origin-port 9001]
+ *   node demo/launch.ts [--port 8787] [--origin-port 9001]   (--origin-port 0: any free ports)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -20,7 +20,6 @@ const OFFLINE_NOISE = [/Unable to fetch the `Request\.cf` object/, /getaddrinfo 
 
 interface RunningOrigin extends DemoOrigin {
 	readonly process: ChildProcess;
-	readonly port: number;
 }
 
 function startOriginProcess(name: string, port: number): Promise<RunningOrigin> {
@@ -36,12 +35,20 @@ function startOriginProcess(name: string, port: number): Promise<RunningOrigin> 
 		const onData = (chunk: Buffer) => {
 			output += chunk.toString();
 			const match = /listening on (http:\/\/\S+)/.exec(output);
-			if (match) resolve({ name, url: match[1] as string, port, process: child });
+			if (match) resolve({ name, url: match[1] as string, process: child });
 		};
 		child.stdout?.on("data", onData);
 		child.stderr?.on("data", onData);
 		child.once("exit", (code) => reject(new Error(`${name} exited (code ${code}) before listening:\n${output}`)));
 	});
+}
+
+/** SIGTERM, and resolve once the process has exited (at once if it already has). */
+function stopProcess(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	child.kill("SIGTERM");
+	return exited;
 }
 
 async function main(): Promise<void> {
@@ -50,6 +57,17 @@ async function main(): Promise<void> {
 	});
 	const port = Number(values.port);
 	const originPort = Number(values["origin-port"]);
+	if (
+		!Number.isInteger(port) ||
+		port < 1 ||
+		port > 65535 ||
+		!Number.isInteger(originPort) ||
+		originPort < 0 ||
+		originPort > 65533
+	) {
+		console.error("usage: node demo/launch.ts [--port 1-65535] [--origin-port 0-65533]");
+		process.exit(2);
+	}
 
 	const devVarsPath = join(PROJECT_ROOT, ".dev.vars");
 	const { token, created } = ensureAdminToken(devVarsPath);
@@ -65,7 +83,7 @@ async function main(): Promise<void> {
 		clearInterval(cron);
 		console.log("\nStopping the demo…");
 		await wrangler?.stop();
-		for (const origin of origins) origin.process.kill("SIGTERM");
+		await Promise.all(origins.map((origin) => stopProcess(origin.process)));
 		process.exit(code);
 	};
 	process.on("SIGINT", () => void stopAll(0));
@@ -73,7 +91,7 @@ async function main(): Promise<void> {
 
 	try {
 		for (const [i, name] of ORIGIN_NAMES.entries()) {
-			const origin = await startOriginProcess(name, originPort + i);
+			const origin = await startOriginProcess(name, originPort === 0 ? 0 : originPort + i);
 			origins.push(origin);
 			origin.process.once("exit", () => {
 				if (!stopping)

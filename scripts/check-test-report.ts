@@ -14,7 +14,9 @@ interface Report {
 
 const path = process.argv[2] ?? "test-results/vitest.json";
 const report = JSON.parse(readFileSync(path, "utf8")) as Report;
-const counts = Object.fromEntries(LAYERS.map((layer) => [layer, { passed: 0, other: [] as string[] }]));
+type Layer = (typeof LAYERS)[number];
+const counts = {} as Record<Layer, { passed: number; other: string[] }>;
+for (const layer of LAYERS) counts[layer] = { passed: 0, other: [] };
 for (const file of report.testResults) {
 	const layer = LAYERS.find((name) => file.name.includes(`/test/${name}/`));
 	if (!layer) {

@@ -1,0 +1,77 @@
+/**
+ * The README's first command, tested: the demo launcher (what `npm run dev` runs) starts three
+ * origins and wrangler dev, loads its configuration, rotates requests over the three origins, and
+ * stops every process it started on SIGINT (Ctrl-C), exiting 0.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../demo/wrangler-dev.ts";
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	if (address === null || typeof address === "string") throw new Error("no free port");
+	return address.port;
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+const devVars = join(PROJECT_ROOT, ".dev.vars");
+const hadDevVars = existsSync(devVars);
+let launcher: ChildProcess | undefined;
+
+afterAll(() => {
+	if (launcher && launcher.exitCode === null) launcher.kill("SIGKILL");
+	if (!hadDevVars) rmSync(devVars, { force: true });
+});
+
+describe("npm run dev (demo/launch.ts)", () => {
+	it("serves the demo, rotating over three origins, and stops everything on Ctrl-C", async () => {
+		const port = await freePort();
+		launcher = spawn(process.execPath, ["demo/launch.ts", "--port", String(port), "--origin-port", "0"], {
+			cwd: PROJECT_ROOT,
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		let output = "";
+		const exited = new Promise<number | null>((resolve) => launcher?.once("exit", (code) => resolve(code)));
+		await new Promise<void>((resolve, reject) => {
+			const onData = (chunk: Buffer) => {
+				output += chunk.toString();
+				if (output.includes("Ctrl-C stops everything")) resolve();
+			};
+			launcher?.stdout?.on("data", onData);
+			launcher?.stderr?.on("data", onData);
+			void exited.then((code) => reject(new Error(`the launcher exited (${code}) before it was ready:\n${output}`)));
+		});
+		expect(existsSync(devVars)).toBe(true);
+
+		const servedBy: (string | null)[] = [];
+		for (let i = 0; i < 6; i++) {
+			const response = await fetch(`http://localhost:${port}/`);
+			expect(response.status).toBe(200);
+			servedBy.push(response.headers.get("x-switchyard-origin"));
+			await response.arrayBuffer();
+		}
+		expect(new Set(servedBy)).toEqual(new Set(["origin-1", "origin-2", "origin-3"]));
+
+		const originPids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+		expect(originPids).toHaveLength(3);
+
+		launcher.kill("SIGINT");
+		expect(await exited).toBe(0);
+		for (const pid of originPids) expect(isAlive(pid)).toBe(false);
+		await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+	});
+});

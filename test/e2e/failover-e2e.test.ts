@@ -1,0 +1,102 @@
+/**
+ * End to end: the real `wrangler dev` process, three real origins on loopback, a real HTTP client.
+ * Traffic spreads over the three; one origin is stopped, the cron trigger fires through
+ * /__scheduled, and from then on every request is served by the other two, with no 5xx.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OriginServer, startOrigin } from "../../demo/origin.ts";
+import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+
+const TOKEN = "e2e-admin-token";
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	if (address === null || typeof address === "string") throw new Error("no free port");
+	return address.port;
+}
+
+let wrangler: WranglerDev;
+let origins: OriginServer[];
+let stateDir: string;
+
+beforeAll(async () => {
+	origins = await Promise.all(["east", "west", "north"].map((name) => startOrigin({ name })));
+	stateDir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
+	wrangler = await startWranglerDev({ port: await freePort(), vars: { ADMIN_TOKEN: TOKEN }, persistTo: stateDir });
+	const response = await fetch(`${wrangler.url}/_lb/api/config`, {
+		method: "PUT",
+		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+		body: JSON.stringify({
+			monitors: [{ id: "m", path: "/health", expected_codes: "200", interval: 5, timeout: 2, retries: 0 }],
+			pools: [
+				{
+					id: "everywhere",
+					name: "everywhere",
+					monitor: "m",
+					origin_steering: { policy: "round_robin" },
+					origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
+				},
+			],
+			load_balancers: [{ name: "localhost", default_pools: ["everywhere"], proxy: { debug_headers: true } }],
+		}),
+	});
+	expect(response.status).toBe(200);
+});
+
+afterAll(async () => {
+	await wrangler?.stop();
+	await Promise.all((origins ?? []).map((origin) => origin.close()));
+	if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** Sends `count` requests one after another; returns each response's status and serving origin. */
+async function sendMany(count: number): Promise<{ status: number; origin: string | null }[]> {
+	const base = wrangler.url.replace("127.0.0.1", "localhost");
+	const results: { status: number; origin: string | null }[] = [];
+	for (let i = 0; i < count; i++) {
+		const response = await fetch(`${base}/hello?i=${i}`);
+		results.push({ status: response.status, origin: response.headers.get("x-switchyard-origin") });
+		await response.arrayBuffer();
+	}
+	return results;
+}
+
+async function fireCron(): Promise<void> {
+	const response = await fetch(`${wrangler.url}/__scheduled?cron=*+*+*+*+*`);
+	expect(response.status).toBe(200);
+	await response.text();
+}
+
+describe("wrangler dev, three origins", () => {
+	it("spreads traffic over three origins, and over the other two once one is stopped and the cron ran", async () => {
+		await fireCron();
+		const before = await sendMany(30);
+		expect(before.every((result) => result.status === 200)).toBe(true);
+		for (const origin of origins) {
+			expect(before.filter((result) => result.origin === origin.name)).toHaveLength(10);
+			expect(origin.received.filter((request) => request.url.startsWith("/hello"))).toHaveLength(10);
+		}
+
+		const [stopped, ...alive] = origins as [OriginServer, ...OriginServer[]];
+		await stopped.close();
+		await fireCron();
+
+		const status = await fetch(`${wrangler.url}/_lb/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+		const report = (await status.json()) as { pools: { origins: { name: string; healthy: boolean }[] }[] };
+		expect(report.pools[0]?.origins.find((origin) => origin.name === stopped.name)?.healthy).toBe(false);
+
+		const after = await sendMany(30);
+		expect(after.filter((result) => result.status >= 500)).toEqual([]);
+		expect(after.filter((result) => result.origin === stopped.name)).toEqual([]);
+		for (const origin of alive) {
+			expect(after.filter((result) => result.origin === origin.name)).toHaveLength(15);
+		}
+	});
+});
