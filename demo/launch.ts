@@ -4,7 +4,8 @@
  * every few seconds (wrangler dev does not run cron triggers by itself), and prints what to curl.
  * Ctrl-C stops everything it started.
  *
- *   node demo/launch.ts [--port 8787] [--origin-port 9001]   (--origin-port 0: any free ports)
+ *   node demo/launch.ts [--port 8787] [--origin-port 9001] [--persist-to DIR]
+ *   (--origin-port 0: any free ports; --persist-to: local state elsewhere than .wrangler/state)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -53,7 +54,11 @@ function stopProcess(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
 	const { values } = parseArgs({
-		options: { port: { type: "string", default: "8787" }, "origin-port": { type: "string", default: "9001" } },
+		options: {
+			port: { type: "string", default: "8787" },
+			"origin-port": { type: "string", default: "9001" },
+			"persist-to": { type: "string" },
+		},
 	});
 	const port = Number(values.port);
 	const originPort = Number(values["origin-port"]);
@@ -101,6 +106,7 @@ async function main(): Promise<void> {
 		console.log("Starting wrangler dev…");
 		wrangler = await startWranglerDev({
 			port,
+			persistTo: values["persist-to"],
 			onLine: (line) => {
 				if (line.trim() && !OFFLINE_NOISE.some((noise) => noise.test(line))) console.log(`[wrangler] ${line}`);
 			},

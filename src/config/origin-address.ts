@@ -21,7 +21,16 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 export function isIpAddress(hostname: string): boolean {
 	const bare = hostname.replace(/^\[|\]$/g, "");
-	return IPV4.test(bare) || (bare.includes(":") && /^[0-9a-f:.]+$/i.test(bare));
+	return IPV4.test(bare) || isIpv6(bare);
+}
+
+function isIpv6(address: string): boolean {
+	if (!address.includes(":") || !/^[0-9a-f:.]+$/i.test(address)) return false;
+	try {
+		return new URL(`http://[${address}]/`).hostname !== "";
+	} catch {
+		return false;
+	}
 }
 
 export function isLoopback(hostname: string): boolean {
@@ -50,12 +59,20 @@ export function toOriginBase(address: string, port?: number): OriginBase | strin
 			pathPrefix: url.pathname.replace(/\/+$/, ""),
 		};
 	}
-	const ipv6 = address.includes(":") && isIpAddress(address);
-	if (!ipv6 && !HOSTNAME.test(address) && !IPV4.test(address)) {
+	const hostname = address.replace(/^\[(.*)\]$/, "$1");
+	const ipv6 = isIpv6(hostname);
+	if (!ipv6 && hostname.includes(":")) {
+		return `"${address}": give the port in "port" (or use a URL such as http://${address})`;
+	}
+	if (!ipv6 && !HOSTNAME.test(hostname)) {
 		return `"${address}" is neither a hostname, an IP address nor an http(s) URL`;
 	}
-	const hostname = address.replace(/^\[|\]$/g, "");
 	const hostPart = ipv6 ? `[${hostname}]` : hostname;
+	try {
+		new URL(`http://${hostPart}/`);
+	} catch {
+		return `"${address}" is not a valid hostname or IP address`;
+	}
 	return {
 		protocol: undefined,
 		host: port ? `${hostPart}:${port}` : hostPart,

@@ -94,7 +94,7 @@ export function validateConfig(input: unknown): ValidationResult {
 				fail(`${oat}.address`, base);
 			} else if (isIpAddress(base.hostname)) {
 				messages.push(
-					`${oat}.address: "${base.hostname}" is an IP address; a deployed Worker cannot fetch raw IPs (fine locally${isLoopback(base.hostname) ? "" : " only on loopback"}), use a hostname in production`,
+					`${oat}.address: "${base.hostname}" is an IP address; a deployed Worker cannot fetch raw IPs${isLoopback(base.hostname) ? " (fine locally)" : ""}, use a hostname in production`,
 				);
 			}
 			if (origin.header?.Host !== undefined) {
@@ -141,12 +141,12 @@ function reportExtraFields(
 	shape: Record<string, z.ZodType>,
 	notYetActedOn: readonly string[],
 ): void {
-	for (const key of Object.keys(value)) {
-		if (key in shape) continue;
-		messages.push(
-			notYetActedOn.includes(key)
-				? `${at}.${key}: kept, but not acted on by this version`
-				: `${at}.${key}: unknown field; kept, but not acted on`,
-		);
+	for (const [key, field] of Object.entries(value)) {
+		if (notYetActedOn.includes(key)) {
+			// Schema fields with a default (allow_insecure: false) are only worth a word when set.
+			if (field !== undefined && field !== false) messages.push(`${at}.${key}: kept, but not acted on by this version`);
+		} else if (!(key in shape)) {
+			messages.push(`${at}.${key}: unknown field; kept, but not acted on`);
+		}
 	}
 }

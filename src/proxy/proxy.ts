@@ -38,8 +38,9 @@ export async function proxyRequest(
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
 
-	const body = await toReplayableBody(request);
-	const canRetry = IDEMPOTENT.has(request.method) && body.replayable;
+	const idempotent = IDEMPOTENT.has(request.method);
+	const body = idempotent ? await toReplayableBody(request) : streamOnce(request);
+	const canRetry = idempotent && body.replayable;
 	const headers = toUpstreamHeaders(request.headers, {
 		clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
 		proto: url.protocol.replace(":", ""),
@@ -80,12 +81,13 @@ export async function proxyRequest(
 
 /** The path and query exactly as the client sent them: no re-encoding, no normalisation of the query. */
 export function toPathAndQuery(rawUrl: string): string {
-	const afterScheme = rawUrl.indexOf("//");
-	const slash = rawUrl.indexOf("/", afterScheme + 2);
-	const question = rawUrl.indexOf("?", afterScheme + 2);
+	const url = rawUrl.replace(/#.*$/s, "");
+	const afterScheme = url.indexOf("//");
+	const slash = url.indexOf("/", afterScheme + 2);
+	const question = url.indexOf("?", afterScheme + 2);
 	if (slash === -1 && question === -1) return "/";
-	if (slash === -1 || (question !== -1 && question < slash)) return `/${rawUrl.slice(question)}`;
-	return rawUrl.slice(slash).replace(/#.*$/, "");
+	if (slash === -1 || (question !== -1 && question < slash)) return `/${url.slice(question)}`;
+	return url.slice(slash);
 }
 
 function isWebSocketUpgrade(request: Request): boolean {
@@ -105,8 +107,12 @@ async function toReplayableBody(request: Request): Promise<ReplayableBody> {
 		const bytes = await request.arrayBuffer();
 		return { replayable: true, next: () => bytes };
 	}
-	// Large or unknown length: stream it once, never buffer it.
-	return { replayable: false, next: () => request.body };
+	return streamOnce(request);
+}
+
+/** Large, unknown length, or not worth keeping: stream it once, never buffer it. */
+function streamOnce(request: Request): ReplayableBody {
+	return { replayable: request.body === null, next: () => request.body };
 }
 
 function toClientResponse(response: Response, debug: Attempt | undefined): Response {

@@ -4,8 +4,9 @@
  * stops every process it started on SIGINT (Ctrl-C), exiting 0.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../demo/wrangler-dev.ts";
@@ -30,20 +31,26 @@ function isAlive(pid: number): boolean {
 
 const devVars = join(PROJECT_ROOT, ".dev.vars");
 const hadDevVars = existsSync(devVars);
+const stateDir = mkdtempSync(join(tmpdir(), "switchyard-demo-e2e-"));
 let launcher: ChildProcess | undefined;
 
 afterAll(() => {
 	if (launcher && launcher.exitCode === null) launcher.kill("SIGKILL");
 	if (!hadDevVars) rmSync(devVars, { force: true });
+	rmSync(stateDir, { recursive: true, force: true });
 });
 
 describe("npm run dev (demo/launch.ts)", () => {
 	it("serves the demo, rotating over three origins, and stops everything on Ctrl-C", async () => {
 		const port = await freePort();
-		launcher = spawn(process.execPath, ["demo/launch.ts", "--port", String(port), "--origin-port", "0"], {
-			cwd: PROJECT_ROOT,
-			stdio: ["ignore", "pipe", "pipe"],
-		});
+		launcher = spawn(
+			process.execPath,
+			["demo/launch.ts", "--port", String(port), "--origin-port", "0", "--persist-to", stateDir],
+			{
+				cwd: PROJECT_ROOT,
+				stdio: ["ignore", "pipe", "pipe"],
+			},
+		);
 		let output = "";
 		const exited = new Promise<number | null>((resolve) => launcher?.once("exit", (code) => resolve(code)));
 		await new Promise<void>((resolve, reject) => {

@@ -124,10 +124,27 @@ describe("toOriginBase", () => {
 		{ name: "a path without a scheme", address: "example.com/api", port: undefined, mentions: "neither" },
 		{ name: "a leading hyphen", address: "-example.com", port: undefined, mentions: "neither" },
 		{ name: "an exclamation mark", address: "example!.com", port: undefined, mentions: "neither" },
-		{ name: "a hostname with a port inside", address: "example.com:8080", port: undefined, mentions: "neither" },
+		{
+			name: "a hostname with a port inside",
+			address: "example.com:8080",
+			port: undefined,
+			mentions: 'give the port in "port"',
+		},
 		// An IPv4 address or hex-looking hostname with ":port" is not IPv6; it must not be accepted as "[…]".
-		{ name: "an IPv4 address with a port inside", address: "127.0.0.1:8080", port: undefined, mentions: "neither" },
-		{ name: "a hex-letter hostname with a port inside", address: "cafe.be:8080", port: undefined, mentions: "neither" },
+		{
+			name: "an IPv4 address with a port inside",
+			address: "127.0.0.1:8080",
+			port: undefined,
+			mentions: 'give the port in "port"',
+		},
+		// Parsed by URL as an IPv4 address, which fails: every request would fail.
+		{ name: "an IPv4 address with an octet above 255", address: "999.1.1.1", port: undefined, mentions: "not a valid" },
+		{
+			name: "a hex-letter hostname with a port inside",
+			address: "cafe.be:8080",
+			port: undefined,
+			mentions: 'give the port in "port"',
+		},
 	])("rejects $name with a message", ({ address, port, mentions }) => {
 		const result = toOriginBase(address, port);
 		expect(typeof result).toBe("string");

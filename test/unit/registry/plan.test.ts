@@ -57,8 +57,18 @@ const keysOf = (plan: RoutePlan) => routed(plan).attempts.map((attempt) => attem
 
 describe("planRoute: pool choice", () => {
 	it.each([
-		{ name: "all healthy → first pool", unhealthy: [], pool: "primary", attempts: ["primary/a", "primary/b", "primary/c"] },
-		{ name: "one origin down → first pool without it", unhealthy: ["primary/a"], pool: "primary", attempts: ["primary/b", "primary/c"] },
+		{
+			name: "all healthy → first pool",
+			unhealthy: [],
+			pool: "primary",
+			attempts: ["primary/a", "primary/b", "primary/c"],
+		},
+		{
+			name: "one origin down → first pool without it",
+			unhealthy: ["primary/a"],
+			pool: "primary",
+			attempts: ["primary/b", "primary/c"],
+		},
 		{
 			name: "first pool down → second pool",
 			unhealthy: ["primary/a", "primary/b", "primary/c"],

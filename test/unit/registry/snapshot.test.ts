@@ -7,9 +7,16 @@ describe("toSnapshot", () => {
 		aConfig({
 			monitors: [aMonitor("mon", { path: "/health" })],
 			pools: [
-				aPool("web", [anOrigin("a", "http://127.0.0.1:9001/api/"), anOrigin("b", "b.example.com", { port: 8080, weight: 0.5, enabled: false })], {
-					monitor: "mon",
-				}),
+				aPool(
+					"web",
+					[
+						anOrigin("a", "http://127.0.0.1:9001/api/"),
+						anOrigin("b", "b.example.com", { port: 8080, weight: 0.5, enabled: false }),
+					],
+					{
+						monitor: "mon",
+					},
+				),
 				aPool("bare", [anOrigin("c")]),
 			],
 			load_balancers: [aLoadBalancer("app.example.com", ["web"], { fallback_pool: "bare" })],
@@ -102,7 +109,11 @@ describe("findLoadBalancer", () => {
 		const reordered = aSnapshot(
 			aConfig({
 				pools: [aPool("p", [anOrigin("a")])],
-				load_balancers: [aLoadBalancer("*", ["p"]), aLoadBalancer("*.example.com", ["p"]), aLoadBalancer("app.example.com", ["p"])],
+				load_balancers: [
+					aLoadBalancer("*", ["p"]),
+					aLoadBalancer("*.example.com", ["p"]),
+					aLoadBalancer("app.example.com", ["p"]),
+				],
 			}),
 		);
 		expect(findLoadBalancer(reordered, "app.example.com")?.name).toBe("app.example.com");

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { classifyError, classifyStatus } from "../../../src/proxy/failure";
+
+describe("classifyStatus", () => {
+	it.each([
+		{ status: 521, kind: "unreachable" },
+		{ status: 522, kind: "unreachable" },
+		{ status: 523, kind: "unreachable" },
+		{ status: 525, kind: "unreachable" },
+		{ status: 526, kind: "unreachable" },
+		{ status: 530, kind: "unreachable" },
+		{ status: 524, kind: "timeout" },
+		{ status: 200, kind: undefined },
+		{ status: 404, kind: undefined },
+		{ status: 500, kind: undefined },
+		{ status: 502, kind: undefined },
+		{ status: 503, kind: undefined },
+		{ status: 504, kind: undefined },
+		{ status: 520, kind: undefined },
+	])("$status → $kind", ({ status, kind }) => {
+		expect(classifyStatus(status)).toBe(kind);
+	});
+});
+
+describe("classifyError", () => {
+	it.each([
+		{ timedOut: true, kind: "timeout" },
+		{ timedOut: false, kind: "unreachable" },
+	])("timedOut $timedOut → $kind", ({ timedOut, kind }) => {
+		expect(classifyError(timedOut)).toBe(kind);
+	});
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { toUpstreamHeaders, withoutHopByHop } from "../../../src/proxy/headers";
+
+const HOP_BY_HOP = [
+	"connection",
+	"keep-alive",
+	"proxy-connection",
+	"proxy-authenticate",
+	"proxy-authorization",
+	"te",
+	"trailer",
+	"transfer-encoding",
+	"upgrade",
+];
+
+const namesOf = (headers: Headers) => [...headers.keys()].sort();
+
+describe("withoutHopByHop", () => {
+	it("removes the fixed hop-by-hop list and keeps end-to-end headers", () => {
+		const incoming = new Headers({
+			"content-type": "text/plain",
+			authorization: "Bearer t",
+			cookie: "a=1",
+			...Object.fromEntries(HOP_BY_HOP.map((name) => [name, "x"])),
+		});
+		expect(namesOf(withoutHopByHop(incoming))).toEqual(["authorization", "content-type", "cookie"]);
+	});
+
+	it.each([
+		{ connection: "X-Foo", removed: ["x-foo"], kept: ["x-bar"] },
+		{ connection: "x-foo, X-Bar", removed: ["x-foo", "x-bar"], kept: ["x-baz"] },
+		{ connection: " X-FOO ,x-bar,, ", removed: ["x-foo", "x-bar"], kept: ["x-baz"] },
+		{ connection: "close", removed: [], kept: ["x-foo", "x-bar", "x-baz"] },
+		{ connection: "keep-alive, Upgrade", removed: [], kept: ["x-foo", "x-bar", "x-baz"] },
+	])("removes what Connection: $connection names", ({ connection, removed, kept }) => {
+		const incoming = new Headers({ connection, "x-foo": "1", "x-bar": "2", "x-baz": "3" });
+		const out = withoutHopByHop(incoming);
+		for (const name of removed) expect(out.has(name), name).toBe(false);
+		for (const name of kept) expect(out.get(name), name).not.toBeNull();
+		expect(out.has("connection")).toBe(false);
+	});
+
+	it("does not modify its input", () => {
+		const incoming = new Headers({ connection: "x-foo", "x-foo": "1", te: "trailers" });
+		withoutHopByHop(incoming);
+		expect(namesOf(incoming)).toEqual(["connection", "te", "x-foo"]);
+	});
+
+	it("keeps repeated values of end-to-end headers", () => {
+		const incoming = new Headers([
+			["accept", "text/html"],
+			["accept", "application/json"],
+		]);
+		expect(withoutHopByHop(incoming).get("accept")).toBe("text/html, application/json");
+	});
+});
+
+describe("toUpstreamHeaders", () => {
+	const info = { clientIp: "203.0.113.7", proto: "https", host: "app.example.com" };
+
+	it("rebuilds x-forwarded-for from the client address, ignoring a spoofed one", () => {
+		const out = toUpstreamHeaders(new Headers({ "x-forwarded-for": "10.0.0.1, 1.2.3.4" }), info);
+		expect(out.get("x-forwarded-for")).toBe("203.0.113.7");
+	});
+
+	it("drops an incoming x-forwarded-for when the client address is unknown", () => {
+		const out = toUpstreamHeaders(new Headers({ "x-forwarded-for": "10.0.0.1" }), { ...info, clientIp: undefined });
+		expect(out.has("x-forwarded-for")).toBe(false);
+	});
+
+	it("sets x-forwarded-proto and x-forwarded-host, replacing incoming ones", () => {
+		const out = toUpstreamHeaders(new Headers({ "x-forwarded-proto": "http", "x-forwarded-host": "evil.example" }), {
+			...info,
+			proto: "https",
+			host: "app.example.com:8443",
+		});
+		expect(out.get("x-forwarded-proto")).toBe("https");
+		expect(out.get("x-forwarded-host")).toBe("app.example.com:8443");
+	});
+
+	it("removes host and hop-by-hop headers, keeps the rest", () => {
+		const out = toUpstreamHeaders(
+			new Headers({
+				host: "app.example.com",
+				connection: "x-secret",
+				"x-secret": "1",
+				"proxy-authorization": "Basic x",
+				"keep-alive": "timeout=5",
+				accept: "*/*",
+				cookie: "s=1",
+				authorization: "Bearer t",
+			}),
+			info,
+		);
+		expect(namesOf(out)).toEqual([
+			"accept",
+			"authorization",
+			"cookie",
+			"x-forwarded-for",
+			"x-forwarded-host",
+			"x-forwarded-proto",
+		]);
+	});
+});

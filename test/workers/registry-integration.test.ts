@@ -1,0 +1,84 @@
+/**
+ * The registry object's persistence and the admin API's guard rails, inside workerd.
+ */
+import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { admin, onePoolConfig, putConfig, runCron, send, setOriginHealthy } from "./helpers";
+
+interface Status {
+	version: number;
+	pools: { id: string; healthy: boolean; origins: { name: string; healthy: boolean; changed_at: string | null }[] }[];
+}
+
+beforeEach(async () => {
+	await reset();
+	await Promise.all(["a", "b"].map((name) => setOriginHealthy(name, true)));
+});
+
+describe("the registry object", () => {
+	it("keeps configuration, version and health transitions across a restart", async () => {
+		await putConfig(onePoolConfig(["a", "b"]));
+		await setOriginHealthy("b", false);
+		await runCron(Date.now());
+
+		await abortAllDurableObjects(); // memory gone, storage kept
+
+		const status = (await (await admin("GET", "/status")).json()) as Status;
+		expect(status.version).toBe(1);
+		const b = status.pools[0]?.origins.find((origin) => origin.name === "b");
+		expect(b?.healthy).toBe(false);
+		expect(b?.changed_at).not.toBeNull();
+		for (let i = 0; i < 4; i++) {
+			const response = await send("https://app.test/");
+			expect(response.headers.get("x-switchyard-origin")).toBe("a");
+			await response.body?.cancel();
+		}
+	});
+
+	it("does not bump the version when the same configuration is PUT again", async () => {
+		const first = await putConfig(onePoolConfig(["a"]));
+		const again = await admin("PUT", "/config", onePoolConfig(["a"]));
+		expect(await again.json()).toMatchObject({ version: first.version, changed: false });
+	});
+
+	it("reports kept-but-unused fields and IP origins in messages, and returns unknown fields in GET", async () => {
+		const config = onePoolConfig(["a"]);
+		const lb = config.load_balancers[0] as Record<string, unknown>;
+		lb.region_pools = { WEU: ["main"] };
+		lb.x_team = "payments";
+		const { messages } = await putConfig(config);
+		expect(messages).toEqual(
+			expect.arrayContaining([
+				expect.stringMatching(/^load_balancers\[0\]\.region_pools: kept, but not acted on/),
+				expect.stringMatching(/^load_balancers\[0\]\.x_team: unknown field/),
+				expect.stringMatching(/^pools\[0\]\.origins\[0\]\.address: "127\.0\.0\.1" is an IP address/),
+			]),
+		);
+		const document = (await (await admin("GET", "/config")).json()) as { load_balancers: Record<string, unknown>[] };
+		expect(document.load_balancers[0]).toMatchObject({ region_pools: { WEU: ["main"] }, x_team: "payments" });
+	});
+});
+
+describe("admin API guard rails", () => {
+	it("refuses everything when no ADMIN_TOKEN is configured", async () => {
+		const noToken = { ...env, ADMIN_TOKEN: undefined };
+		const response = await worker.fetch(
+			new Request("http://admin.test/_lb/api/status", { headers: { authorization: "Bearer " } }) as Request<
+				unknown,
+				IncomingRequestCfProperties
+			>,
+			noToken,
+			createExecutionContext(),
+		);
+		expect(response.status).toBe(503);
+		expect(await response.json()).toMatchObject({ title: "Admin API disabled" });
+	});
+
+	it("answers unknown admin routes with 404 problem JSON", async () => {
+		const response = await admin("GET", "/nope");
+		expect(response.status).toBe(404);
+		expect(response.headers.get("content-type")).toBe("application/problem+json");
+	});
+});
