@@ -10,9 +10,10 @@ const FACTORIES: Partial<Record<OriginPolicyName, () => OriginPolicy>> = {
 
 export const SUPPORTED_ORIGIN_POLICIES = Object.keys(FACTORIES) as OriginPolicyName[];
 
-/** A fresh policy instance (with its own counters) for one pool. Validation rejects unsupported names first. */
+/**
+ * A fresh policy instance (with its own counters) for one pool. A policy this version cannot run
+ * falls back to weighted random, Cloudflare's default; validation reports it in `messages`.
+ */
 export function createOriginPolicy(name: OriginPolicyName): OriginPolicy {
-	const factory = FACTORIES[name];
-	if (!factory) throw new Error(`origin steering policy "${name}" is not supported by this version`);
-	return factory();
+	return (FACTORIES[name] ?? weightedRandom)();
 }

@@ -75,7 +75,13 @@ export const originSchema = z.looseObject({
 	address: z.string().trim().min(1),
 	port: z.number().int().min(0).max(65535).optional(),
 	enabled: z.boolean().default(true),
-	weight: z.number().min(0).max(1).default(1),
+	/** 0–1 as Cloudflare writes it; whole numbers (5, 1, 1) are accepted too and normalised per pool. */
+	weight: z
+		.number()
+		.min(0)
+		.max(10_000)
+		.refine((weight) => weight <= 1 || Number.isInteger(weight), "a weight from 0 to 1, or a whole number")
+		.default(1),
 	header: z.looseObject({ Host: z.array(z.string().min(1)).max(1).optional() }).optional(),
 });
 
@@ -92,14 +98,70 @@ export const poolSchema = z.looseObject({
 	origins: z.array(originSchema),
 });
 
+/** Retry triggers: a refused or reset connection, our response-header deadline, or these origin statuses. */
+export const RETRY_ON = ["connect_failure", "timeout", "502", "503", "504"] as const;
+
 /** Switchyard's own proxy settings, one per load balancer. */
 export const proxySchema = z.strictObject({
 	/** Deadline for an origin's response headers; 504 when it passes. */
 	timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
-	/** Extra origins to try after a connection error, timeout, 502, 503 or 504 (replayable requests only). */
+	/** Longest pause between two chunks of a body before the stream is cut; 0 turns it off. */
+	idle_timeout_ms: z.number().int().min(0).max(3_600_000).default(300_000),
+	/** Extra origins to try after a failure listed in `retry_on` (idempotent, replayable requests only). */
 	retries: z.number().int().min(0).max(10).default(2),
+	retry_on: z.array(z.enum(RETRY_ON)).default([...RETRY_ON]),
+	/** At most this share of requests may be retries, so retries cannot multiply an outage (Envoy's retry budget). */
+	retry_budget_percent: z.number().min(0).max(100).default(20),
+	/** Request bodies up to this size are kept in memory so the request can be retried; larger ones stream once. */
+	max_retry_body_bytes: z
+		.number()
+		.int()
+		.min(0)
+		.max(1024 * 1024)
+		.default(64 * 1024),
+	/** CIDRs of proxies in front of Switchyard whose X-Forwarded-For is extended rather than replaced. */
+	trusted_proxies: z.array(z.string().regex(/^[0-9a-f:.]+\/\d{1,3}$/i, "a CIDR such as 10.0.0.0/8")).default([]),
 	/** Adds `x-switchyard-origin` and `x-switchyard-pool` to responses. Off by default: origin names are internal. */
 	debug_headers: z.boolean().default(false),
+});
+
+/** Passive health checks: eject an origin after consecutive failures of real traffic (Envoy's outlier detection). */
+export const outlierDetectionSchema = z.strictObject({
+	/** Connection errors, timeouts or 5xx in a row that eject an origin. */
+	consecutive_failures: z.number().int().min(1).max(1000).default(5),
+	/** First ejection lasts this long; each further one lasts longer (× number of ejections). */
+	base_ejection_s: z.number().int().min(1).max(3600).default(30),
+	/** Never eject more than this share of a pool's origins. */
+	max_ejection_percent: z.number().int().min(0).max(100).default(50),
+});
+
+/** Cloudflare's region codes (region_pools keys). */
+export const REGIONS = [
+	"WNAM",
+	"ENAM",
+	"WEU",
+	"EEU",
+	"NSAM",
+	"SSAM",
+	"OC",
+	"ME",
+	"NAF",
+	"SAF",
+	"SAS",
+	"SEAS",
+	"NEAS",
+] as const;
+
+const poolList = z.array(id);
+
+export const sessionAffinityAttributesSchema = z.looseObject({
+	samesite: z.enum(["Auto", "Lax", "None", "Strict"]).default("Auto"),
+	secure: z.enum(["Auto", "Always", "Never"]).default("Auto"),
+	/** Seconds a draining origin keeps serving the sessions pinned to it. */
+	drain_duration: z.number().int().min(0).max(604_800).default(0),
+	zero_downtime_failover: z.enum(["none", "temporary", "sticky"]).default("none"),
+	headers: z.array(z.string().min(1)).default([]),
+	require_all_headers: z.boolean().default(false),
 });
 
 export const loadBalancerSchema = z.looseObject({
@@ -117,11 +179,39 @@ export const loadBalancerSchema = z.looseObject({
 	default_pools: z.array(id).min(1),
 	/** Used when no pool is healthy, regardless of its own health. Defaults to the last default pool. */
 	fallback_pool: id.optional(),
+	region_pools: z.partialRecord(z.enum(REGIONS), poolList).default({}),
+	country_pools: z.record(z.string().regex(/^[A-Z]{2}$/, "a two-letter country code such as DE"), poolList).default({}),
+	pop_pools: z
+		.record(z.string().regex(/^[A-Z]{3}$/, "a three-letter data center code such as FRA"), poolList)
+		.default({}),
 	steering_policy: z
 		.enum(STEERING_POLICIES)
 		.or(z.literal("").transform(() => "off" as const))
 		.default("off"),
+	random_steering: z
+		.looseObject({
+			pool_weights: z.record(id, z.number().min(0).max(1)).default({}),
+			default_weight: z.number().min(0).max(1).default(1),
+		})
+		.optional(),
+	adaptive_routing: z.looseObject({ failover_across_pools: z.boolean().default(false) }).optional(),
+	location_strategy: z
+		.looseObject({
+			prefer_ecs: z.enum(["always", "never", "proximity", "geo"]).default("proximity"),
+			mode: z.enum(["pop", "resolver_ip"]).default("pop"),
+		})
+		.optional(),
+	session_affinity: z
+		.enum(["none", "cookie", "ip_cookie", "header"])
+		.or(z.literal("").transform(() => "none" as const))
+		.default("none"),
+	/** Seconds; Cloudflare's default for cookies is 23 hours. */
+	session_affinity_ttl: z.number().int().min(1).max(604_800).default(82_800),
+	session_affinity_attributes: sessionAffinityAttributesSchema.default(sessionAffinityAttributesSchema.parse({})),
 	proxy: proxySchema.default(proxySchema.parse({})),
+	outlier_detection: outlierDetectionSchema.default(outlierDetectionSchema.parse({})),
+	/** Seconds over which a newly healthy origin ramps from ~10% to its full weight; 0 turns it off. */
+	slow_start_s: z.number().int().min(0).max(3600).default(30),
 });
 
 export const configSchema = z.strictObject({
@@ -135,5 +225,6 @@ export type Origin = z.output<typeof originSchema>;
 export type Pool = z.output<typeof poolSchema>;
 export type ProxySettings = z.output<typeof proxySchema>;
 export type LoadBalancer = z.output<typeof loadBalancerSchema>;
+export type OutlierDetection = z.output<typeof outlierDetectionSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,14 +1,24 @@
 /**
  * Validates a whole configuration document: the schema first, then the checks that span objects
- * (references, unique names, what this build can run). Returns values, never throws: errors name
- * the field (`pools[1].origins[0].address`), and `messages` report what was accepted but is not
- * acted on (unknown fields, fields for features this build does not have yet, raw IP origins).
+ * (references, unique names). Returns values, never throws: errors name the field
+ * (`pools[1].origins[0].address`), and `messages` report what was accepted but is not acted on —
+ * unknown fields, Cloudflare features this version does not run yet (with what it does instead),
+ * raw IP origins — so nothing a user wrote is silently ignored.
  */
 import type { z } from "zod";
 import { SUPPORTED_ORIGIN_POLICIES } from "../balancing";
 import { SUPPORTED_STEERING_POLICIES } from "../steering";
 import { isIpAddress, isLoopback, toOriginBase } from "./origin-address";
-import { type Config, configSchema, loadBalancerSchema, monitorSchema, originSchema, poolSchema } from "./schema";
+import {
+	type Config,
+	configSchema,
+	loadBalancerSchema,
+	monitorSchema,
+	originSchema,
+	outlierDetectionSchema,
+	poolSchema,
+	proxySchema,
+} from "./schema";
 
 export interface FieldError {
 	readonly path: string;
@@ -19,8 +29,11 @@ export type ValidationResult =
 	| { readonly ok: true; readonly config: Config; readonly messages: string[] }
 	| { readonly ok: false; readonly errors: FieldError[] };
 
-/** Cloudflare fields this build accepts and keeps, but does not act on yet. */
+/** Fields this version accepts and keeps, but does not act on yet; reported when set to something. */
 const NOT_YET_ACTED_ON = {
+	monitors: ["allow_insecure", "probe_zone"],
+	pools: ["latitude", "longitude", "check_regions", "notification_email", "notification_filter", "load_shedding"],
+	origins: [],
 	load_balancers: [
 		"region_pools",
 		"country_pools",
@@ -34,9 +47,10 @@ const NOT_YET_ACTED_ON = {
 		"ttl",
 		"proxied",
 		"rules",
+		"outlier_detection",
+		"slow_start_s",
 	],
-	pools: ["latitude", "longitude", "check_regions", "notification_email", "notification_filter", "load_shedding"],
-	monitors: ["allow_insecure", "probe_zone"],
+	proxy: ["retry_budget_percent", "trusted_proxies"],
 } as const satisfies Record<string, readonly string[]>;
 
 export function toFieldPath(path: readonly PropertyKey[]): string {
@@ -45,6 +59,13 @@ export function toFieldPath(path: readonly PropertyKey[]): string {
 		out += typeof part === "number" ? `[${part}]` : `${out ? "." : ""}${String(part)}`;
 	}
 	return out || "(document)";
+}
+
+type Raw = Record<string, unknown>;
+
+function rawList(input: unknown, key: string): Raw[] {
+	const list = (input as Raw | null)?.[key];
+	return Array.isArray(list) ? (list as Raw[]) : [];
 }
 
 export function validateConfig(input: unknown): ValidationResult {
@@ -59,37 +80,45 @@ export function validateConfig(input: unknown): ValidationResult {
 	const errors: FieldError[] = [];
 	const messages: string[] = [];
 	const fail = (path: string, message: string) => errors.push({ path, message });
+	const report = (at: string, raw: Raw | undefined, shape: Record<string, z.ZodType>, later: readonly string[]) =>
+		reportUnusedFields(messages, at, raw ?? {}, shape, later);
 
 	const monitorIds = new Set<string>();
+	const rawMonitors = rawList(input, "monitors");
 	config.monitors.forEach((monitor, i) => {
-		if (monitorIds.has(monitor.id)) fail(`monitors[${i}].id`, `duplicate monitor id "${monitor.id}"`);
+		const at = `monitors[${i}]`;
+		if (monitorIds.has(monitor.id)) fail(`${at}.id`, `duplicate monitor id "${monitor.id}"`);
 		monitorIds.add(monitor.id);
-		reportExtraFields(messages, `monitors[${i}]`, monitor, monitorSchema.shape, NOT_YET_ACTED_ON.monitors);
+		report(at, rawMonitors[i], monitorSchema.shape, NOT_YET_ACTED_ON.monitors);
+		if (Object.keys(monitor.header).some((name) => name.toLowerCase() === "host")) {
+			messages.push(`${at}.header.Host: not acted on by this version; probes carry the origin address's host`);
+		}
 	});
 
 	const poolIds = new Set<string>();
+	const rawPools = rawList(input, "pools");
 	config.pools.forEach((pool, i) => {
 		const at = `pools[${i}]`;
 		if (poolIds.has(pool.id)) fail(`${at}.id`, `duplicate pool id "${pool.id}"`);
 		poolIds.add(pool.id);
-		reportExtraFields(messages, at, pool, poolSchema.shape, NOT_YET_ACTED_ON.pools);
+		report(at, rawPools[i], poolSchema.shape, NOT_YET_ACTED_ON.pools);
 		if (pool.monitor !== undefined && !monitorIds.has(pool.monitor)) {
 			fail(`${at}.monitor`, `no monitor with id "${pool.monitor}"`);
 		}
 		if (!SUPPORTED_ORIGIN_POLICIES.includes(pool.origin_steering.policy)) {
-			fail(
-				`${at}.origin_steering.policy`,
-				`"${pool.origin_steering.policy}" is not supported by this version (supported: ${SUPPORTED_ORIGIN_POLICIES.join(", ")})`,
+			messages.push(
+				`${at}.origin_steering.policy: "${pool.origin_steering.policy}" is not supported by this version; the pool uses "random" (supported: ${SUPPORTED_ORIGIN_POLICIES.join(", ")})`,
 			);
 		}
 		const originNames = new Set<string>();
+		const rawOrigins = rawList(rawPools[i], "origins");
 		pool.origins.forEach((origin, j) => {
 			const oat = `${at}.origins[${j}]`;
 			if (originNames.has(origin.name))
 				fail(`${oat}.name`, `duplicate origin name "${origin.name}" in pool "${pool.id}"`);
 			originNames.add(origin.name);
-			reportExtraFields(messages, oat, origin, originSchema.shape, []);
-			const base = toOriginBase(origin.address, origin.port);
+			report(oat, rawOrigins[j], originSchema.shape, NOT_YET_ACTED_ON.origins);
+			const base = toOriginBase(origin.address, origin.port || undefined);
 			if (typeof base === "string") {
 				fail(`${oat}.address`, base);
 			} else if (isIpAddress(base.hostname)) {
@@ -107,16 +136,31 @@ export function validateConfig(input: unknown): ValidationResult {
 	});
 
 	const hostnames = new Set<string>();
+	const rawLoadBalancers = rawList(input, "load_balancers");
 	config.load_balancers.forEach((lb, i) => {
 		const at = `load_balancers[${i}]`;
+		const raw = rawLoadBalancers[i];
 		if (hostnames.has(lb.name)) fail(`${at}.name`, `duplicate load balancer hostname "${lb.name}"`);
 		hostnames.add(lb.name);
-		reportExtraFields(messages, at, lb, loadBalancerSchema.shape, NOT_YET_ACTED_ON.load_balancers);
+		report(at, raw, loadBalancerSchema.shape, NOT_YET_ACTED_ON.load_balancers);
+		report(`${at}.proxy`, raw?.proxy as Raw | undefined, proxySchema.shape, NOT_YET_ACTED_ON.proxy);
+		report(`${at}.outlier_detection`, raw?.outlier_detection as Raw | undefined, outlierDetectionSchema.shape, []);
+		const checkPool = (path: string, poolId: string) => {
+			if (!poolIds.has(poolId)) fail(path, `no pool with id "${poolId}"`);
+		};
 		lb.default_pools.forEach((poolId, j) => {
-			if (!poolIds.has(poolId)) fail(`${at}.default_pools[${j}]`, `no pool with id "${poolId}"`);
+			checkPool(`${at}.default_pools[${j}]`, poolId);
 		});
-		if (lb.fallback_pool !== undefined && !poolIds.has(lb.fallback_pool)) {
-			fail(`${at}.fallback_pool`, `no pool with id "${lb.fallback_pool}"`);
+		if (lb.fallback_pool !== undefined) checkPool(`${at}.fallback_pool`, lb.fallback_pool);
+		for (const key of ["region_pools", "country_pools", "pop_pools"] as const) {
+			for (const [where, pools] of Object.entries(lb[key])) {
+				(pools ?? []).forEach((poolId, j) => {
+					checkPool(`${at}.${key}.${where}[${j}]`, poolId);
+				});
+			}
+		}
+		for (const poolId of Object.keys(lb.random_steering?.pool_weights ?? {})) {
+			checkPool(`${at}.random_steering.pool_weights.${poolId}`, poolId);
 		}
 		if (lb.fallback_pool === undefined) {
 			messages.push(
@@ -124,9 +168,8 @@ export function validateConfig(input: unknown): ValidationResult {
 			);
 		}
 		if (!SUPPORTED_STEERING_POLICIES.includes(lb.steering_policy)) {
-			fail(
-				`${at}.steering_policy`,
-				`"${lb.steering_policy}" is not supported by this version (supported: ${SUPPORTED_STEERING_POLICIES.join(", ")})`,
+			messages.push(
+				`${at}.steering_policy: "${lb.steering_policy}" is not supported by this version; default_pools are used in order ("off")`,
 			);
 		}
 	});
@@ -134,17 +177,23 @@ export function validateConfig(input: unknown): ValidationResult {
 	return errors.length > 0 ? { ok: false, errors } : { ok: true, config, messages };
 }
 
-function reportExtraFields(
+/** Values that say nothing: absent, null, false, "", "none", empty lists and objects. */
+function isUnset(value: unknown): boolean {
+	if (value === undefined || value === null || value === false || value === "" || value === "none") return true;
+	if (Array.isArray(value)) return value.length === 0;
+	return typeof value === "object" && Object.keys(value as object).length === 0;
+}
+
+function reportUnusedFields(
 	messages: string[],
 	at: string,
-	value: Record<string, unknown>,
+	raw: Raw,
 	shape: Record<string, z.ZodType>,
 	notYetActedOn: readonly string[],
 ): void {
-	for (const [key, field] of Object.entries(value)) {
+	for (const [key, value] of Object.entries(raw)) {
 		if (notYetActedOn.includes(key)) {
-			// Schema fields with a default (allow_insecure: false) are only worth a word when set.
-			if (field !== undefined && field !== false) messages.push(`${at}.${key}: kept, but not acted on by this version`);
+			if (!isUnset(value)) messages.push(`${at}.${key}: kept, but not acted on by this version`);
 		} else if (!(key in shape)) {
 			messages.push(`${at}.${key}: unknown field; kept, but not acted on`);
 		}

@@ -42,8 +42,10 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 	const monitors = new Map(config.monitors.map((monitor) => [monitor.id, monitor]));
 	const pools = new Map<string, PoolEntry>();
 	for (const pool of config.pools) {
+		// Cloudflare writes weights from 0 to 1; whole numbers (5, 1, 1) are scaled into that range.
+		const maxWeight = Math.max(1, ...pool.origins.map((origin) => origin.weight));
 		const origins = pool.origins.map((origin): OriginEntry => {
-			const base = toOriginBase(origin.address, origin.port);
+			const base = toOriginBase(origin.address, origin.port || undefined);
 			if (typeof base === "string") throw new Error(`pool "${pool.id}": ${base}`);
 			return {
 				key: toOriginKey(pool.id, origin.name),
@@ -51,7 +53,7 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 				name: origin.name,
 				base,
 				enabled: origin.enabled,
-				weight: origin.weight,
+				weight: origin.weight / maxWeight,
 			};
 		});
 		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });

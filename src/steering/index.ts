@@ -6,9 +6,7 @@ const POLICIES: Partial<Record<SteeringPolicyName, SteeringPolicy>> = { off: fai
 
 export const SUPPORTED_STEERING_POLICIES = Object.keys(POLICIES) as SteeringPolicyName[];
 
-/** Validation rejects unsupported names before a config is stored. */
+/** A policy this version cannot run falls back to ordered failover; validation reports it in `messages`. */
 export function getSteeringPolicy(name: SteeringPolicyName): SteeringPolicy {
-	const policy = POLICIES[name];
-	if (!policy) throw new Error(`steering policy "${name}" is not supported by this version`);
-	return policy;
+	return POLICIES[name] ?? failover;
 }

@@ -18,8 +18,15 @@ describe("createOriginPolicy", () => {
 		expect(second.pick(candidates, { random: () => 0 })?.key).toBe("a");
 	});
 
-	it.each(["p2c", "ewma", "hash"] as const)("throws for the unsupported %s", (name) => {
+	it.each(["p2c", "ewma", "hash"] as const)("falls back to weighted random for the unsupported %s", (name) => {
 		expect(SUPPORTED_ORIGIN_POLICIES).not.toContain(name);
-		expect(() => createOriginPolicy(name)).toThrow(/not supported/);
+		const policy = createOriginPolicy(name);
+		expect(policy.name).toBe("random");
+		const candidates = [
+			{ key: "a", weight: 1 },
+			{ key: "b", weight: 3 },
+		];
+		expect(policy.pick(candidates, { random: () => 0.2 })?.key).toBe("a");
+		expect(policy.pick(candidates, { random: () => 0.3 })?.key).toBe("b");
 	});
 });

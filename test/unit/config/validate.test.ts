@@ -41,7 +41,28 @@ describe("validateConfig: defaults", () => {
 		["origin enabled", origin?.enabled, true],
 		["lb enabled", lb?.enabled, true],
 		["lb steering_policy", lb?.steering_policy, "off"],
-		["lb proxy", lb?.proxy, { timeout_ms: 30_000, retries: 2, debug_headers: false }],
+		[
+			"lb proxy",
+			lb?.proxy,
+			{
+				timeout_ms: 30_000,
+				idle_timeout_ms: 300_000,
+				retries: 2,
+				retry_on: ["connect_failure", "timeout", "502", "503", "504"],
+				retry_budget_percent: 20,
+				max_retry_body_bytes: 65_536,
+				trusted_proxies: [],
+				debug_headers: false,
+			},
+		],
+		[
+			"lb outlier_detection",
+			lb?.outlier_detection,
+			{ consecutive_failures: 5, base_ejection_s: 30, max_ejection_percent: 50 },
+		],
+		["lb slow_start_s", lb?.slow_start_s, 30],
+		["lb session_affinity", lb?.session_affinity, "none"],
+		["lb session_affinity_ttl", lb?.session_affinity_ttl, 82_800],
 	])("fills %s", (_name, actual, expected) => {
 		expect(actual).toEqual(expected);
 	});
@@ -59,8 +80,9 @@ describe("validateConfig: defaults", () => {
 		const input = aConfig({
 			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { proxy: { timeout_ms: 1500 } })],
 		});
-		expect(accepted(validateConfig(input)).config.load_balancers[0]?.proxy).toEqual({
+		expect(accepted(validateConfig(input)).config.load_balancers[0]?.proxy).toMatchObject({
 			timeout_ms: 1500,
+			idle_timeout_ms: 300_000,
 			retries: 2,
 			debug_headers: false,
 		});
@@ -85,8 +107,8 @@ describe("validateConfig: errors name the field", () => {
 
 	it.each<{ name: string; input: unknown; path: string; message?: RegExp }>([
 		{
-			name: "weight above 1",
-			input: aConfig({ pools: [twoOrigins({ weight: 2 })] }),
+			name: "fractional weight above 1",
+			input: aConfig({ pools: [twoOrigins({ weight: 2.5 })] }),
 			path: "pools[0].origins[1].weight",
 		},
 		{
@@ -189,12 +211,6 @@ describe("validateConfig: errors name the field", () => {
 			path: "monitors[0].type",
 		},
 		{
-			name: "unsupported origin policy p2c",
-			input: aConfig({ pools: [aPool("primary", [anOrigin("a")], { origin_steering: { policy: "p2c" } })] }),
-			path: "pools[0].origin_steering.policy",
-			message: /"p2c" is not supported.*random.*round_robin/,
-		},
-		{
 			name: "unknown origin policy",
 			input: aConfig({
 				pools: [aPool("primary", [anOrigin("a")], { origin_steering: { policy: "fastest" as "p2c" } })],
@@ -202,10 +218,32 @@ describe("validateConfig: errors name the field", () => {
 			path: "pools[0].origin_steering.policy",
 		},
 		{
-			name: "unsupported steering geo",
-			input: aConfig({ load_balancers: [aLoadBalancer("app.example.com", ["primary"], { steering_policy: "geo" })] }),
-			path: "load_balancers[0].steering_policy",
-			message: /"geo" is not supported.*off/,
+			name: "unknown pool in region_pools",
+			input: aConfig({
+				load_balancers: [aLoadBalancer("app.example.com", ["primary"], { region_pools: { WEU: ["nope"] } })],
+			}),
+			path: "load_balancers[0].region_pools.WEU[0]",
+		},
+		{
+			name: "bad region code",
+			input: aConfig({
+				load_balancers: [
+					aLoadBalancer("app.example.com", ["primary"], {
+						region_pools: { EUROPE: ["primary"] } as Record<string, string[]>,
+					}),
+				],
+			}),
+			path: "load_balancers[0].region_pools",
+			message: /EUROPE/,
+		},
+		{
+			name: "out-of-range outlier threshold",
+			input: aConfig({
+				load_balancers: [
+					aLoadBalancer("app.example.com", ["primary"], { outlier_detection: { max_ejection_percent: 150 } }),
+				],
+			}),
+			path: "load_balancers[0].outlier_detection.max_ejection_percent",
 		},
 		{
 			name: "pool id containing /",
@@ -288,7 +326,7 @@ describe("validateConfig: messages", () => {
 	it.each([
 		{ field: "region_pools", value: { WNAM: ["primary"] }, at: "load_balancers[0]" },
 		{ field: "session_affinity", value: "cookie", at: "load_balancers[0]" },
-		{ field: "rules", value: [], at: "load_balancers[0]" },
+		{ field: "rules", value: [{ name: "r1" }], at: "load_balancers[0]" },
 	])("says the Cloudflare field $field is kept but not acted on", ({ field, value, at }) => {
 		const input = aConfig({
 			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { fallback_pool: "primary", [field]: value })],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toOriginBase } from "../../../src/config/origin-address";
+import { proxySchema } from "../../../src/config/schema";
 import { type Planner, proxyRequest, toPathAndQuery } from "../../../src/proxy/proxy";
 import type { Attempt, RoutePlan } from "../../../src/registry/plan";
 import { fakeFetch, hangingFetch, respondingFetch } from "../../fixtures/fetch";
@@ -50,7 +51,7 @@ function aPlan(overrides: Partial<Extract<RoutePlan, { ok: true }>> = {}): Route
 			anAttempt("b", "http://b.internal:8002/prefix"),
 			anAttempt("c", "c.internal"),
 		],
-		proxy: { timeout_ms: 1000, retries: 2, debug_headers: false },
+		proxy: proxySchema.parse({ timeout_ms: 1000, retries: 2, debug_headers: false }),
 		...overrides,
 	};
 }
@@ -122,7 +123,7 @@ describe("proxyRequest", () => {
 		{ retries: 5, calls: 3 },
 	])("makes at most 1 + retries ($retries) attempts → $calls", async ({ retries, calls }) => {
 		const fetcher = fakeFetch(() => Promise.reject(new TypeError("refused")));
-		const plan = aPlan({ proxy: { timeout_ms: 1000, retries, debug_headers: false } });
+		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries, debug_headers: false }) });
 		const response = await proxyRequest(new Request("http://app.example.com/"), planner(plan), fetcher);
 		expect(fetcher.calls).toHaveLength(calls);
 		expect(response.status).toBe(502);
@@ -144,7 +145,7 @@ describe("proxyRequest", () => {
 
 	it("answers 504 when every origin times out", async () => {
 		const fetcher = hangingFetch();
-		const plan = aPlan({ proxy: { timeout_ms: 20, retries: 1, debug_headers: false } });
+		const plan = aPlan({ proxy: { ...proxySchema.parse({}), timeout_ms: 20, retries: 1 } });
 		const response = await proxyRequest(new Request("http://app.example.com/"), planner(plan), fetcher);
 		expect(response.status).toBe(504);
 		expect(response.headers.get("content-type")).toBe("application/problem+json");
@@ -178,7 +179,7 @@ describe("proxyRequest", () => {
 		{ debug: true, origin: "a", pool: "p" },
 		{ debug: false, origin: null, pool: null },
 	])("adds debug headers only when asked ($debug)", async ({ debug, origin, pool }) => {
-		const plan = aPlan({ proxy: { timeout_ms: 1000, retries: 2, debug_headers: debug } });
+		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries: 2, debug_headers: debug }) });
 		const response = await proxyRequest(new Request("http://app.example.com/"), planner(plan), respondingFetch());
 		expect(response.headers.get("x-switchyard-origin")).toBe(origin);
 		expect(response.headers.get("x-switchyard-pool")).toBe(pool);

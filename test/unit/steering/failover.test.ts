@@ -45,7 +45,10 @@ describe("getSteeringPolicy", () => {
 		expect(getSteeringPolicy("off")).toBe(failover);
 	});
 
-	it.each(["geo", "random", "dynamic_latency"] as const)("throws for the unsupported %s", (name) => {
-		expect(() => getSteeringPolicy(name)).toThrow(/not supported/);
-	});
+	it.each(["geo", "random", "dynamic_latency"] as const)(
+		"falls back to ordered failover for the unsupported %s",
+		(name) => {
+			expect(getSteeringPolicy(name)).toBe(failover);
+		},
+	);
 });
