@@ -1,33 +1,33 @@
 /**
- * The admin API under /_lb/api/ (itty-router). Every route needs the admin token; every error is
- * problem JSON. Configuration goes through the registry object, which validates and versions it;
- * the version is the ETag, and writes honour If-Match so two operators cannot silently overwrite
- * each other.
+ * The admin API under /_lb/api/ (itty-router), in Cloudflare's response envelope. Every route
+ * needs a token (ADMIN_READ_TOKEN suffices for reads); every change goes through the registry
+ * object, which validates the whole resulting configuration and applies it atomically. The
+ * configuration version is the ETag; writes honour If-Match (412 when stale) and `?dry_run=1`.
  */
 import { type IRequest, Router, StatusError } from "itty-router";
+import type { Collection, ConfigOperation } from "../config/operations";
 import { type Env, getRegistry } from "../env";
-import { toProblemResponse } from "../proxy/problem";
-import { AdminError } from "./admin-error";
-import { isSameSecret, toBearerToken } from "./auth";
+import type { WriteResult } from "../registry/registry";
+import { authenticate, type Caller } from "./auth";
+import { readJsonObject } from "./body";
+import { AdminError, ERROR_CODES, toFailure, toSuccess, toSuccessJson } from "./envelope";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
 export const ADMIN_API_BASE = "/_lb/api";
 
+type AdminRequest = IRequest & { caller: Caller };
 type Args = [env: Env, ctx: ExecutionContext];
 
-async function requireToken(request: IRequest, env: Env): Promise<undefined> {
-	if (!env.ADMIN_TOKEN) {
-		throw new AdminError("admin_disabled", { detail: "set the ADMIN_TOKEN secret to enable the admin API" });
+const COLLECTIONS: readonly Collection[] = ["monitors", "pools", "load_balancers"];
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
+async function withCaller(request: IRequest, env: Env): Promise<undefined> {
+	const caller = await authenticate(request.headers.get("authorization"), env);
+	if (caller.role !== "admin" && !READ_METHODS.has(request.method)) {
+		throw new AdminError("forbidden", "this token may only read; changes need ADMIN_TOKEN");
 	}
-	const token = toBearerToken(request.headers.get("authorization"));
-	if (token === undefined || !(await isSameSecret(token, env.ADMIN_TOKEN))) {
-		throw new AdminError(
-			"unauthorized",
-			{ detail: "send Authorization: Bearer <ADMIN_TOKEN>" },
-			{ "www-authenticate": 'Bearer realm="switchyard-admin"' },
-		);
-	}
+	(request as AdminRequest).caller = caller;
 	return undefined;
 }
 
@@ -40,70 +40,231 @@ export function toIfMatchVersion(header: string | null): number | undefined {
 	if (header === null || header.trim() === "*") return undefined;
 	const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
 	if (!match)
-		throw new AdminError("invalid_request", { detail: `If-Match must be a config version such as "3", got ${header}` });
+		throw new AdminError("invalid_request", `If-Match must be a configuration version such as "3", got ${header}`);
 	return Number(match[1]);
 }
 
-async function readJson(request: IRequest): Promise<unknown> {
-	const text = await request.text();
-	try {
-		return JSON.parse(text);
-	} catch (error) {
-		throw new AdminError("invalid_request", { detail: `the body is not valid JSON: ${(error as Error).message}` });
-	}
+function isDryRun(request: IRequest): boolean {
+	return ["1", "true"].includes(String(request.query.dry_run ?? ""));
 }
 
-function json(body: unknown, init: { status?: number; headers?: Record<string, string> } = {}): Response {
-	return new Response(`${JSON.stringify(body, null, 2)}\n`, {
-		status: init.status ?? 200,
-		headers: { "content-type": "application/json", "cache-control": "no-store", ...init.headers },
-	});
+function writeOptions(request: AdminRequest) {
+	return {
+		ifMatch: toIfMatchVersion(request.headers.get("if-match")),
+		dryRun: isDryRun(request),
+		actor: request.caller.actor,
+	};
+}
+
+function param(request: IRequest, name: string): string {
+	return decodeURIComponent(String(request.params[name] ?? ""));
+}
+
+/** Turns a refused write into the envelope error that fits it. */
+function throwIfRefused(
+	result: WriteResult,
+	ifMatch: number | undefined,
+): asserts result is Extract<WriteResult, { ok: true }> {
+	if (result.ok) return;
+	if (result.status === 400) {
+		throw new AdminError("invalid_config", "the configuration was not changed", {
+			errors: result.errors.map((error) => ({
+				code: ERROR_CODES.invalid_config,
+				message: `${error.path}: ${error.message}`,
+				field: error.path,
+			})),
+		});
+	}
+	if (result.status === 412) {
+		throw new AdminError(
+			"precondition_failed",
+			`If-Match names version ${ifMatch}, but the configuration is at version ${result.version}; read it again`,
+			{ headers: { etag: toEtag(result.version) } },
+		);
+	}
+	throw new AdminError(result.status === 404 ? "not_found" : "conflict", result.message);
+}
+
+async function listOf(env: Env, collection: Collection): Promise<unknown[]> {
+	const { json } = await getRegistry(env).getConfig();
+	return (JSON.parse(json) as Record<Collection, unknown[]>)[collection];
+}
+
+async function change(request: AdminRequest, env: Env, op: ConfigOperation, status = 200): Promise<Response> {
+	const options = writeOptions(request);
+	const result = await getRegistry(env).changeConfig(op, options);
+	throwIfRefused(result, options.ifMatch);
+	return new Response(
+		(
+			await toSuccessJson(result.resultJson, {
+				messages: result.messages,
+				headers: { etag: toEtag(result.version) },
+			}).text()
+		).replace('"result":', `"dry_run":${options.dryRun},"changes":${JSON.stringify(result.changes)},"result":`),
+		{
+			status: options.dryRun ? 200 : status,
+			headers: { "content-type": "application/json", "cache-control": "no-store", etag: toEtag(result.version) },
+		},
+	);
 }
 
 function toErrorResponse(error: unknown): Response {
-	if (error instanceof AdminError) return toProblemResponse(error.kind, error.fields, error.headers);
+	if (error instanceof AdminError) return toFailure(error);
 	if (error instanceof StatusError && error.status === 404)
-		return toProblemResponse("not_found", { detail: error.message });
+		return toFailure(new AdminError("not_found", error.message));
 	console.error("admin API error", error);
-	return toProblemResponse("internal", { detail: "the admin API failed; see the Worker's logs" });
+	return toFailure(new AdminError("internal", "the admin API failed; see the Worker's logs"));
 }
 
-export const adminRouter = Router<IRequest, Args>({
+const router = Router<IRequest, Args>({
 	base: ADMIN_API_BASE,
-	before: [requireToken],
+	before: [withCaller],
 	catch: toErrorResponse,
 	finally: [
 		(response: Response | undefined, request: IRequest) =>
 			response ??
-			toProblemResponse("not_found", { detail: `no admin route ${request.method} ${new URL(request.url).pathname}` }),
+			toFailure(new AdminError("not_found", `no admin route ${request.method} ${new URL(request.url).pathname}`)),
 	],
-})
+});
+
+router
 	.get("/config", async (_request, env) => {
-		const { version, json: document } = await getRegistry(env).getConfig();
-		return new Response(`${document}\n`, {
-			headers: { "content-type": "application/json", "cache-control": "no-store", etag: toEtag(version) },
-		});
+		const { version, json } = await getRegistry(env).getConfig();
+		return toSuccessJson(json, { headers: { etag: toEtag(version) } });
 	})
 	.put("/config", async (request, env) => {
-		const ifMatch = toIfMatchVersion(request.headers.get("if-match"));
-		const dryRun = ["1", "true"].includes(String(request.query.dry_run ?? ""));
-		const result = await getRegistry(env).putConfig(await readJson(request), { ifMatch, dryRun });
-		if (!result.ok) {
-			if ("errors" in result) {
-				throw new AdminError("invalid_config", { detail: "the configuration was not applied", errors: result.errors });
-			}
-			throw new AdminError(
-				"precondition_failed",
-				{
-					detail: `If-Match names version ${ifMatch}, but the configuration is at version ${result.version}; GET it again`,
-					version: result.version,
-				},
-				{ etag: toEtag(result.version) },
-			);
-		}
-		return json(
-			{ version: result.version, changed: result.changed, dry_run: dryRun, messages: result.messages },
-			{ headers: { etag: toEtag(result.version) } },
+		const options = writeOptions(request as AdminRequest);
+		const result = await getRegistry(env).putConfig(await readJsonObject(request as unknown as Request), options);
+		throwIfRefused(result, options.ifMatch);
+		return toSuccess(
+			{ version: result.version, changed: result.changed, dry_run: options.dryRun, changes: result.changes },
+			{ messages: result.messages, headers: { etag: toEtag(result.version) } },
 		);
 	})
-	.get("/status", async (_request, env) => json(await getRegistry(env).status()));
+	.get("/status", async (_request, env) => toSuccess(await getRegistry(env).status()))
+	.get("/events", async (request, env) => {
+		const limit = Number(request.query.limit ?? 100);
+		if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+			throw new AdminError("invalid_request", "limit must be a whole number from 1 to 1000");
+		}
+		return toSuccess(await getRegistry(env).events(limit));
+	});
+
+for (const collection of COLLECTIONS) {
+	const keyName = collection === "load_balancers" ? "hostname" : "id";
+	const keyOf = (request: IRequest) => {
+		const key = param(request, "key");
+		return collection === "load_balancers" ? key.toLowerCase() : key;
+	};
+	router
+		.get(`/${collection}`, async (_request, env) => toSuccess(await listOf(env, collection)))
+		.post(`/${collection}`, async (request, env) =>
+			change(
+				request as AdminRequest,
+				env,
+				{ target: collection, action: "create", body: await readJsonObject(request as unknown as Request) },
+				201,
+			),
+		)
+		.get(`/${collection}/:key`, async (request, env) => {
+			const json = await getRegistry(env).readItem(collection, keyOf(request));
+			if (json === undefined)
+				throw new AdminError("not_found", `no ${collection.slice(0, -1)} with ${keyName} "${keyOf(request)}"`);
+			return toSuccessJson(json);
+		})
+		.put(`/${collection}/:key`, async (request, env) =>
+			change(request as AdminRequest, env, {
+				target: collection,
+				action: "replace",
+				key: keyOf(request),
+				body: await readJsonObject(request as unknown as Request),
+			}),
+		)
+		.patch(`/${collection}/:key`, async (request, env) =>
+			change(request as AdminRequest, env, {
+				target: collection,
+				action: "patch",
+				key: keyOf(request),
+				body: await readJsonObject(request as unknown as Request),
+			}),
+		)
+		.delete(`/${collection}/:key`, async (request, env) =>
+			change(request as AdminRequest, env, { target: collection, action: "delete", key: keyOf(request) }),
+		);
+}
+
+router
+	.get("/pools/:pool/origins", async (request, env) => {
+		const json = await getRegistry(env).readItem("pools", param(request, "pool"));
+		if (json === undefined) throw new AdminError("not_found", `no pool with id "${param(request, "pool")}"`);
+		return toSuccess((JSON.parse(json) as { origins: unknown[] }).origins);
+	})
+	.post("/pools/:pool/origins", async (request, env) =>
+		change(
+			request as AdminRequest,
+			env,
+			{
+				target: "origins",
+				action: "create",
+				pool: param(request, "pool"),
+				body: await readJsonObject(request as unknown as Request),
+			},
+			201,
+		),
+	)
+	.get("/pools/:pool/origins/:name", async (request, env) => {
+		const json = await getRegistry(env).readItem("origins", param(request, "name"), param(request, "pool"));
+		if (json === undefined) {
+			throw new AdminError("not_found", `pool "${param(request, "pool")}" has no origin "${param(request, "name")}"`);
+		}
+		return toSuccessJson(json);
+	})
+	.patch("/pools/:pool/origins/:name", async (request, env) =>
+		change(request as AdminRequest, env, {
+			target: "origins",
+			action: "patch",
+			pool: param(request, "pool"),
+			key: param(request, "name"),
+			body: await readJsonObject(request as unknown as Request),
+		}),
+	)
+	.put("/pools/:pool/origins/:name", async (request, env) =>
+		change(request as AdminRequest, env, {
+			target: "origins",
+			action: "replace",
+			pool: param(request, "pool"),
+			key: param(request, "name"),
+			body: await readJsonObject(request as unknown as Request),
+		}),
+	)
+	.delete("/pools/:pool/origins/:name", async (request, env) =>
+		change(request as AdminRequest, env, {
+			target: "origins",
+			action: "delete",
+			pool: param(request, "pool"),
+			key: param(request, "name"),
+		}),
+	)
+	.post("/pools/:pool/origins/:name/drain", async (request, env) => {
+		const result = await getRegistry(env).drain(
+			param(request, "pool"),
+			param(request, "name"),
+			(request as AdminRequest).caller.actor,
+		);
+		if (!result.ok) throw new AdminError("not_found", result.message);
+		return toSuccess(result, { messages: ["no new requests go to this origin; requests in flight finish"] });
+	})
+	.post("/pools/:pool/origins/:name/enable", async (request, env) => {
+		const result = await getRegistry(env).enable(
+			param(request, "pool"),
+			param(request, "name"),
+			(request as AdminRequest).caller.actor,
+		);
+		if (!result.ok) {
+			if ("message" in result && result.status === 404) throw new AdminError("not_found", result.message);
+			throwIfRefused(result as WriteResult, undefined);
+		}
+		return toSuccess(result);
+	});
+
+export const adminRouter = router;

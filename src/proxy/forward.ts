@@ -13,21 +13,36 @@ export interface ForwardInit {
 	readonly method: string;
 	readonly headers: Headers;
 	readonly body: BodyInit | null;
+	/** The body's length when the client declared it; kept for the origin (no chunked re-encoding). */
+	readonly bodyLength?: number;
 	readonly timeoutMs: number;
 }
 
+/**
+ * The deadline counts from the moment the whole request body has been sent, so a long upload is
+ * never mistaken for a slow origin.
+ */
 export async function forward(url: string, init: ForwardInit, fetcher: typeof fetch = fetch): Promise<ForwardResult> {
 	const controller = new AbortController();
 	let timedOut = false;
-	const timer = setTimeout(() => {
-		timedOut = true;
-		controller.abort();
-	}, init.timeoutMs);
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	let settled = false;
+	const armDeadline = () => {
+		// An origin may answer before it has read the whole body; then there is nothing left to time.
+		if (settled) return;
+		timer = setTimeout(() => {
+			timedOut = true;
+			controller.abort();
+		}, init.timeoutMs);
+	};
+	let body = init.body;
+	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline);
+	else armDeadline();
 	try {
 		const response = await fetcher(url, {
 			method: init.method,
 			headers: init.headers,
-			body: init.body,
+			body,
 			redirect: "manual",
 			signal: controller.signal,
 		});
@@ -50,6 +65,14 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 				: `connection failed: ${error instanceof Error ? error.message : String(error)}`;
 		return { ok: false, failure, detail };
 	} finally {
-		clearTimeout(timer);
+		settled = true;
+		if (timer !== undefined) clearTimeout(timer);
 	}
+}
+
+/** `body`, calling `onEnd` once its last chunk has been read; its declared length kept where the platform can. */
+function withEndSignal(body: ReadableStream, length: number | undefined, onEnd: () => void): ReadableStream {
+	const watched = body.pipeThrough(new TransformStream({ flush: onEnd }));
+	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
+	return length !== undefined && FixedLength ? watched.pipeThrough(new FixedLength(length)) : watched;
 }

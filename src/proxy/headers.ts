@@ -36,16 +36,22 @@ export interface ForwardedInfo {
 	readonly host: string;
 }
 
+/** Client-address headers a client could forge; dropped, then rebuilt from what Cloudflare saw. */
+const CLIENT_ADDRESS_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-port", "x-real-ip", "true-client-ip"];
+
 /**
  * Headers for the request to the origin: hop-by-hop removed, Host left to the origin URL, and
- * X-Forwarded-For/-Proto/-Host describing the client. Incoming X-Forwarded-* values are not
- * trusted: X-Forwarded-For is rebuilt from the address Cloudflare saw.
+ * X-Forwarded-For/-Proto/-Host and X-Real-IP describing the client. Nothing a client sends about
+ * its own address is trusted: those headers are rebuilt from the address Cloudflare saw.
  */
 export function toUpstreamHeaders(incoming: Headers, info: ForwardedInfo): Headers {
 	const out = withoutHopByHop(incoming);
 	out.delete("host");
-	if (info.clientIp) out.set("x-forwarded-for", info.clientIp);
-	else out.delete("x-forwarded-for");
+	for (const name of CLIENT_ADDRESS_HEADERS) out.delete(name);
+	if (info.clientIp) {
+		out.set("x-forwarded-for", info.clientIp);
+		out.set("x-real-ip", info.clientIp);
+	}
 	out.set("x-forwarded-proto", info.proto);
 	out.set("x-forwarded-host", info.host);
 	return out;

@@ -1,8 +1,10 @@
 /**
  * The proxied request path: one registry call for a plan, then the plan's origins in order until
  * one answers. A later origin is tried after a connection error, a timeout, or a 502/503/504, but
- * only when that is safe: the method is idempotent and the body can be sent again (none, or small
- * enough to keep; nginx's `proxy_next_upstream` rule). Every failure ends in one problem response.
+ * only when that is safe: the method is idempotent and the body can be sent again (none, or a
+ * declared Content-Length small enough to keep). Like nginx with `proxy_next_upstream` left at its
+ * default, POST and PATCH are never retried. Every failure ends in one problem response, which
+ * names origins only when the load balancer's debug_headers is on (origin names are internal).
  */
 import { toOriginUrl } from "../config/origin-address";
 import type { Attempt, RoutePlan } from "../registry/plan";
@@ -12,7 +14,7 @@ import { toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { toProblemResponse } from "./problem";
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
-export const MAX_REPLAY_BODY_BYTES = 64 * 1024;
+export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const RETRY_STATUSES = new Set([502, 503, 504]);
 
@@ -39,7 +41,9 @@ export async function proxyRequest(
 	}
 
 	const idempotent = IDEMPOTENT.has(request.method);
-	const body = idempotent ? await toReplayableBody(request) : streamOnce(request);
+	const body = idempotent
+		? await toReplayableBody(request, plan.proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+		: streamOnce(request);
 	const canRetry = idempotent && body.replayable;
 	const headers = toUpstreamHeaders(request.headers, {
 		clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
@@ -55,7 +59,7 @@ export async function proxyRequest(
 		const isLast = i === attempts.length - 1;
 		const result = await forward(
 			toOriginUrl(attempt.base, url.protocol, pathAndQuery),
-			{ method: request.method, headers, body: body.next(), timeoutMs: plan.proxy.timeout_ms },
+			{ method: request.method, headers, body: body.next(), bodyLength: body.length, timeoutMs: plan.proxy.timeout_ms },
 			fetcher,
 		);
 		if (!result.ok) {
@@ -71,11 +75,19 @@ export async function proxyRequest(
 	}
 	const tried = attempts.map((attempt) => attempt.origin);
 	const failure = lastFailure as NonNullable<typeof lastFailure>;
-	return toProblemResponse(failure.failure === "timeout" ? "origin_timeout" : "origin_unreachable", {
-		detail: `${failure.attempt.origin}: ${failure.detail}`,
+	const timeout = failure.failure === "timeout";
+	console.error(
+		`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
+	);
+	const fields = plan.proxy.debug_headers
+		? { detail: `${failure.attempt.origin}: ${failure.detail}`, origins_tried: tried }
+		: {
+				detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)`,
+			};
+	return toProblemResponse(timeout ? "origin_timeout" : "origin_unreachable", {
+		...fields,
 		load_balancer: plan.loadBalancer,
 		pool: plan.pool,
-		origins_tried: tried,
 	});
 }
 
@@ -96,23 +108,30 @@ function isWebSocketUpgrade(request: Request): boolean {
 
 interface ReplayableBody {
 	readonly replayable: boolean;
+	/** The declared Content-Length, when there is one. */
+	readonly length?: number;
 	/** The body for the next attempt. */
 	next(): BodyInit | null;
 }
 
-async function toReplayableBody(request: Request): Promise<ReplayableBody> {
+async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
 	if (request.body === null) return { replayable: true, next: () => null };
-	const length = Number(request.headers.get("content-length") ?? Number.NaN);
-	if (Number.isFinite(length) && length <= MAX_REPLAY_BODY_BYTES) {
+	const length = declaredLength(request);
+	if (length !== undefined && length <= maxBytes) {
 		const bytes = await request.arrayBuffer();
-		return { replayable: true, next: () => bytes };
+		return { replayable: true, length, next: () => bytes };
 	}
 	return streamOnce(request);
 }
 
+function declaredLength(request: Request): number | undefined {
+	const length = Number(request.headers.get("content-length") ?? Number.NaN);
+	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 /** Large, unknown length, or not worth keeping: stream it once, never buffer it. */
 function streamOnce(request: Request): ReplayableBody {
-	return { replayable: request.body === null, next: () => request.body };
+	return { replayable: request.body === null, length: declaredLength(request), next: () => request.body };
 }
 
 function toClientResponse(response: Response, debug: Attempt | undefined): Response {

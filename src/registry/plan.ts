@@ -41,18 +41,27 @@ export type RoutePlan =
 
 export interface PlanContext {
 	readonly isHealthy: (originKey: string) => boolean;
+	/** Draining origins take no new requests (they finish what they have). None when absent. */
+	readonly isDraining?: (originKey: string) => boolean;
 	readonly policyFor: (poolId: string) => OriginPolicy;
 	readonly random: () => number;
 }
 
-/** Origins that can take traffic at all: enabled, in an enabled pool, with a weight above zero. */
-function usableOrigins(entry: PoolEntry): OriginEntry[] {
-	return entry.pool.enabled ? entry.origins.filter((origin) => origin.enabled && origin.weight > 0) : [];
+const NOT_DRAINING = () => false;
+
+/** Origins that can take new traffic at all: enabled, not draining, in an enabled pool, with a weight above zero. */
+function usableOrigins(entry: PoolEntry, isDraining: (key: string) => boolean): OriginEntry[] {
+	if (!entry.pool.enabled) return [];
+	return entry.origins.filter((origin) => origin.enabled && origin.weight > 0 && !isDraining(origin.key));
 }
 
-export function isPoolHealthy(entry: PoolEntry | undefined, isHealthy: (key: string) => boolean): boolean {
+export function isPoolHealthy(
+	entry: PoolEntry | undefined,
+	isHealthy: (key: string) => boolean,
+	isDraining: (key: string) => boolean = NOT_DRAINING,
+): boolean {
 	if (!entry) return false;
-	const healthy = usableOrigins(entry).filter((origin) => isHealthy(origin.key)).length;
+	const healthy = usableOrigins(entry, isDraining).filter((origin) => isHealthy(origin.key)).length;
 	return healthy > 0 && healthy >= entry.pool.minimum_origins;
 }
 
@@ -70,14 +79,15 @@ export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext
 		};
 	}
 	const fallbackPool = lb.fallback_pool ?? (lb.default_pools.at(-1) as string);
+	const isDraining = ctx.isDraining ?? NOT_DRAINING;
 	const { pools, fallback } = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
 		defaultPools: lb.default_pools,
 		fallbackPool,
-		isHealthy: (poolId) => isPoolHealthy(snapshot.pools.get(poolId), ctx.isHealthy),
+		isHealthy: (poolId) => isPoolHealthy(snapshot.pools.get(poolId), ctx.isHealthy, isDraining),
 	});
 	const poolId = pools[0] as string;
 	const entry = snapshot.pools.get(poolId);
-	const usable = entry ? usableOrigins(entry) : [];
+	const usable = entry ? usableOrigins(entry, isDraining) : [];
 	const healthy = usable.filter((origin) => ctx.isHealthy(origin.key));
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;

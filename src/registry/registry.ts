@@ -1,20 +1,47 @@
 /**
  * The registry Durable Object: configuration, health and balancing counters for every load
- * balancer. A thin RPC surface over pure code (validate, plan, state machine); it only adds
- * memory (counters, last-check times) and SQLite persistence (configuration, health transitions).
+ * balancer. A thin RPC surface over pure code (validate, operations, diff, plan, state machine);
+ * it only adds memory (counters, last-check times) and SQLite persistence (configuration, its
+ * audit log, health transitions, drains).
+ *
+ * Configuration documents cross RPC as JSON text: loose objects (unknown fields kept) do not fit
+ * RPC's serialisable types, and the admin API sends them on as text anyway.
  */
 import { DurableObject } from "cloudflare:workers";
 import { createOriginPolicy } from "../balancing";
 import type { OriginPolicy } from "../balancing/policy";
+import { type ConfigChange, diffConfig } from "../config/diff";
+import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
 import type { Config } from "../config/schema";
 import { type FieldError, validateConfig } from "../config/validate";
 import type { Env } from "../env";
 import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { applyCheck, type HealthState, UNCHECKED } from "../health/state-machine";
+import { MAX_CONCURRENT_PROBES } from "../health/sweep";
 import { toProbeTarget } from "../health/targets";
+import type { Seed } from "../seed/seed";
+import { SEED } from "../seed/seed.generated";
 import { isPoolHealthy, planRoute, type RoutePlan } from "./plan";
-import { poolOfKey, type Snapshot, toSnapshot } from "./snapshot";
-import { loadConfig, loadHealth, migrate, pruneHealth, saveConfig, saveHealth } from "./storage";
+import { poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
+import {
+	appendAudit,
+	appendHealthEvent,
+	type Drain,
+	getMeta,
+	listAudit,
+	listHealthEvents,
+	loadConfig,
+	loadDrains,
+	loadHealth,
+	migrate,
+	pruneOriginState,
+	saveConfig,
+	saveDrain,
+	saveHealth,
+	setMeta,
+} from "./storage";
+
+const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
 
 /** Subrequests one cron invocation may spend on probes: the Free plan's 50, minus our two RPC calls. */
 export const PROBE_SUBREQUEST_BUDGET = 48;
@@ -26,13 +53,33 @@ interface OriginHealth {
 	lastCheckAt?: number;
 	lastReason?: string;
 	lastRttMs?: number;
+	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
+	dueAt?: number;
 	/** Set while a probe of this origin is out, until this time (ms); keeps probes from overlapping. */
 	probingUntil?: number;
 }
 
-export type PutConfigResult =
-	| { ok: true; version: number; changed: boolean; messages: string[] }
+export interface WriteOptions {
+	/** The config version the caller last read; a different current version refuses the write (412). */
+	readonly ifMatch?: number;
+	/** Validate and report, store nothing. */
+	readonly dryRun?: boolean;
+	/** Who asks: a token id such as "admin:1a2b3c4d", or "seed". */
+	readonly actor: string;
+}
+
+export type WriteResult =
+	| {
+			ok: true;
+			version: number;
+			changed: boolean;
+			messages: string[];
+			changes: ConfigChange[];
+			/** JSON of the object the operation named (for CRUD writes), or of the whole document. */
+			resultJson: string;
+	  }
 	| { ok: false; status: 400; errors: FieldError[] }
+	| { ok: false; status: 404 | 409; message: string; field?: string }
 	| { ok: false; status: 412; version: number };
 
 export interface OriginStatus {
@@ -42,8 +89,11 @@ export interface OriginStatus {
 	weight: number;
 	healthy: boolean;
 	monitored: boolean;
+	draining: boolean;
+	draining_since: string | null;
 	last_check_at: string | null;
 	last_check: string | null;
+	last_error: string | null;
 	rtt_ms: number | null;
 	changed_at: string | null;
 }
@@ -59,14 +109,27 @@ export interface PoolStatus {
 
 export interface StatusReport {
 	version: number;
+	/** Set when the stored configuration could not be loaded; PUT a new one. */
+	load_errors?: string[];
 	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
 	pools: PoolStatus[];
 }
 
+export type EventEntry =
+	| { type: "config"; at: string; actor: string; action: string; version: number; changes: ConfigChange[] }
+	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string };
+
+export type DrainResult =
+	| { ok: true; pool: string; origin: string; draining: boolean; since: string | null }
+	| { ok: false; status: 404; message: string };
+
 export class Registry extends DurableObject<Env> {
-	private snapshot: Snapshot = toSnapshot({ monitors: [], pools: [], load_balancers: [] }, 0);
+	private snapshot: Snapshot = toSnapshot(EMPTY_CONFIG, 0);
 	private readonly health = new Map<string, OriginHealth>();
+	private drains = new Map<string, Drain>();
 	private policies = new Map<string, OriginPolicy>();
+	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
+	private loadErrors: string[] = [];
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -74,13 +137,26 @@ export class Registry extends DurableObject<Env> {
 			const sql = ctx.storage.sql;
 			migrate(sql);
 			const { config, version } = loadConfig(sql);
-			this.install(config, version);
+			// Stored documents go through today's validation: defaults added since are filled in, and a
+			// document this version refuses leaves the registry empty but working, not wedged.
+			const checked = validateConfig(config);
+			if (checked.ok) {
+				this.install(checked.config, version);
+			} else {
+				this.loadErrors = checked.errors.map((error) => `${error.path}: ${error.message}`);
+				console.error(
+					`switchyard: the stored configuration (version ${version}) is invalid: ${this.loadErrors.join("; ")}`,
+				);
+				this.install(EMPTY_CONFIG, version);
+			}
 			for (const [key, stored] of loadHealth(sql)) {
 				this.health.set(key, {
 					state: { healthy: stored.healthy, upStreak: 0, downStreak: 0, changedAt: stored.changedAt },
 					lastReason: stored.reason,
 				});
 			}
+			this.drains = loadDrains(sql);
+			if (SEED) this.applySeed(SEED, Date.now());
 		});
 	}
 
@@ -88,40 +164,145 @@ export class Registry extends DurableObject<Env> {
 	route(hostname: string): RoutePlan {
 		return planRoute(this.snapshot, hostname, {
 			isHealthy: (key) => this.isOriginHealthy(key),
+			isDraining: (key) => this.drains.has(key),
 			policyFor: (poolId) => this.policyFor(poolId),
 			random: Math.random,
 		});
 	}
 
-	/** The configuration as a JSON document (kept as text: loose objects do not fit RPC's types). */
 	getConfig(): { version: number; json: string } {
-		return { version: this.snapshot.version, json: JSON.stringify(this.snapshot.config, null, 2) };
+		return { version: this.snapshot.version, json: JSON.stringify(this.snapshot.config) };
+	}
+
+	/** Replaces the whole configuration, all or nothing. */
+	putConfig(input: unknown, options: WriteOptions): WriteResult {
+		return this.write(input, options, "replaced the configuration");
+	}
+
+	/** One CRUD change, applied to the current document and validated as a whole, atomically. */
+	changeConfig(op: ConfigOperation, options: WriteOptions): WriteResult {
+		const outcome = applyOperation(toDocument(this.snapshot.config), op, () => crypto.randomUUID().replaceAll("-", ""));
+		if (!outcome.ok) {
+			if (outcome.status === 400) {
+				return { ok: false, status: 400, errors: [{ path: outcome.field ?? "(body)", message: outcome.message }] };
+			}
+			return { ok: false, status: outcome.status, message: outcome.message };
+		}
+		const result = this.write(outcome.document, options, outcome.summary);
+		if (!result.ok) return result;
+		return {
+			...result,
+			resultJson: JSON.stringify(findItem(this.pendingOrCurrent(outcome.document, options), op, outcome.key) ?? null),
+		};
+	}
+
+	/** The object a CRUD read names, as JSON, or undefined. */
+	readItem(target: ConfigOperation["target"], key: string, pool?: string): string | undefined {
+		const document = toDocument(this.snapshot.config);
+		const item =
+			target === "origins"
+				? (document.pools.find((p) => p.id === pool)?.origins as Record<string, unknown>[] | undefined)?.find(
+						(origin) => origin.name === key,
+					)
+				: document[target].find((entry) => String(target === "load_balancers" ? entry.name : entry.id) === key);
+		return item === undefined ? undefined : JSON.stringify(item);
 	}
 
 	/**
-	 * Validates and replaces the whole configuration, all or nothing. `ifMatch` is the version the
-	 * caller last saw (412 when stale); `dryRun` validates and reports without storing.
+	 * Drain: the origin takes no new requests; requests in flight finish. (With session affinity,
+	 * pinned sessions keep reaching it until drain_duration ends.) Persisted until enabled again.
 	 */
-	putConfig(input: unknown, options: { ifMatch?: number; dryRun?: boolean } = {}): PutConfigResult {
-		const result = validateConfig(input);
-		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
-		const current = this.snapshot.version;
-		if (options.ifMatch !== undefined && options.ifMatch !== current)
-			return { ok: false, status: 412, version: current };
-		const changed = JSON.stringify(result.config) !== JSON.stringify(this.snapshot.config);
-		if (options.dryRun || !changed) {
-			return { ok: true, version: current, changed, messages: result.messages };
+	drain(poolId: string, originName: string, actor: string): DrainResult {
+		const key = toOriginKey(poolId, originName);
+		if (!this.hasOrigin(key))
+			return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
+		let drain = this.drains.get(key);
+		if (!drain) {
+			drain = { since: Date.now(), actor };
+			const started = drain;
+			this.ctx.storage.transactionSync(() => {
+				saveDrain(this.ctx.storage.sql, key, started);
+				this.audit(actor, `drained origin "${originName}" in pool "${poolId}"`, []);
+			});
+			this.drains.set(key, drain);
 		}
-		const version = current + 1;
-		const snapshot = toSnapshot(result.config, version);
-		const keys = new Set([...snapshot.pools.values()].flatMap((entry) => entry.origins.map((origin) => origin.key)));
+		return { ok: true, pool: poolId, origin: originName, draining: true, since: toIso(drain.since) };
+	}
+
+	/** Ends a drain, and enables the origin in the configuration if it was disabled there. */
+	enable(poolId: string, originName: string, actor: string): DrainResult | WriteResult {
+		const key = toOriginKey(poolId, originName);
+		if (!this.hasOrigin(key))
+			return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
+		if (this.drains.has(key)) {
+			this.ctx.storage.transactionSync(() => {
+				saveDrain(this.ctx.storage.sql, key, undefined);
+				this.audit(actor, `ended the drain of origin "${originName}" in pool "${poolId}"`, []);
+			});
+			this.drains.delete(key);
+		}
+		const origin = this.snapshot.pools.get(poolId)?.origins.find((entry) => entry.key === key);
+		if (origin && !origin.enabled) {
+			const result = this.changeConfig(
+				{ target: "origins", action: "patch", pool: poolId, key: originName, body: { enabled: true } },
+				{ actor },
+			);
+			if (!result.ok) return result;
+		}
+		return { ok: true, pool: poolId, origin: originName, draining: false, since: null };
+	}
+
+	/** The audit log and health transitions, newest first. */
+	events(limit: number): EventEntry[] {
+		const sql = this.ctx.storage.sql;
+		const config: EventEntry[] = listAudit(sql, limit).map((entry) => ({
+			type: "config",
+			at: new Date(entry.at).toISOString(),
+			actor: entry.actor,
+			action: entry.action,
+			version: entry.version,
+			changes: JSON.parse(entry.detail) as ConfigChange[],
+		}));
+		const health: EventEntry[] = listHealthEvents(sql, limit).map((event) => ({
+			type: "health",
+			at: new Date(event.at).toISOString(),
+			pool: poolOfKey(event.originKey),
+			origin: event.originKey.slice(poolOfKey(event.originKey).length + 1),
+			healthy: event.healthy,
+			reason: event.reason,
+		}));
+		return [...config, ...health].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+	}
+
+	/**
+	 * Applies a bundled seed when its hash differs from the last one applied (valid or not, so a
+	 * bad file is reported once per deployment, not on every start).
+	 */
+	applySeed(seed: Seed, now: number): WriteResult | undefined {
+		const sql = this.ctx.storage.sql;
+		if (getMeta(sql, "seed_hash") === seed.hash) return undefined;
+		let input: unknown;
+		try {
+			input = JSON.parse(seed.json);
+		} catch {
+			input = undefined;
+		}
+		const result = this.write(input, { actor: "seed" }, `applied ${seed.source}`);
 		this.ctx.storage.transactionSync(() => {
-			saveConfig(this.ctx.storage.sql, result.config, version);
-			pruneHealth(this.ctx.storage.sql, keys);
+			setMeta(sql, "seed_hash", seed.hash);
+			if (!result.ok) {
+				const why = "errors" in result ? result.errors.map((e) => `${e.path}: ${e.message}`).join("; ") : "refused";
+				console.error(`switchyard: ${seed.source} was not applied: ${why}`);
+				appendAudit(sql, {
+					at: now,
+					actor: "seed",
+					action: `rejected ${seed.source}: ${why}`,
+					version: this.snapshot.version,
+					detail: "[]",
+				});
+			}
 		});
-		this.install(result.config, version);
-		for (const key of this.health.keys()) if (!keys.has(key)) this.health.delete(key);
-		return { ok: true, version, changed, messages: result.messages };
+		return result;
 	}
 
 	/**
@@ -129,7 +310,7 @@ export class Registry extends DurableObject<Env> {
 	 * within the subrequest budget of one invocation. The rest stay due for the next sweep.
 	 */
 	dueProbes(now: number): ProbeTarget[] {
-		const due: { target: ProbeTarget; lastCheckAt: number; cost: number; leaseMs: number }[] = [];
+		const due: { target: ProbeTarget; dueAt: number; cost: number; worstMs: number }[] = [];
 		for (const entry of this.snapshot.pools.values()) {
 			const monitor = entry.monitor;
 			if (!entry.pool.enabled || !monitor) continue;
@@ -137,25 +318,36 @@ export class Registry extends DurableObject<Env> {
 				if (!origin.enabled) continue;
 				const health = this.health.get(origin.key);
 				if (health?.probingUntil !== undefined && health.probingUntil > now) continue;
-				const lastCheckAt = health?.lastCheckAt ?? 0;
-				if (now - lastCheckAt < monitor.interval * 1000 - DUE_SLACK_MS) continue;
+				// Measured on sweep times, not on when probes finished: a slow check must not skip a sweep.
+				const dueAt = health?.dueAt ?? 0;
+				if (now - dueAt < monitor.interval * 1000 - DUE_SLACK_MS) continue;
 				const cost = monitor.retries + 1;
-				due.push({ target: toProbeTarget(origin, monitor), lastCheckAt, cost, leaseMs: cost * monitor.timeout * 1000 });
+				due.push({ target: toProbeTarget(origin, monitor), dueAt, cost, worstMs: cost * monitor.timeout * 1000 });
 			}
 		}
-		due.sort((a, b) => a.lastCheckAt - b.lastCheckAt);
-		const chosen: ProbeTarget[] = [];
+		due.sort((a, b) => a.dueAt - b.dueAt);
+		const chosen: (typeof due)[number][] = [];
 		let spent = 0;
 		for (const item of due) {
 			if (spent + item.cost > PROBE_SUBREQUEST_BUDGET) continue;
 			spent += item.cost;
-			chosen.push(item.target);
-			this.healthOf(item.target.key).probingUntil = now + item.leaseMs + DUE_SLACK_MS;
+			chosen.push(item);
 		}
-		return chosen;
+		// Probes run MAX_CONCURRENT_PROBES at a time, so a later one may wait for earlier rounds:
+		// its lease covers every round up to its own.
+		let waitMs = 0;
+		chosen.forEach((item, i) => {
+			if (i % MAX_CONCURRENT_PROBES === 0) {
+				waitMs += Math.max(...chosen.slice(i, i + MAX_CONCURRENT_PROBES).map((next) => next.worstMs));
+			}
+			const health = this.healthOf(item.target.key);
+			health.dueAt = now;
+			health.probingUntil = now + waitMs + DUE_SLACK_MS;
+		});
+		return chosen.map((item) => item.target);
 	}
 
-	/** Applies check results (rise/fall); writes only transitions, in one transaction. */
+	/** Applies check results (rise/fall); writes only transitions, with their events, in one transaction. */
 	recordProbes(results: ProbeResult[]): { transitions: number } {
 		const changed: [string, OriginHealth][] = [];
 		for (const result of results) {
@@ -177,13 +369,12 @@ export class Registry extends DurableObject<Env> {
 			if (health.state.healthy !== before) changed.push([result.key, health]);
 		}
 		if (changed.length > 0) {
+			const sql = this.ctx.storage.sql;
 			this.ctx.storage.transactionSync(() => {
 				for (const [key, health] of changed) {
-					saveHealth(this.ctx.storage.sql, key, {
-						healthy: health.state.healthy,
-						changedAt: health.state.changedAt,
-						reason: health.lastReason ?? "",
-					});
+					const reason = health.lastReason ?? "";
+					saveHealth(sql, key, { healthy: health.state.healthy, changedAt: health.state.changedAt, reason });
+					appendHealthEvent(sql, { at: health.state.changedAt, originKey: key, healthy: health.state.healthy, reason });
 				}
 			});
 		}
@@ -191,10 +382,10 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	status(): StatusReport {
-		const isHealthy = (key: string) => this.isOriginHealthy(key);
 		const config = this.snapshot.config;
 		return {
 			version: this.snapshot.version,
+			...(this.loadErrors.length > 0 ? { load_errors: this.loadErrors } : {}),
 			load_balancers: config.load_balancers.map((lb) => ({
 				name: lb.name,
 				enabled: lb.enabled,
@@ -205,19 +396,27 @@ export class Registry extends DurableObject<Env> {
 				id: entry.pool.id,
 				name: entry.pool.name,
 				enabled: entry.pool.enabled,
-				healthy: isPoolHealthy(entry, isHealthy),
+				healthy: isPoolHealthy(
+					entry,
+					(key) => this.isOriginHealthy(key),
+					(key) => this.drains.has(key),
+				),
 				monitor: entry.monitor?.id ?? null,
 				origins: entry.origins.map((origin, i) => {
 					const health = this.health.get(origin.key);
+					const healthy = this.isOriginHealthy(origin.key);
 					return {
 						name: origin.name,
 						address: entry.pool.origins[i]?.address ?? "",
 						enabled: origin.enabled,
-						weight: origin.weight,
-						healthy: isHealthy(origin.key),
+						weight: entry.pool.origins[i]?.weight ?? origin.weight,
+						healthy,
 						monitored: entry.monitor !== undefined,
+						draining: this.drains.has(origin.key),
+						draining_since: toIso(this.drains.get(origin.key)?.since),
 						last_check_at: toIso(health?.lastCheckAt),
 						last_check: health?.lastReason ?? null,
+						last_error: health && !healthy ? (health.lastReason ?? null) : null,
 						rtt_ms: health?.lastRttMs ?? null,
 						changed_at: toIso(health?.state.changedAt),
 					};
@@ -226,9 +425,65 @@ export class Registry extends DurableObject<Env> {
 		};
 	}
 
+	/** Validates and stores a whole document (or only reports, on a dry run), with its audit entry. */
+	private write(input: unknown, options: WriteOptions, action: string): WriteResult {
+		const result = validateConfig(input);
+		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
+		const current = this.snapshot.version;
+		if (options.ifMatch !== undefined && options.ifMatch !== current)
+			return { ok: false, status: 412, version: current };
+		const changes = diffConfig(toDocument(this.snapshot.config), toDocument(result.config));
+		const changed = changes.length > 0;
+		const base = {
+			ok: true as const,
+			changed,
+			messages: result.messages,
+			changes,
+			resultJson: JSON.stringify(result.config),
+		};
+		if (options.dryRun || !changed) return { ...base, version: current };
+		const version = current + 1;
+		const snapshot = toSnapshot(result.config, version);
+		const keys = new Set([...snapshot.pools.values()].flatMap((entry) => entry.origins.map((origin) => origin.key)));
+		const sql = this.ctx.storage.sql;
+		this.ctx.storage.transactionSync(() => {
+			saveConfig(sql, result.config, version);
+			pruneOriginState(sql, keys);
+			appendAudit(sql, { at: Date.now(), actor: options.actor, action, version, detail: JSON.stringify(changes) });
+		});
+		this.install(result.config, version);
+		this.loadErrors = [];
+		for (const key of this.health.keys()) if (!keys.has(key)) this.health.delete(key);
+		for (const key of this.drains.keys()) if (!keys.has(key)) this.drains.delete(key);
+		return { ...base, version };
+	}
+
+	/** The document a CRUD write produced: the stored one, or on a dry run the one it would store. */
+	private pendingOrCurrent(document: ConfigDocument, options: WriteOptions): ConfigDocument {
+		if (options.dryRun) {
+			const result = validateConfig(document);
+			return result.ok ? toDocument(result.config) : document;
+		}
+		return toDocument(this.snapshot.config);
+	}
+
+	private audit(actor: string, action: string, changes: ConfigChange[]): void {
+		appendAudit(this.ctx.storage.sql, {
+			at: Date.now(),
+			actor,
+			action,
+			version: this.snapshot.version,
+			detail: JSON.stringify(changes),
+		});
+	}
+
 	private install(config: Config, version: number): void {
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new Map();
+	}
+
+	private hasOrigin(key: string): boolean {
+		return this.snapshot.pools.get(poolOfKey(key))?.origins.some((origin) => origin.key === key) ?? false;
 	}
 
 	private policyFor(poolId: string): OriginPolicy {
@@ -255,6 +510,16 @@ export class Registry extends DurableObject<Env> {
 		}
 		return health;
 	}
+}
+
+/** The object an operation names, in a document. */
+function findItem(document: ConfigDocument, op: ConfigOperation, key: string): Record<string, unknown> | undefined {
+	if (op.target === "origins") {
+		const pool = document.pools.find((entry) => entry.id === op.pool);
+		return (pool?.origins as Record<string, unknown>[] | undefined)?.find((origin) => origin.name === key);
+	}
+	if (op.action === "delete") return undefined;
+	return document[op.target].find((item) => String(op.target === "load_balancers" ? item.name : item.id) === key);
 }
 
 function toIso(ms: number | undefined): string | null {

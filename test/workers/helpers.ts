@@ -45,11 +45,27 @@ export function admin(method: string, path: string, body?: unknown, headers: Rec
 	});
 }
 
+/** Cloudflare's API envelope, which every admin response uses. */
+export interface Envelope<T = unknown> {
+	success: boolean;
+	errors: { code: number; message: string; field?: string }[];
+	messages: string[];
+	result: T;
+}
+
 export async function putConfig(config: unknown): Promise<{ version: number; messages: string[] }> {
 	const response = await admin("PUT", "/config", config);
-	const body = (await response.json()) as { version: number; messages: string[] };
+	const body = (await response.json()) as Envelope<{ version: number }>;
 	if (response.status !== 200) throw new Error(`PUT /config: ${response.status} ${JSON.stringify(body)}`);
-	return body;
+	return { version: body.result.version, messages: body.messages };
+}
+
+/** GET an admin path and return the envelope's result. */
+export async function adminResult<T>(path: string): Promise<T> {
+	const response = await admin("GET", path);
+	const body = (await response.json()) as Envelope<T>;
+	if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
+	return body.result;
 }
 
 /** Fires the cron trigger as Cloudflare would at `scheduledTime`, and waits for the sweep to finish. */

@@ -5,7 +5,7 @@ import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { admin, onePoolConfig, putConfig, runCron, send, setOriginHealthy } from "./helpers";
+import { admin, adminResult, onePoolConfig, putConfig, runCron, send, setOriginHealthy } from "./helpers";
 
 interface Status {
 	version: number;
@@ -25,7 +25,7 @@ describe("the registry object", () => {
 
 		await abortAllDurableObjects(); // memory gone, storage kept
 
-		const status = (await (await admin("GET", "/status")).json()) as Status;
+		const status = await adminResult<Status>("/status");
 		expect(status.version).toBe(1);
 		const b = status.pools[0]?.origins.find((origin) => origin.name === "b");
 		expect(b?.healthy).toBe(false);
@@ -40,7 +40,7 @@ describe("the registry object", () => {
 	it("does not bump the version when the same configuration is PUT again", async () => {
 		const first = await putConfig(onePoolConfig(["a"]));
 		const again = await admin("PUT", "/config", onePoolConfig(["a"]));
-		expect(await again.json()).toMatchObject({ version: first.version, changed: false });
+		expect(await again.json()).toMatchObject({ result: { version: first.version, changed: false } });
 	});
 
 	it("reports kept-but-unused fields and IP origins in messages, and returns unknown fields in GET", async () => {
@@ -56,7 +56,7 @@ describe("the registry object", () => {
 				expect.stringMatching(/^pools\[0\]\.origins\[0\]\.address: "127\.0\.0\.1" is an IP address/),
 			]),
 		);
-		const document = (await (await admin("GET", "/config")).json()) as { load_balancers: Record<string, unknown>[] };
+		const document = await adminResult<{ load_balancers: Record<string, unknown>[] }>("/config");
 		expect(document.load_balancers[0]).toMatchObject({ region_pools: { WEU: ["main"] }, x_team: "payments" });
 	});
 });
@@ -73,12 +73,12 @@ describe("admin API guard rails", () => {
 			createExecutionContext(),
 		);
 		expect(response.status).toBe(503);
-		expect(await response.json()).toMatchObject({ title: "Admin API disabled" });
+		expect(await response.json()).toMatchObject({ success: false, errors: [{ code: 1009 }] });
 	});
 
 	it("answers unknown admin routes with 404 problem JSON", async () => {
 		const response = await admin("GET", "/nope");
 		expect(response.status).toBe(404);
-		expect(response.headers.get("content-type")).toBe("application/problem+json");
+		expect(await response.json()).toMatchObject({ success: false, errors: [{ code: 1002 }] });
 	});
 });

@@ -99,6 +99,25 @@ describe("toUpstreamHeaders", () => {
 			"x-forwarded-for",
 			"x-forwarded-host",
 			"x-forwarded-proto",
+			"x-real-ip",
 		]);
+	});
+
+	it("drops client-address headers a client could forge and rebuilds them from the real address", () => {
+		const out = toUpstreamHeaders(
+			new Headers({
+				forwarded: "for=10.6.6.6",
+				"x-real-ip": "10.6.6.6",
+				"true-client-ip": "10.6.6.6",
+				"x-forwarded-port": "1",
+				"x-forwarded-for": "10.6.6.6",
+			}),
+			info,
+		);
+		expect(out.get("forwarded")).toBeNull();
+		expect(out.get("true-client-ip")).toBeNull();
+		expect(out.get("x-forwarded-port")).toBeNull();
+		expect(out.get("x-real-ip")).toBe(info.clientIp);
+		expect(out.get("x-forwarded-for")).toBe(info.clientIp);
 	});
 });

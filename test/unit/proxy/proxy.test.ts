@@ -123,13 +123,23 @@ describe("proxyRequest", () => {
 		{ retries: 5, calls: 3 },
 	])("makes at most 1 + retries ($retries) attempts → $calls", async ({ retries, calls }) => {
 		const fetcher = fakeFetch(() => Promise.reject(new TypeError("refused")));
-		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries, debug_headers: false }) });
+		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries, debug_headers: true }) });
 		const response = await proxyRequest(new Request("http://app.example.com/"), planner(plan), fetcher);
 		expect(fetcher.calls).toHaveLength(calls);
 		expect(response.status).toBe(502);
 		const body = (await response.json()) as Record<string, unknown>;
 		expect(body).toMatchObject({ load_balancer: "app.example.com", pool: "p" });
 		expect(body.origins_tried).toEqual(["a", "b", "c"].slice(0, calls));
+	});
+
+	it("does not name origins in problem responses unless debug_headers is on", async () => {
+		const fetcher = fakeFetch(() => Promise.reject(new TypeError("refused")));
+		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries: 2, debug_headers: false }) });
+		const response = await proxyRequest(new Request("http://app.example.com/"), planner(plan), fetcher);
+		expect(response.status).toBe(502);
+		const text = await response.text();
+		expect(text).not.toMatch(/"a"|"b"|"c"|a\.internal|origins_tried|refused/);
+		expect(JSON.parse(text)).toMatchObject({ load_balancer: "app.example.com", pool: "p" });
 	});
 
 	it("does not retry a POST", async () => {

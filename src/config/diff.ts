@@ -1,0 +1,67 @@
+/**
+ * What changed between two configurations, object by object: added, removed, or changed with the
+ * names of the fields that differ (origins are compared one by one inside their pool). Used for
+ * dry runs and the audit log. Pure.
+ */
+import type { ConfigDocument } from "./operations";
+
+export interface ConfigChange {
+	readonly kind: "monitor" | "pool" | "origin" | "load_balancer";
+	/** The monitor or pool id, the load balancer's hostname, or "<pool id>/<origin name>". */
+	readonly id: string;
+	readonly change: "added" | "removed" | "changed";
+	/** For "changed": the top-level fields that differ. */
+	readonly fields?: string[];
+}
+
+type Item = Record<string, unknown>;
+
+function same(a: unknown, b: unknown): boolean {
+	return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function diffList(
+	kind: ConfigChange["kind"],
+	before: readonly Item[],
+	after: readonly Item[],
+	keyOf: (item: Item) => string,
+): ConfigChange[] {
+	const changes: ConfigChange[] = [];
+	const old = new Map(before.map((item) => [keyOf(item), item]));
+	const next = new Map(after.map((item) => [keyOf(item), item]));
+	for (const [id, item] of next) {
+		const previous = old.get(id);
+		if (!previous) {
+			changes.push({ kind, id, change: "added" });
+			continue;
+		}
+		const fields = [...new Set([...Object.keys(previous), ...Object.keys(item)])].filter(
+			(field) => !same(previous[field], item[field]),
+		);
+		if (fields.length > 0) changes.push({ kind, id, change: "changed", fields: fields.sort() });
+	}
+	for (const id of old.keys()) if (!next.has(id)) changes.push({ kind, id, change: "removed" });
+	return changes;
+}
+
+export function diffConfig(before: ConfigDocument, after: ConfigDocument): ConfigChange[] {
+	const changes = diffList("monitor", before.monitors, after.monitors, (item) => String(item.id));
+	const poolChanges = diffList("pool", before.pools, after.pools, (item) => String(item.id));
+	const oldPools = new Map(before.pools.map((pool) => [String(pool.id), pool]));
+	const newPools = new Map(after.pools.map((pool) => [String(pool.id), pool]));
+	for (const change of poolChanges) {
+		changes.push(change);
+		if (change.change !== "changed" || !change.fields?.includes("origins")) continue;
+		const originsOf = (pool: Item | undefined) => (Array.isArray(pool?.origins) ? (pool.origins as Item[]) : []);
+		changes.push(
+			...diffList(
+				"origin",
+				originsOf(oldPools.get(change.id)),
+				originsOf(newPools.get(change.id)),
+				(item) => `${change.id}/${item.name}`,
+			),
+		);
+	}
+	changes.push(...diffList("load_balancer", before.load_balancers, after.load_balancers, (item) => String(item.name)));
+	return changes;
+}
