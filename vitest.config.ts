@@ -24,7 +24,13 @@ export default defineConfig({
 				plugins: [
 					cloudflareTest({
 						wrangler: { configPath: "./wrangler.toml" },
-						miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", ADMIN_HOSTNAMES: "admin.test,localhost" } },
+						miniflare: {
+							bindings: {
+								ADMIN_TOKEN: "test-admin-token",
+								ADMIN_READ_TOKEN: "test-read-token",
+								ADMIN_HOSTNAMES: "admin.test,localhost",
+							},
+						},
 					}),
 				],
 				test: {
