@@ -89,7 +89,8 @@ describe("wrangler dev, three origins", () => {
 		await fireCron();
 
 		const status = await fetch(`${wrangler.url}/_lb/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-		const report = (await status.json()) as { pools: { origins: { name: string; healthy: boolean }[] }[] };
+		const report = ((await status.json()) as { result: { pools: { origins: { name: string; healthy: boolean }[] }[] } })
+			.result;
 		expect(report.pools[0]?.origins.find((origin) => origin.name === stopped.name)?.healthy).toBe(false);
 
 		const after = await sendMany(30);
