@@ -116,9 +116,9 @@ async function main(): Promise<void> {
 			headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
 			body: JSON.stringify(toDemoConfig(origins)),
 		});
-		const result = (await response.json()) as { version?: number; messages?: string[] };
+		const envelope = (await response.json()) as { result?: { version?: number } };
 		if (!response.ok)
-			throw new Error(`loading the demo configuration failed: ${response.status} ${JSON.stringify(result)}`);
+			throw new Error(`loading the demo configuration failed: ${response.status} ${JSON.stringify(envelope)}`);
 
 		const fireCron = async () => {
 			try {
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 
 		const lb = `http://localhost:${port}`;
 		console.log(`
-Switchyard is balancing ${lb} over three origins (configuration version ${result.version}).
+Switchyard is balancing ${lb} over three origins (configuration version ${envelope.result?.version}).
 
   origins   ${origins.map((origin) => `${origin.name} ${origin.url} (pid ${origin.process.pid})`).join("\n            ")}
   admin     ${lb}/_lb/api/  (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
