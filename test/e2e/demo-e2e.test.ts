@@ -63,6 +63,7 @@ describe("npm run dev (demo/launch.ts)", () => {
 			void exited.then((code) => reject(new Error(`the launcher exited (${code}) before it was ready:\n${output}`)));
 		});
 		expect(existsSync(devVars)).toBe(true);
+		expect(output).toMatch(/over three origins \(configuration version \d+\)/);
 
 		const servedBy: (string | null)[] = [];
 		for (let i = 0; i < 6; i++) {
