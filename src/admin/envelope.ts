@@ -48,7 +48,12 @@ export class AdminError extends Error {
 	constructor(
 		readonly kind: ErrorKind,
 		message: string,
-		readonly details: { errors?: EnvelopeError[]; headers?: Record<string, string>; result?: unknown } = {},
+		readonly details: {
+			errors?: EnvelopeError[];
+			messages?: string[];
+			headers?: Record<string, string>;
+			result?: unknown;
+		} = {},
 	) {
 		super(message);
 		this.status = STATUS[kind];
@@ -72,20 +77,31 @@ export function toSuccess(
 	);
 }
 
-/** A success whose `result` is JSON text already (configuration documents come from the registry as text). */
+/**
+ * A success whose `result` is JSON text already (configuration documents come from the registry as
+ * text); `extra` adds fields beside it, such as a write's `changes`.
+ */
 export function toSuccessJson(
 	resultJson: string,
-	init: { messages?: readonly string[]; headers?: Record<string, string> } = {},
+	init: {
+		messages?: readonly string[];
+		status?: number;
+		headers?: Record<string, string>;
+		extra?: Record<string, unknown>;
+	} = {},
 ): Response {
-	const head = JSON.stringify({ success: true, errors: [], messages: init.messages ?? [] }).slice(0, -1);
-	return new Response(`${head},"result":${resultJson}}\n`, { headers: { ...JSON_HEADERS, ...init.headers } });
+	const head = JSON.stringify({ success: true, errors: [], messages: init.messages ?? [], ...init.extra }).slice(0, -1);
+	return new Response(`${head},"result":${resultJson}}\n`, {
+		status: init.status ?? 200,
+		headers: { ...JSON_HEADERS, ...init.headers },
+	});
 }
 
 export function toFailure(error: AdminError): Response {
 	const errors = error.details.errors ?? [{ code: ERROR_CODES[error.kind], message: error.message }];
 	return respond(
 		error.status,
-		{ success: false, errors, messages: [], result: error.details.result ?? null },
+		{ success: false, errors, messages: error.details.messages ?? [], result: error.details.result ?? null },
 		error.details.headers,
 	);
 }

@@ -68,6 +68,7 @@ function throwIfRefused(
 	if (result.ok) return;
 	if (result.status === 400) {
 		throw new AdminError("invalid_config", "the configuration was not changed", {
+			messages: ["the configuration was not changed"],
 			errors: result.errors.map((error) => ({
 				code: ERROR_CODES.invalid_config,
 				message: `${error.path}: ${error.message}`,
@@ -94,18 +95,12 @@ async function change(request: AdminRequest, env: Env, op: ConfigOperation, stat
 	const options = writeOptions(request);
 	const result = await getRegistry(env).changeConfig(op, options);
 	throwIfRefused(result, options.ifMatch);
-	return new Response(
-		(
-			await toSuccessJson(result.resultJson, {
-				messages: result.messages,
-				headers: { etag: toEtag(result.version) },
-			}).text()
-		).replace('"result":', `"dry_run":${options.dryRun},"changes":${JSON.stringify(result.changes)},"result":`),
-		{
-			status: options.dryRun ? 200 : status,
-			headers: { "content-type": "application/json", "cache-control": "no-store", etag: toEtag(result.version) },
-		},
-	);
+	return toSuccessJson(result.resultJson, {
+		status: options.dryRun ? 200 : status,
+		messages: result.messages,
+		headers: { etag: toEtag(result.version) },
+		extra: { dry_run: options.dryRun, changes: result.changes },
+	});
 }
 
 function toErrorResponse(error: unknown): Response {

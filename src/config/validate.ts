@@ -198,7 +198,10 @@ function reportUnusedFields(
 ): void {
 	for (const [key, value] of Object.entries(raw)) {
 		if (notYetActedOn.includes(key)) {
-			if (!isUnset(value)) messages.push(`${at}.${key}: kept, but not acted on by this version`);
+			// A default sent back (as GET /config returns it) is not a choice the user made.
+			const fallback = shape[key]?.safeParse(undefined);
+			const isDefault = fallback?.success === true && JSON.stringify(fallback.data) === JSON.stringify(value);
+			if (!isUnset(value) && !isDefault) messages.push(`${at}.${key}: kept, but not acted on by this version`);
 		} else if (!(key in shape)) {
 			messages.push(`${at}.${key}: unknown field; kept, but not acted on`);
 		}

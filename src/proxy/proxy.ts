@@ -16,7 +16,6 @@ import { toProblemResponse } from "./problem";
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-const RETRY_STATUSES = new Set([502, 503, 504]);
 
 export interface Planner {
 	route(hostname: string): Promise<RoutePlan>;
@@ -54,9 +53,12 @@ export async function proxyRequest(
 	const pathAndQuery = toPathAndQuery(request.url);
 	const attempts = plan.attempts.slice(0, canRetry ? 1 + plan.proxy.retries : 1);
 
+	const retryOn = new Set<string>(plan.proxy.retry_on);
+	const tried: string[] = [];
 	let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
 	for (const [i, attempt] of attempts.entries()) {
 		const isLast = i === attempts.length - 1;
+		tried.push(attempt.origin);
 		const result = await forward(
 			toOriginUrl(attempt.base, url.protocol, pathAndQuery),
 			{ method: request.method, headers, body: body.next(), bodyLength: body.length, timeoutMs: plan.proxy.timeout_ms },
@@ -64,16 +66,16 @@ export async function proxyRequest(
 		);
 		if (!result.ok) {
 			lastFailure = { failure: result.failure, detail: result.detail, attempt };
+			if (!retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure")) break;
 			continue;
 		}
-		if (!isLast && RETRY_STATUSES.has(result.response.status)) {
+		if (!isLast && retryOn.has(String(result.response.status))) {
 			await result.response.body?.cancel();
 			lastFailure = { failure: "unreachable", detail: `origin answered ${result.response.status}`, attempt };
 			continue;
 		}
 		return toClientResponse(result.response, plan.proxy.debug_headers ? attempt : undefined);
 	}
-	const tried = attempts.map((attempt) => attempt.origin);
 	const failure = lastFailure as NonNullable<typeof lastFailure>;
 	const timeout = failure.failure === "timeout";
 	console.error(

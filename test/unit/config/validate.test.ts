@@ -526,3 +526,12 @@ describe("toFieldPath", () => {
 		expect(toFieldPath(path)).toBe(expected);
 	});
 });
+
+describe("validateConfig: a document read back", () => {
+	it("reports no field as set when it is sent back with the defaults GET /config filled in", () => {
+		const first = accepted(validateConfig(aConfig()));
+		const again = accepted(validateConfig(JSON.parse(JSON.stringify(first.config))));
+		expect(again.messages.filter((message) => message.includes("not acted on"))).toEqual([]);
+		expect(again.config).toEqual(first.config);
+	});
+});

@@ -132,6 +132,21 @@ describe("proxyRequest", () => {
 		expect(body.origins_tried).toEqual(["a", "b", "c"].slice(0, calls));
 	});
 
+	it("moves on only for the failures listed in retry_on", async () => {
+		const refused = fakeFetch(() => Promise.reject(new TypeError("refused")));
+		const onlyStatuses = aPlan({ proxy: proxySchema.parse({ retries: 2, retry_on: ["503"] }) });
+		expect((await proxyRequest(new Request("http://app.example.com/"), planner(onlyStatuses), refused)).status).toBe(
+			502,
+		);
+		expect(refused.calls).toHaveLength(1);
+
+		const busy = fakeFetch(() => Promise.resolve(new Response("busy", { status: 503 })));
+		const noStatuses = aPlan({ proxy: proxySchema.parse({ retries: 2, retry_on: ["connect_failure", "timeout"] }) });
+		const response = await proxyRequest(new Request("http://app.example.com/"), planner(noStatuses), busy);
+		expect(response.status).toBe(503);
+		expect(busy.calls).toHaveLength(1);
+	});
+
 	it("does not name origins in problem responses unless debug_headers is on", async () => {
 		const fetcher = fakeFetch(() => Promise.reject(new TypeError("refused")));
 		const plan = aPlan({ proxy: proxySchema.parse({ timeout_ms: 1000, retries: 2, debug_headers: false }) });
