@@ -8,8 +8,12 @@ import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { type Env, getRegistry } from "./env";
 import { runHealthSweep } from "./health/sweep";
+import { OutcomeBatcher } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
+
+/** One per isolate: outcomes of concurrent requests share one registry call. */
+let outcomes: OutcomeBatcher | undefined;
 
 export { Registry } from "./registry/registry";
 
@@ -23,7 +27,13 @@ export default {
 			}
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
-		return proxyRequest(request, getRegistry(env));
+		const registry = getRegistry(env);
+		outcomes ??= new OutcomeBatcher((batch) => getRegistry(env).release(batch));
+		const batcher = outcomes;
+		return proxyRequest(request, registry, fetch, {
+			report: (record) => batcher.add(record),
+			waitUntil: (promise) => ctx.waitUntil(promise),
+		});
 	},
 
 	async scheduled(controller, env) {

@@ -11,6 +11,7 @@ import type { Attempt, RoutePlan } from "../registry/plan";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
+import type { OutcomeRecord } from "./outcome";
 import { toProblemResponse } from "./problem";
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
@@ -21,11 +22,23 @@ export interface Planner {
 	route(hostname: string): Promise<RoutePlan>;
 }
 
+/** What the proxy needs from its host, as hooks (tests pass fakes; the Worker passes the platform's). */
+export interface ProxyHooks {
+	/** Called once per planned request, when it is no longer in flight. */
+	readonly report?: (record: OutcomeRecord) => Promise<unknown> | undefined;
+	/** Keeps the invocation alive for work that outlives the response (the body pipe, the report). */
+	readonly waitUntil?: (promise: Promise<unknown>) => void;
+	readonly now?: () => number;
+}
+
 export async function proxyRequest(
 	request: Request,
 	planner: Planner,
 	fetcher: typeof fetch = fetch,
+	hooks: ProxyHooks = {},
 ): Promise<Response> {
+	const now = hooks.now ?? Date.now;
+	const started = now();
 	const url = new URL(request.url);
 	let plan: RoutePlan;
 	try {
@@ -55,6 +68,18 @@ export async function proxyRequest(
 
 	const retryOn = new Set<string>(plan.proxy.retry_on);
 	const tried: string[] = [];
+	const leaseId = plan.leaseId;
+	const finish = (fields: Omit<OutcomeRecord, "leaseId" | "attempts" | "retried" | "totalMs">) => {
+		if (leaseId === undefined || !hooks.report) return;
+		const sent = hooks.report({
+			leaseId,
+			attempts: tried.length,
+			retried: tried.length > 1,
+			totalMs: now() - started,
+			...fields,
+		});
+		if (sent) hooks.waitUntil?.(sent);
+	};
 	let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
 	for (const [i, attempt] of attempts.entries()) {
 		const isLast = i === attempts.length - 1;
@@ -74,9 +99,14 @@ export async function proxyRequest(
 			lastFailure = { failure: "unreachable", detail: `origin answered ${result.response.status}`, attempt };
 			continue;
 		}
-		return toClientResponse(result.response, plan.proxy.debug_headers ? attempt : undefined);
+		const ttfbMs = now() - started;
+		const status = result.response.status;
+		return toClientResponse(result.response, plan.proxy.debug_headers ? attempt : undefined, hooks, (aborted) =>
+			finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
+		);
 	}
 	const failure = lastFailure as NonNullable<typeof lastFailure>;
+	finish({ error: failure.failure, aborted: false });
 	const timeout = failure.failure === "timeout";
 	console.error(
 		`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
@@ -136,12 +166,49 @@ function streamOnce(request: Request): ReplayableBody {
 	return { replayable: request.body === null, length: declaredLength(request), next: () => request.body };
 }
 
-function toClientResponse(response: Response, debug: Attempt | undefined): Response {
-	if (response.status === 101 || response.webSocket) return response;
+/**
+ * The origin's response for the client: hop-by-hop headers removed, debug headers added, and the
+ * body piped through so `done` runs when it ends or the client goes away (the request stops being
+ * in flight then, not when the headers were sent).
+ */
+function toClientResponse(
+	response: Response,
+	debug: Attempt | undefined,
+	hooks: ProxyHooks,
+	done: (aborted: boolean) => void,
+): Response {
+	if (response.status === 101 || response.webSocket) {
+		// WebSockets: counted until the upgrade only, for now.
+		done(false);
+		return response;
+	}
 	const headers = withoutHopByHop(response.headers);
 	if (debug) {
 		headers.set("x-switchyard-origin", debug.origin);
 		headers.set("x-switchyard-pool", debug.pool);
 	}
-	return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+	if (response.body === null) {
+		done(false);
+		return new Response(null, { status: response.status, statusText: response.statusText, headers });
+	}
+	const pipe = toPassThrough(headers);
+	const piping = response.body.pipeTo(pipe.writable).then(
+		() => done(false),
+		() => done(true),
+	);
+	hooks.waitUntil?.(piping);
+	return new Response(pipe.readable, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * An identity stream for a response body. With a plain (not re-encoded) Content-Length the length
+ * is kept, so the client still gets Content-Length rather than chunked encoding.
+ */
+function toPassThrough(headers: Headers): TransformStream {
+	const length = Number(headers.get("content-length") ?? Number.NaN);
+	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
+	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
+	if (FixedLength && Number.isSafeInteger(length) && length >= 0 && encoding === "identity")
+		return new FixedLength(length);
+	return new TransformStream();
 }

@@ -30,6 +30,8 @@ export type RoutePlan =
 			/** The chosen origin first, then alternates for retries. Never empty. */
 			readonly attempts: Attempt[];
 			readonly proxy: ProxySettings;
+			/** Set by the registry: the in-flight lease taken for this request, released with its outcome. */
+			readonly leaseId?: string;
 	  }
 	| {
 			readonly ok: false;

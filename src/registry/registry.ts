@@ -19,8 +19,10 @@ import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { applyCheck, type HealthState, UNCHECKED } from "../health/state-machine";
 import { MAX_CONCURRENT_PROBES } from "../health/sweep";
 import { toProbeTarget } from "../health/targets";
+import type { OutcomeRecord } from "../proxy/outcome";
 import type { Seed } from "../seed/seed";
 import { SEED } from "../seed/seed.generated";
+import { LeaseTable } from "./leases";
 import { isPoolHealthy, planRoute, type RoutePlan } from "./plan";
 import { poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
 import {
@@ -89,6 +91,8 @@ export interface OriginStatus {
 	weight: number;
 	healthy: boolean;
 	monitored: boolean;
+	/** Requests sent to it whose response body has not ended yet. */
+	in_flight: number;
 	draining: boolean;
 	draining_since: string | null;
 	last_check_at: string | null;
@@ -128,6 +132,7 @@ export class Registry extends DurableObject<Env> {
 	private readonly health = new Map<string, OriginHealth>();
 	private drains = new Map<string, Drain>();
 	private policies = new Map<string, OriginPolicy>();
+	private readonly leases = new LeaseTable(crypto.randomUUID().slice(0, 8));
 	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
 	private loadErrors: string[] = [];
 
@@ -160,14 +165,26 @@ export class Registry extends DurableObject<Env> {
 		});
 	}
 
-	/** The hot path: which origins, in which order, should take a request for `hostname`. */
+	/**
+	 * The hot path: which origins, in which order, should take a request for `hostname`, with a
+	 * lease that counts the request in flight on the chosen origin until its outcome is released.
+	 */
 	route(hostname: string): RoutePlan {
-		return planRoute(this.snapshot, hostname, {
+		const plan = planRoute(this.snapshot, hostname, {
 			isHealthy: (key) => this.isOriginHealthy(key),
 			isDraining: (key) => this.drains.has(key),
 			policyFor: (poolId) => this.policyFor(poolId),
 			random: Math.random,
 		});
+		if (!plan.ok) return plan;
+		return { ...plan, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, Date.now()) };
+	}
+
+	/** Outcomes of finished requests, batched by each Worker isolate: their leases end. Idempotent. */
+	release(records: OutcomeRecord[]): { released: number } {
+		let released = 0;
+		for (const record of records) if (this.leases.release(record.leaseId)) released++;
+		return { released };
 	}
 
 	getConfig(): { version: number; json: string } {
@@ -412,6 +429,7 @@ export class Registry extends DurableObject<Env> {
 						weight: entry.pool.origins[i]?.weight ?? origin.weight,
 						healthy,
 						monitored: entry.monitor !== undefined,
+						in_flight: this.leases.inFlight(origin.key),
 						draining: this.drains.has(origin.key),
 						draining_since: toIso(this.drains.get(origin.key)?.since),
 						last_check_at: toIso(health?.lastCheckAt),

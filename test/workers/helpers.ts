@@ -25,16 +25,32 @@ export function originUrl(name: string): string {
 	return url;
 }
 
-/** A request through the Worker's fetch handler, as a client on the Internet would send it. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/**
+ * A request through the Worker's fetch handler, as a client on the Internet would send it. The
+ * body is read to its end and the invocation's background work (the outcome report) has finished
+ * when this returns, so tests see the registry as it is after the request.
+ */
 export async function send(url: string, init: RequestInit = {}): Promise<Response> {
+	const { response, settled } = await sendStreaming(url, init);
+	const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+	await settled;
+	return new Response(body, response);
+}
+
+/** Like send, but hands back the response while its body is still streaming; `settled` ends with the invocation. */
+export async function sendStreaming(
+	url: string,
+	init: RequestInit = {},
+): Promise<{ response: Response; settled: Promise<void> }> {
 	const ctx = createExecutionContext();
 	const response = await worker.fetch(
 		new Request(url, init) as Request<unknown, IncomingRequestCfProperties>,
 		env,
 		ctx,
 	);
-	await waitOnExecutionContext(ctx);
-	return response;
+	return { response, settled: waitOnExecutionContext(ctx) };
 }
 
 export function admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -5,7 +5,16 @@ import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { admin, adminResult, onePoolConfig, putConfig, runCron, send, setOriginHealthy } from "./helpers";
+import {
+	admin,
+	adminResult,
+	onePoolConfig,
+	putConfig,
+	runCron,
+	send,
+	sendStreaming,
+	setOriginHealthy,
+} from "./helpers";
 
 interface Status {
 	version: number;
@@ -80,5 +89,33 @@ describe("admin API guard rails", () => {
 		const response = await admin("GET", "/nope");
 		expect(response.status).toBe(404);
 		expect(await response.json()).toMatchObject({ success: false, errors: [{ code: 1002 }] });
+	});
+});
+
+describe("in-flight accounting", () => {
+	it("counts a request in flight until its response body ends, then releases it", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const inFlight = async () =>
+			(await adminResult<Status & { pools: { origins: { in_flight: number }[] }[] }>("/status")).pools[0]?.origins[0]
+				?.in_flight;
+
+		const { response, settled } = await sendStreaming("https://app.test/stream?bytes=4194304");
+		expect(response.status).toBe(200);
+		expect(await inFlight()).toBe(1);
+
+		expect((await response.arrayBuffer()).byteLength).toBe(4194304);
+		await settled;
+		expect(await inFlight()).toBe(0);
+	});
+
+	it("releases a request whose client went away mid-body", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const { response, settled } = await sendStreaming("https://app.test/stream?bytes=67108864");
+		const reader = (response.body as ReadableStream).getReader();
+		await reader.read();
+		await reader.cancel();
+		await settled;
+		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
+		expect(status.pools[0]?.origins[0]?.in_flight).toBe(0);
 	});
 });
