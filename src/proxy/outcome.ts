@@ -25,29 +25,27 @@ export interface OutcomeRecord {
 }
 
 /**
- * Collects outcome records from concurrent requests of one isolate and sends them in one call
- * every `delayMs`, so releases never add a registry round trip to a request's critical path.
- * `add` resolves once the batch holding the record was sent (keep it in ctx.waitUntil).
+ * Collects outcome records from concurrent requests of one isolate and sends them in few calls,
+ * so releases never add a registry round trip to a request's critical path. Each `add` waits
+ * `delayMs` on its own timer, then sends whatever is pending — often records of other requests
+ * too, and often nothing, because another request's flush took them. No promise, timer or stub
+ * is shared between requests: the Workers runtime ties those to the request that made them.
+ * Keep the returned promise in ctx.waitUntil.
  */
 export class OutcomeBatcher {
 	private pending: OutcomeRecord[] = [];
-	private flushing: Promise<void> | undefined;
 
 	constructor(
 		private readonly send: (batch: OutcomeRecord[]) => Promise<unknown>,
 		private readonly delayMs = 5,
 	) {}
 
-	add(record: OutcomeRecord): Promise<void> {
+	async add(record: OutcomeRecord): Promise<void> {
 		this.pending.push(record);
-		this.flushing ??= new Promise<void>((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush());
-		return this.flushing;
-	}
-
-	private async flush(): Promise<void> {
+		await new Promise<void>((resolve) => setTimeout(resolve, this.delayMs));
+		if (this.pending.length === 0) return;
 		const batch = this.pending;
 		this.pending = [];
-		this.flushing = undefined;
 		try {
 			await this.send(batch);
 		} catch (error) {

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { OutcomeBatcher, type OutcomeRecord } from "../../../src/proxy/outcome";
+
+const aRecord = (leaseId: string): OutcomeRecord => ({
+	leaseId,
+	attempts: 1,
+	retried: false,
+	totalMs: 1,
+	aborted: false,
+});
+
+describe("OutcomeBatcher", () => {
+	it("sends records added together in one call, and each add resolves after its record was sent", async () => {
+		const sent: string[][] = [];
+		const batcher = new OutcomeBatcher(async (batch) => {
+			sent.push(batch.map((record) => record.leaseId));
+		}, 1);
+		await Promise.all([batcher.add(aRecord("a")), batcher.add(aRecord("b")), batcher.add(aRecord("c"))]);
+		expect(sent).toEqual([["a", "b", "c"]]);
+		await batcher.add(aRecord("d"));
+		expect(sent).toEqual([["a", "b", "c"], ["d"]]);
+	});
+
+	it("survives a failed send: the next records still go out", async () => {
+		const sent: string[][] = [];
+		let fail = true;
+		const batcher = new OutcomeBatcher(async (batch) => {
+			if (fail) {
+				fail = false;
+				throw new Error("registry unavailable");
+			}
+			sent.push(batch.map((record) => record.leaseId));
+		}, 1);
+		await expect(batcher.add(aRecord("lost"))).resolves.toBeUndefined();
+		await batcher.add(aRecord("kept"));
+		expect(sent).toEqual([["kept"]]);
+	});
+});
