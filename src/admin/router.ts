@@ -57,7 +57,13 @@ function writeOptions(request: AdminRequest) {
 }
 
 function param(request: IRequest, name: string): string {
-	return decodeURIComponent(String(request.params[name] ?? ""));
+	const raw = String(request.params[name] ?? "");
+	try {
+		return decodeURIComponent(raw);
+	} catch {
+		// Not valid percent-encoding: no object can have that name.
+		throw new AdminError("not_found", `no object named "${raw}"`);
+	}
 }
 
 /** Turns a refused write into the envelope error that fits it. */

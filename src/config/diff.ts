@@ -16,8 +16,18 @@ export interface ConfigChange {
 
 type Item = Record<string, unknown>;
 
-function same(a: unknown, b: unknown): boolean {
-	return JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON values: the order of object keys does not matter, the order of array items does. */
+export function same(a: unknown, b: unknown): boolean {
+	if (a === b) return true;
+	if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+	if (Array.isArray(a) !== Array.isArray(b)) return false;
+	if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => same(item, b[i]));
+	const keysA = Object.keys(a).filter((key) => (a as Record<string, unknown>)[key] !== undefined);
+	const keysB = Object.keys(b).filter((key) => (b as Record<string, unknown>)[key] !== undefined);
+	return (
+		keysA.length === keysB.length &&
+		keysA.every((key) => same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+	);
 }
 
 function diffList(

@@ -68,9 +68,11 @@ export function toDocument(config: Config): ConfigDocument {
 	}) as unknown as ConfigDocument;
 }
 
+/** An item's key as validation will store it: trimmed, and lower-cased for hostnames. */
 function keyOf(target: Collection | "origins", item: Item): string {
 	const value = item[KEY_FIELD[target]];
-	return target === "load_balancers" ? String(value ?? "").toLowerCase() : String(value ?? "");
+	const key = typeof value === "string" ? value.trim() : String(value ?? "");
+	return target === "load_balancers" ? key.toLowerCase() : key;
 }
 
 /** Where a pool id is still used by a load balancer, or undefined when it is not. */
@@ -159,19 +161,19 @@ function applyOriginOperation(
 	if (op.action === "create") {
 		const key = keyOf("origins", op.body);
 		if (key === "") return { ok: false, status: 400, message: 'an origin needs a "name"', field: "name" };
-		if (origins.some((origin) => origin.name === key)) {
+		if (origins.some((origin) => keyOf("origins", origin) === key)) {
 			return { ok: false, status: 409, message: `pool "${op.pool}" already has an origin "${key}"` };
 		}
 		origins.push({ ...op.body });
 		return { ok: true, document, key, summary: `added origin "${key}" to pool "${op.pool}"` };
 	}
-	const index = origins.findIndex((origin) => origin.name === op.key);
+	const index = origins.findIndex((origin) => keyOf("origins", origin) === op.key);
 	if (index === -1) return { ok: false, status: 404, message: `pool "${op.pool}" has no origin "${op.key}"` };
 	if (op.action === "delete") {
 		origins.splice(index, 1);
 		return { ok: true, document, key: op.key, summary: `removed origin "${op.key}" from pool "${op.pool}"` };
 	}
-	if (op.body.name !== undefined && op.body.name !== op.key) {
+	if (op.body.name !== undefined && keyOf("origins", op.body) !== op.key) {
 		return { ok: false, status: 400, message: `"name" cannot change (the path names "${op.key}")`, field: "name" };
 	}
 	origins[index] = { ...(op.action === "patch" ? origins[index] : {}), ...op.body, name: op.key };

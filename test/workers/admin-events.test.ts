@@ -1,0 +1,187 @@
+/**
+ * GET /events: configuration changes (PUT, CRUD), drains and health transitions, newest first, with
+ * who did it and what changed. And persistence: after the registry object is evicted (memory gone,
+ * storage kept), configuration, version, drains and the audit log are all still there.
+ */
+import { evictDurableObject, reset } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+	actorFor,
+	adminAs,
+	type EventEntry,
+	originStatus,
+	READ_TOKEN,
+	readEvents,
+	readStatus,
+	readStored,
+	registryStub,
+	servedBy,
+	tick,
+} from "./admin-helpers";
+import {
+	admin,
+	clearReceived,
+	onePoolConfig,
+	originUrl,
+	putConfig,
+	received,
+	runCron,
+	setOriginHealthy,
+	TOKEN,
+} from "./helpers";
+
+const ALL = ["a", "b", "c"];
+
+beforeEach(async () => {
+	await reset();
+	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
+	await clearReceived(...ALL);
+});
+
+describe("GET /events", () => {
+	it("lists a PUT, a CRUD change, a drain and a health transition, newest first", async () => {
+		const actor = await actorFor("admin", TOKEN);
+		await putConfig(onePoolConfig(["a", "b"]));
+		await tick();
+		const added = await admin("POST", "/pools/main/origins", { name: "c", address: originUrl("c") });
+		expect(added.status).toBe(201);
+		await added.body?.cancel();
+		await tick();
+		const drained = await admin("POST", "/pools/main/origins/a/drain");
+		expect(drained.status).toBe(200);
+		await drained.body?.cancel();
+		await tick();
+		await setOriginHealthy("b", false);
+		await runCron(Date.now());
+
+		const events = await readEvents(10);
+		expect(events).toHaveLength(4);
+		expect(events.map((event) => event.type)).toEqual(["health", "config", "config", "config"]);
+		const [health, drain, crud, put] = events as [EventEntry, EventEntry, EventEntry, EventEntry];
+		expect(health).toEqual({
+			type: "health",
+			at: expect.any(String),
+			pool: "main",
+			origin: "b",
+			healthy: false,
+			reason: "status 503, expected 2xx",
+		});
+		expect(drain).toMatchObject({
+			type: "config",
+			actor,
+			action: expect.stringMatching(/drain/),
+			version: 2,
+			changes: [],
+		});
+		expect(drain.type === "config" && drain.action).toContain('"a"');
+		expect(crud).toMatchObject({
+			type: "config",
+			actor,
+			version: 2,
+			changes: [
+				{ kind: "pool", id: "main", change: "changed", fields: ["origins"] },
+				{ kind: "origin", id: "main/c", change: "added" },
+			],
+		});
+		expect(put).toEqual({
+			type: "config",
+			at: expect.any(String),
+			actor,
+			action: "replaced the configuration",
+			version: 1,
+			changes: [
+				{ kind: "monitor", id: "health", change: "added" },
+				{ kind: "pool", id: "main", change: "added" },
+				{ kind: "load_balancer", id: "app.test", change: "added" },
+			],
+		});
+		const times = events.map((event) => Date.parse(event.at));
+		for (const time of times) expect(Number.isNaN(time)).toBe(false);
+		expect([...times].sort((x, y) => y - x)).toEqual(times);
+
+		// limit cuts from the newest.
+		const two = await readEvents(2);
+		expect(two).toEqual(events.slice(0, 2));
+
+		// The recovery is a second health event, now the newest.
+		await setOriginHealthy("b", true);
+		await tick();
+		await runCron(Date.now() + 60_000);
+		const [recovered] = await readEvents(1);
+		expect(recovered).toMatchObject({ type: "health", pool: "main", origin: "b", healthy: true });
+	});
+
+	it("names the read token's actor as read:<hash> — it cannot write, so only admin actors appear", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const refused = await adminAs(READ_TOKEN, "POST", "/pools/main/origins/a/drain");
+		expect(refused.status).toBe(403);
+		await refused.body?.cancel();
+		const events = await readEvents();
+		expect(events).toHaveLength(1);
+		expect(events[0]).toMatchObject({ actor: await actorFor("admin", TOKEN) });
+		expect(await actorFor("read", READ_TOKEN)).not.toBe(await actorFor("admin", TOKEN));
+	});
+
+	it("does not log a no-op PUT, a dry run or a refused write", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		await putConfig(onePoolConfig(["a"]));
+		const dry = await admin("PUT", "/config?dry_run=1", onePoolConfig(["a", "b"]));
+		await dry.body?.cancel();
+		const refused = await admin("DELETE", "/monitors/health");
+		expect(refused.status).toBe(409);
+		await refused.body?.cancel();
+		expect(await readEvents()).toHaveLength(1);
+	});
+});
+
+describe("persistence across an evicted registry object", () => {
+	it("keeps configuration, version, drains and the audit log", async () => {
+		await putConfig(onePoolConfig(["a", "b", "c"]));
+		await admin("PATCH", "/pools/main", { description: "kept" }).then((r) => r.body?.cancel());
+		await admin("POST", "/pools/main/origins/b/drain").then((r) => r.body?.cancel());
+		const before = await readStored();
+		const statusBefore = await readStatus();
+		const eventsBefore = await readEvents();
+		expect(before.version).toBe(2);
+		expect(eventsBefore).toHaveLength(3);
+		const drainSince = originStatus(statusBefore, "main", "b")?.draining_since;
+		expect(drainSince).toBeTruthy();
+
+		await evictDurableObject(registryStub());
+
+		const after = await readStored();
+		expect(after.etag).toBe('"2"');
+		expect(after.text).toBe(before.text);
+		expect(after.document.pools[0]).toMatchObject({ description: "kept" });
+		expect(await readEvents()).toEqual(eventsBefore);
+		const statusAfter = await readStatus();
+		expect(statusAfter).toEqual(statusBefore);
+		expect(originStatus(statusAfter, "main", "b")).toMatchObject({ draining: true, draining_since: drainSince });
+
+		// The drain still routes around b, and the next change is version 3.
+		const names = await servedBy("app.test", 6);
+		expect(names).not.toContain("b");
+		expect(await received("b")).toHaveLength(0);
+		const next = await admin("PATCH", "/pools/main", { description: "again" });
+		expect(next.headers.get("etag")).toBe('"3"');
+		await next.body?.cancel();
+
+		// Evicted again after enable: the end of the drain is kept too.
+		await admin("POST", "/pools/main/origins/b/enable").then((r) => r.body?.cancel());
+		await evictDurableObject(registryStub());
+		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ draining: false, draining_since: null });
+		expect((await readEvents()).map((event) => (event.type === "config" ? event.version : -1))).toEqual([
+			3, 3, 2, 2, 1,
+		]);
+	});
+
+	it("keeps health transitions across an eviction", async () => {
+		await putConfig(onePoolConfig(["a", "b"]));
+		await setOriginHealthy("b", false);
+		await runCron(Date.now());
+		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ healthy: false });
+		await evictDurableObject(registryStub());
+		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ healthy: false });
+		expect((await readEvents()).filter((event) => event.type === "health")).toHaveLength(1);
+	});
+});

@@ -1,0 +1,131 @@
+/**
+ * Importing a configuration exactly as Cloudflare's API returns it (test/fixtures/cloudflare-export.json):
+ * accepted as it is, with `messages` for everything kept but not acted on, and every field (known,
+ * not yet acted on, or unknown) returned unchanged by GET /config.
+ */
+import { reset } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import fixture from "../fixtures/cloudflare-export.json";
+import { envelopeOf, type PutConfigResult, readEvents, readStatus, readStored, versionOf } from "./admin-helpers";
+import { admin, type Envelope } from "./helpers";
+
+beforeEach(async () => {
+	await reset();
+});
+
+type Raw = Record<string, unknown>;
+const original = structuredClone(fixture) as unknown as {
+	monitors: Raw[];
+	pools: (Raw & { origins: Raw[] })[];
+	load_balancers: Raw[];
+};
+
+describe("Cloudflare import", () => {
+	it("accepts the export unedited and reports what it keeps but does not act on", async () => {
+		const response = await admin("PUT", "/config", fixture);
+		const body = await envelopeOf<Envelope<PutConfigResult>>(response);
+		expect(response.status, JSON.stringify(body.errors)).toBe(200);
+		expect(body.success).toBe(true);
+		expect(body.errors).toEqual([]);
+		expect(versionOf(response)).toBe(1);
+		expect(body.result).toMatchObject({ version: 1, changed: true, dry_run: false });
+		expect(body.result.changes).toHaveLength(2 + 3 + 1);
+
+		const messages = body.messages;
+		const has = (pattern: RegExp) =>
+			expect(
+				messages.some((message) => pattern.test(message)),
+				`a message matching ${pattern} in:\n${messages.join("\n")}`,
+			).toBe(true);
+		has(/^load_balancers\[0\]\.region_pools: kept, but not acted on/);
+		has(/^load_balancers\[0\]\.country_pools: kept, but not acted on/);
+		has(/^load_balancers\[0\]\.pop_pools: kept, but not acted on/);
+		has(/^load_balancers\[0\]\.session_affinity: kept, but not acted on/);
+		has(/^load_balancers\[0\]\.session_affinity_attributes: kept, but not acted on/);
+		has(/^load_balancers\[0\]\.steering_policy: "geo" is not supported/);
+		has(/^pools\[1\]\.origin_steering\.policy: "least_outstanding_requests" is not supported/);
+		has(/^monitors\[0\]\.header\.Host: not acted on/);
+		has(/^pools\[0\]\.origins\[0\]\.header\.Host: not acted on/);
+		has(/^pools\[2\]\.origins\[1\]\.header\.Host: not acted on/);
+		has(/^monitors\[0\]\.created_on: unknown field/);
+		has(/^pools\[0\]\.created_on: unknown field/);
+		has(/^load_balancers\[0\]\.created_on: unknown field/);
+		has(/^load_balancers\[0\]\.zone_name: unknown field/);
+		has(/^pools\[0\]\.origins\[2\]\.disabled_at: unknown field/);
+		has(/^pools\[1\]\.origins\[1\]\.address: "203\.0\.113\.24" is an IP address/);
+		// Values that say nothing are not reported: rules is [], the Frankfurt pool's notification_email is "".
+		expect(messages.some((message) => message.startsWith("load_balancers[0].rules"))).toBe(false);
+		expect(messages.some((message) => message.startsWith("pools[1].notification_email"))).toBe(false);
+		// Only origin policies this build cannot run are reported.
+		expect(messages.some((message) => message.startsWith("pools[0].origin_steering"))).toBe(false);
+	});
+
+	it("returns every imported field unchanged from GET /config", async () => {
+		const put = await admin("PUT", "/config", fixture);
+		expect(put.status).toBe(200);
+		await put.body?.cancel();
+
+		const stored = await readStored();
+		expect(stored.version).toBe(1);
+		const doc = stored.document;
+		const lb = doc.load_balancers[0] as Raw;
+		const source = original.load_balancers[0] as Raw;
+		expect(lb.region_pools).toEqual(source.region_pools);
+		expect(lb.country_pools).toEqual(source.country_pools);
+		expect(lb.pop_pools).toEqual(source.pop_pools);
+		expect(lb.session_affinity).toBe("cookie");
+		expect(lb.session_affinity_attributes).toEqual(source.session_affinity_attributes);
+		expect(lb.random_steering).toEqual(source.random_steering);
+		expect(lb.steering_policy).toBe("geo");
+		expect(lb.created_on).toBe(source.created_on);
+		expect(lb.id).toBe(source.id);
+		for (const [i, monitor] of original.monitors.entries()) {
+			expect(doc.monitors[i]?.created_on).toBe(monitor.created_on);
+			expect(doc.monitors[i]?.header).toEqual(monitor.header);
+		}
+		for (const [i, pool] of original.pools.entries()) {
+			expect(doc.pools[i]?.created_on).toBe(pool.created_on);
+			expect(doc.pools[i]?.notification_filter).toEqual(pool.notification_filter);
+			expect(doc.pools[i]?.load_shedding).toEqual(pool.load_shedding);
+			expect(doc.pools[i]?.origin_steering).toEqual(pool.origin_steering);
+			expect(doc.pools[i]?.origins).toEqual(pool.origins);
+		}
+		// In fact every field of the export comes back as it went in (nothing is added that was not a default).
+		expect(doc).toMatchObject(original);
+
+		// Reading one object through its CRUD route gives the same.
+		const one = await admin("GET", `/pools/${original.pools[2]?.id}`);
+		expect((await envelopeOf<Envelope<Raw>>(one)).result).toEqual(doc.pools[2]);
+
+		// PUT again unedited: nothing changes.
+		const again = await admin("PUT", "/config", fixture);
+		expect((await envelopeOf<Envelope<PutConfigResult>>(again)).result).toMatchObject({ version: 1, changed: false });
+		expect((await readStored()).text).toBe(stored.text);
+		expect(await readEvents()).toHaveLength(1);
+	});
+
+	it("runs the imported configuration: status lists its pools and the disabled origin", async () => {
+		const put = await admin("PUT", "/config", fixture);
+		expect(put.status).toBe(200);
+		await put.body?.cancel();
+		const status = await readStatus();
+		expect(status.load_balancers).toEqual([
+			{
+				name: "www.example.com",
+				enabled: true,
+				default_pools: original.load_balancers[0]?.default_pools,
+				fallback_pool: "95933d949421fcc2b9e8879c06b5561b",
+			},
+		]);
+		expect(status.pools.map((pool) => pool.name)).toEqual([
+			"us-east-ashburn",
+			"eu-west-frankfurt",
+			"ap-southeast_singapore",
+		]);
+		expect(status.pools[0]?.origins.map((origin) => [origin.name, origin.enabled])).toEqual([
+			["us-east-1", true],
+			["us-east-2", true],
+			["us-east-3", false],
+		]);
+	});
+});
