@@ -445,11 +445,13 @@ export class Registry extends DurableObject<Env> {
 
 	/** Validates and stores a whole document (or only reports, on a dry run), with its audit entry. */
 	private write(input: unknown, options: WriteOptions, action: string): WriteResult {
+		// A stale precondition wins over the body's errors: the caller's picture is out of date.
+		const current = this.snapshot.version;
+		if (options.ifMatch !== undefined && options.ifMatch !== current) {
+			return { ok: false, status: 412, version: current };
+		}
 		const result = validateConfig(input);
 		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
-		const current = this.snapshot.version;
-		if (options.ifMatch !== undefined && options.ifMatch !== current)
-			return { ok: false, status: 412, version: current };
 		const changes = diffConfig(toDocument(this.snapshot.config), toDocument(result.config));
 		const changed = changes.length > 0;
 		const base = {
