@@ -119,3 +119,13 @@ describe("in-flight accounting", () => {
 		expect(status.pools[0]?.origins[0]?.in_flight).toBe(0);
 	});
 });
+
+describe("preconditions", () => {
+	it("answers 412, not 400, to a stale If-Match with an invalid body", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		await putConfig(onePoolConfig(["a", "b"]));
+		const response = await admin("PUT", "/config", { pools: "not a list" }, { "if-match": '"1"' });
+		expect(response.status).toBe(412);
+		expect(response.headers.get("etag")).toBe('"2"');
+	});
+});
