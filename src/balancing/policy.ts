@@ -11,9 +11,22 @@ export interface Candidate {
 	readonly weight: number;
 }
 
+/**
+ * What a policy may know besides the candidates: randomness and the registry's counters. Policies
+ * "assume that context information is missing and use sensible defaults" (Envoy): without
+ * counters they behave as if every candidate were idle, without a hash key they pick at random.
+ */
 export interface PickContext {
 	/** A number in [0, 1); Math.random in production. */
 	readonly random: () => number;
+	/** Requests in flight on a candidate now (from the registry's leases); 0 when absent. */
+	readonly inFlight?: (key: string) => number;
+	/** Peak-EWMA of a candidate's time to first byte, in ms; undefined before its first sample. */
+	readonly latencyMs?: (key: string) => number | undefined;
+	/** What consistent hashing hashes: the session-affinity key, else the client's IP address. */
+	readonly hashKey?: string;
+	/** Milliseconds since the epoch. */
+	readonly now?: number;
 }
 
 export interface OriginPolicy {
