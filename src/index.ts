@@ -8,12 +8,19 @@ import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { type Env, getRegistry } from "./env";
 import { runHealthSweep } from "./health/sweep";
+import { FailOpenPlanner } from "./proxy/fail-open";
 import { OutcomeBatcher } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
+import { RetryBudget } from "./proxy/retry-budget";
+import { toRelayedWebSocket } from "./proxy/websocket";
 
 /** One per isolate: outcomes of concurrent requests share one registry call. */
 let outcomes: OutcomeBatcher | undefined;
+/** One per isolate: the registry's last state, to plan from when it does not answer. */
+const planner = new FailOpenPlanner();
+/** One per isolate: retries in flight stay within budget. */
+const retryBudget = new RetryBudget();
 
 export { Registry } from "./registry/registry";
 
@@ -27,12 +34,14 @@ export default {
 			}
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
-		const registry = getRegistry(env);
 		outcomes ??= new OutcomeBatcher((batch) => getRegistry(env).release(batch));
 		const batcher = outcomes;
-		return proxyRequest(request, registry, fetch, {
+		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
+		return proxyRequest(request, planner.for(getRegistry(env), waitUntil), fetch, {
 			report: (record) => batcher.add(record),
-			waitUntil: (promise) => ctx.waitUntil(promise),
+			waitUntil,
+			retryBudget,
+			relayWebSocket: toRelayedWebSocket,
 		});
 	},
 

@@ -69,7 +69,8 @@ async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => 
 			signal: controller.signal,
 		});
 		const status = response.status;
-		const edgeFailure = classifyStatus(status);
+		const classified = classifyStatus(status);
+		const edgeFailure = classified === "refused" ? "unreachable" : classified;
 		if (edgeFailure !== undefined) {
 			await response.body?.cancel();
 			return done({ ok: false, status, failure: edgeFailure, reason: `status ${status} (origin ${edgeFailure})` });

@@ -5,18 +5,25 @@
  * https://developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-5xx-errors/
  */
 
-export type FailureKind = "unreachable" | "timeout";
+/**
+ * - `refused`: the request certainly did not reach the origin (no connection, no TLS, no DNS), so
+ *   even a POST may be sent elsewhere;
+ * - `unreachable`: the connection failed, and whether the origin saw the request is unknown (a
+ *   local `fetch` throws the same error for a refused and a reset connection);
+ * - `timeout`: connected, but no response headers in time.
+ */
+export type FailureKind = "refused" | "unreachable" | "timeout";
+
+/** Cloudflare's answers for an origin it could not deliver the request to. */
+const NOT_DELIVERED = new Set([521, 522, 523, 525, 526, 530]);
 
 /** The failure a response stands for, or undefined when it is the origin's own answer. */
 export function classifyStatus(status: number): FailureKind | undefined {
 	if (status === 524) return "timeout";
-	if (status === 521 || status === 522 || status === 523 || status === 525 || status === 526 || status === 530) {
-		return "unreachable";
-	}
-	return undefined;
+	return NOT_DELIVERED.has(status) ? "refused" : undefined;
 }
 
 /** The failure a rejected `fetch` stands for; `timedOut` says whether our own deadline fired. */
-export function classifyError(timedOut: boolean): FailureKind {
+export function classifyError(timedOut: boolean): "unreachable" | "timeout" {
 	return timedOut ? "timeout" : "unreachable";
 }

@@ -30,6 +30,10 @@ export function withoutHopByHop(headers: Headers): Headers {
 export interface ForwardedInfo {
 	/** The client's address (CF-Connecting-IP), when known. */
 	readonly clientIp: string | undefined;
+	/** The client is a proxy we trust (proxy.trusted_proxies): keep its X-Forwarded-For chain and append. */
+	readonly trustedChain?: boolean;
+	/** The CDN-Loop value to send (the incoming entries plus ours). */
+	readonly cdnLoop?: string;
 	/** "http" or "https", as the client spoke to us. */
 	readonly proto: string;
 	/** The Host the client asked for. */
@@ -45,14 +49,19 @@ const CLIENT_ADDRESS_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-por
  * its own address is trusted: those headers are rebuilt from the address Cloudflare saw.
  */
 export function toUpstreamHeaders(incoming: Headers, info: ForwardedInfo): Headers {
+	// Hop-by-hop (and whatever Connection names) go first, our own headers are set last, so a client
+	// cannot delete them by naming them in Connection (the class of Traefik's CVE-2024-45410).
 	const out = withoutHopByHop(incoming);
+	const chain = info.trustedChain ? incoming.get("x-forwarded-for") : null;
 	out.delete("host");
 	for (const name of CLIENT_ADDRESS_HEADERS) out.delete(name);
+	for (const name of [...out.keys()]) if (name.startsWith("x-switchyard-")) out.delete(name);
 	if (info.clientIp) {
-		out.set("x-forwarded-for", info.clientIp);
+		out.set("x-forwarded-for", chain ? `${chain}, ${info.clientIp}` : info.clientIp);
 		out.set("x-real-ip", info.clientIp);
 	}
 	out.set("x-forwarded-proto", info.proto);
 	out.set("x-forwarded-host", info.host);
+	if (info.cdnLoop) out.set("cdn-loop", info.cdnLoop);
 	return out;
 }

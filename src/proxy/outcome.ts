@@ -20,8 +20,16 @@ export interface OutcomeRecord {
 	readonly ttfbMs?: number;
 	/** Milliseconds until the body ended or the client went away. */
 	readonly totalMs: number;
-	/** True when the client went away before the body ended. */
+	/** True when the client went away (or the body stalled) before it ended. */
 	readonly aborted: boolean;
+	/** Every failed attempt, in order: which origin, and how it failed (passive health feeds on these). */
+	readonly failures?: readonly {
+		readonly origin: string;
+		readonly kind: FailureKind | "status";
+		readonly status?: number;
+	}[];
+	/** True when the plan came from the Worker's own snapshot because the registry did not answer. */
+	readonly failOpen?: boolean;
 }
 
 /**

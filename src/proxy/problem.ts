@@ -10,6 +10,7 @@ export type ProblemKind =
 	| "no_origin"
 	| "origin_unreachable"
 	| "origin_timeout"
+	| "loop_detected"
 	| "not_found"
 	| "method_not_allowed"
 	| "unauthorized"
@@ -25,6 +26,7 @@ const STATUS: Record<ProblemKind, number> = {
 	no_origin: 503,
 	origin_unreachable: 502,
 	origin_timeout: 504,
+	loop_detected: 508,
 	not_found: 404,
 	method_not_allowed: 405,
 	unauthorized: 401,
@@ -41,6 +43,7 @@ const TITLE: Record<ProblemKind, string> = {
 	no_origin: "No origin available",
 	origin_unreachable: "Origin unreachable",
 	origin_timeout: "Origin timed out",
+	loop_detected: "Loop detected",
 	not_found: "Not found",
 	method_not_allowed: "Method not allowed",
 	unauthorized: "Unauthorized",

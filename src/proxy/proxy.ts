@@ -1,25 +1,39 @@
 /**
  * The proxied request path: one registry call for a plan, then the plan's origins in order until
- * one answers. A later origin is tried after a connection error, a timeout, or a 502/503/504, but
- * only when that is safe: the method is idempotent and the body can be sent again (none, or a
- * declared Content-Length small enough to keep). Like nginx with `proxy_next_upstream` left at its
- * default, POST and PATCH are never retried. Every failure ends in one problem response, which
- * names origins only when the load balancer's debug_headers is on (origin names are internal).
+ * one answers, as a trusted reverse proxy does it (Go's httputil.ReverseProxy is the model: small
+ * pure helpers, hooks instead of flags, every failure through one error path).
+ *
+ * A later origin is tried after a failure listed in `proxy.retry_on`, but only when that is safe:
+ * the body can be sent again (none, or a Content-Length small enough to keep), and either the
+ * method is idempotent or the request certainly never reached the origin (the edge's 521–523,
+ * 525, 526, 530). Never once the response has started streaming to the client. Retries also draw
+ * on an isolate-wide budget, so a failing region does not multiply its own load.
  */
 import { toOriginUrl } from "../config/origin-address";
 import type { Attempt, RoutePlan } from "../registry/plan";
+import { streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
+import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
 import type { OutcomeRecord } from "./outcome";
 import { toProblemResponse } from "./problem";
+import type { RetryBudget } from "./retry-budget";
+import { isTrustedProxy } from "./trusted-proxies";
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
+/** What the Worker asks the registry for one request. */
+export interface RouteRequest {
+	readonly hostname: string;
+	/** The client's address (CF-Connecting-IP): what `hash` steering hashes without an affinity key. */
+	readonly clientIp?: string;
+}
+
 export interface Planner {
-	route(hostname: string): Promise<RoutePlan>;
+	route(request: RouteRequest): Promise<RoutePlan>;
 }
 
 /** What the proxy needs from its host, as hooks (tests pass fakes; the Worker passes the platform's). */
@@ -28,6 +42,10 @@ export interface ProxyHooks {
 	readonly report?: (record: OutcomeRecord) => Promise<unknown> | undefined;
 	/** Keeps the invocation alive for work that outlives the response (the body pipe, the report). */
 	readonly waitUntil?: (promise: Promise<unknown>) => void;
+	/** The isolate's retry budget; without one, retries are limited by `proxy.retries` only. */
+	readonly retryBudget?: RetryBudget;
+	/** Joins a WebSocket from the origin to the client (Workers: a WebSocketPair relay). */
+	readonly relayWebSocket?: (origin: WebSocket, headers: Headers, done: () => void) => Response;
 	readonly now?: () => number;
 }
 
@@ -40,9 +58,16 @@ export async function proxyRequest(
 	const now = hooks.now ?? Date.now;
 	const started = now();
 	const url = new URL(request.url);
+	const hops = countLoopHops(request.headers.get("cdn-loop"));
+	if (hops >= MAX_LOOP_HOPS) {
+		return toProblemResponse("loop_detected", {
+			detail: `this request has passed through the balancer ${hops} times already (CDN-Loop); an origin points back at it`,
+		});
+	}
+	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
 	let plan: RoutePlan;
 	try {
-		plan = await planner.route(url.hostname);
+		plan = await planner.route({ hostname: url.hostname, clientIp });
 	} catch (error) {
 		console.error("registry.route failed", error);
 		return toProblemResponse("no_origin", { detail: "the registry is unavailable; try again shortly" });
@@ -51,59 +76,82 @@ export async function proxyRequest(
 		const { problem, detail, loadBalancer, pool } = plan;
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
+	const leave = hooks.retryBudget?.enter();
 
+	const proxy = plan.proxy;
 	const idempotent = IDEMPOTENT.has(request.method);
-	const body = idempotent
-		? await toReplayableBody(request, plan.proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
-		: streamOnce(request);
-	const canRetry = idempotent && body.replayable;
+	const body =
+		proxy.retries > 0
+			? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+			: streamOnce(request);
 	const headers = toUpstreamHeaders(request.headers, {
-		clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
+		clientIp,
+		trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
 		proto: url.protocol.replace(":", ""),
 		host: url.host,
+		cdnLoop: withLoopEntry(request.headers.get("cdn-loop")),
 	});
-	if (isWebSocketUpgrade(request)) headers.set("upgrade", "websocket");
+	const webSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+	if (webSocket) headers.set("upgrade", "websocket");
 	const pathAndQuery = toPathAndQuery(request.url);
-	const attempts = plan.attempts.slice(0, canRetry ? 1 + plan.proxy.retries : 1);
+	const attempts = plan.attempts.slice(0, body.replayable ? 1 + proxy.retries : 1);
+	const retryOn = new Set<string>(proxy.retry_on);
 
-	const retryOn = new Set<string>(plan.proxy.retry_on);
 	const tried: string[] = [];
+	const failures: { origin: string; kind: FailureKind | "status"; status?: number }[] = [];
 	const leaseId = plan.leaseId;
-	const finish = (fields: Omit<OutcomeRecord, "leaseId" | "attempts" | "retried" | "totalMs">) => {
+	const finish = (fields: Omit<OutcomeRecord, "leaseId" | "attempts" | "retried" | "totalMs" | "failures">) => {
+		leave?.();
 		if (leaseId === undefined || !hooks.report) return;
 		const sent = hooks.report({
 			leaseId,
 			attempts: tried.length,
 			retried: tried.length > 1,
 			totalMs: now() - started,
+			failures,
+			...(plan.ok && plan.failOpen ? { failOpen: true } : {}),
 			...fields,
 		});
 		if (sent) hooks.waitUntil?.(sent);
 	};
+
 	let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
+	let endRetry: (() => void) | undefined;
 	for (const [i, attempt] of attempts.entries()) {
-		const isLast = i === attempts.length - 1;
+		if (i > 0) {
+			endRetry = hooks.retryBudget?.tryRetry(proxy.retry_budget_percent ?? 20);
+			if (hooks.retryBudget && !endRetry) break;
+		}
 		tried.push(attempt.origin);
 		const result = await forward(
 			toOriginUrl(attempt.base, url.protocol, pathAndQuery),
-			{ method: request.method, headers, body: body.next(), bodyLength: body.length, timeoutMs: plan.proxy.timeout_ms },
+			{ method: request.method, headers, body: body.next(), bodyLength: body.length, timeoutMs: proxy.timeout_ms },
 			fetcher,
 		);
+		endRetry?.();
+		const isLast = i === attempts.length - 1;
 		if (!result.ok) {
 			lastFailure = { failure: result.failure, detail: result.detail, attempt };
-			if (!retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure")) break;
+			failures.push({ origin: attempt.key, kind: result.failure });
+			const listed = retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure");
+			// A request that may have reached the origin is sent again only when repeating it is harmless.
+			if (!listed || (!idempotent && result.failure !== "refused")) break;
 			continue;
 		}
-		if (!isLast && retryOn.has(String(result.response.status))) {
+		const status = result.response.status;
+		if (!isLast && idempotent && retryOn.has(String(status))) {
 			await result.response.body?.cancel();
-			lastFailure = { failure: "unreachable", detail: `origin answered ${result.response.status}`, attempt };
+			lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
+			failures.push({ origin: attempt.key, kind: "status", status });
 			continue;
 		}
 		const ttfbMs = now() - started;
-		const status = result.response.status;
-		return toClientResponse(result.response, plan.proxy.debug_headers ? attempt : undefined, hooks, (aborted) =>
-			finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
-		);
+		return toClientResponse(result.response, {
+			debug: proxy.debug_headers ? attempt : undefined,
+			idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
+			hooks,
+			done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
+		});
 	}
 	const failure = lastFailure as NonNullable<typeof lastFailure>;
 	finish({ error: failure.failure, aborted: false });
@@ -111,11 +159,9 @@ export async function proxyRequest(
 	console.error(
 		`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
 	);
-	const fields = plan.proxy.debug_headers
+	const fields = proxy.debug_headers
 		? { detail: `${failure.attempt.origin}: ${failure.detail}`, origins_tried: tried }
-		: {
-				detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)`,
-			};
+		: { detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)` };
 	return toProblemResponse(timeout ? "origin_timeout" : "origin_unreachable", {
 		...fields,
 		load_balancer: plan.loadBalancer,
@@ -134,81 +180,31 @@ export function toPathAndQuery(rawUrl: string): string {
 	return url.slice(slash);
 }
 
-function isWebSocketUpgrade(request: Request): boolean {
-	return (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
-}
-
-interface ReplayableBody {
-	readonly replayable: boolean;
-	/** The declared Content-Length, when there is one. */
-	readonly length?: number;
-	/** The body for the next attempt. */
-	next(): BodyInit | null;
-}
-
-async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
-	if (request.body === null) return { replayable: true, next: () => null };
-	const length = declaredLength(request);
-	if (length !== undefined && length <= maxBytes) {
-		const bytes = await request.arrayBuffer();
-		return { replayable: true, length, next: () => bytes };
-	}
-	return streamOnce(request);
-}
-
-function declaredLength(request: Request): number | undefined {
-	const length = Number(request.headers.get("content-length") ?? Number.NaN);
-	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
-/** Large, unknown length, or not worth keeping: stream it once, never buffer it. */
-function streamOnce(request: Request): ReplayableBody {
-	return { replayable: request.body === null, length: declaredLength(request), next: () => request.body };
-}
-
 /**
  * The origin's response for the client: hop-by-hop headers removed, debug headers added, and the
  * body piped through so `done` runs when it ends or the client goes away (the request stops being
- * in flight then, not when the headers were sent).
+ * in flight then, not when the headers were sent). A WebSocket is relayed until it closes.
  */
 function toClientResponse(
 	response: Response,
-	debug: Attempt | undefined,
-	hooks: ProxyHooks,
-	done: (aborted: boolean) => void,
+	options: { debug: Attempt | undefined; idleMs: number; hooks: ProxyHooks; done: (aborted: boolean) => void },
 ): Response {
-	if (response.status === 101 || response.webSocket) {
-		// WebSockets: counted until the upgrade only, for now.
-		done(false);
-		return response;
-	}
+	const { debug, hooks, done } = options;
 	const headers = withoutHopByHop(response.headers);
 	if (debug) {
 		headers.set("x-switchyard-origin", debug.origin);
 		headers.set("x-switchyard-pool", debug.pool);
 	}
+	if (response.webSocket) {
+		if (hooks.relayWebSocket) return hooks.relayWebSocket(response.webSocket, headers, () => done(false));
+		done(false);
+		return response;
+	}
 	if (response.body === null) {
 		done(false);
 		return new Response(null, { status: response.status, statusText: response.statusText, headers });
 	}
-	const pipe = toPassThrough(headers);
-	const piping = response.body.pipeTo(pipe.writable).then(
-		() => done(false),
-		() => done(true),
-	);
+	const { stream, piping } = toWatchedBody(response.body, headers, options.idleMs, done);
 	hooks.waitUntil?.(piping);
-	return new Response(pipe.readable, { status: response.status, statusText: response.statusText, headers });
-}
-
-/**
- * An identity stream for a response body. With a plain (not re-encoded) Content-Length the length
- * is kept, so the client still gets Content-Length rather than chunked encoding.
- */
-function toPassThrough(headers: Headers): TransformStream {
-	const length = Number(headers.get("content-length") ?? Number.NaN);
-	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
-	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
-	if (FixedLength && Number.isSafeInteger(length) && length >= 0 && encoding === "identity")
-		return new FixedLength(length);
-	return new TransformStream();
+	return new Response(stream, { status: response.status, statusText: response.statusText, headers });
 }

@@ -5,7 +5,7 @@
  * counters; nothing here does I/O.
  */
 
-import type { OriginPolicy } from "../balancing/policy";
+import type { OriginPolicy, PickContext } from "../balancing/policy";
 import { toAttemptOrder } from "../balancing/policy";
 import type { OriginBase } from "../config/origin-address";
 import type { ProxySettings } from "../config/schema";
@@ -32,6 +32,10 @@ export type RoutePlan =
 			readonly proxy: ProxySettings;
 			/** Set by the registry: the in-flight lease taken for this request, released with its outcome. */
 			readonly leaseId?: string;
+			/** Set by the Worker when it planned from its own snapshot because the registry did not answer. */
+			readonly failOpen?: boolean;
+			/** Set by the registry: its state version (configuration, health, drains), for the Worker's copy. */
+			readonly state?: number;
 	  }
 	| {
 			readonly ok: false;
@@ -41,12 +45,11 @@ export type RoutePlan =
 			readonly detail: string;
 	  };
 
-export interface PlanContext {
+export interface PlanContext extends PickContext {
 	readonly isHealthy: (originKey: string) => boolean;
 	/** Draining origins take no new requests (they finish what they have). None when absent. */
 	readonly isDraining?: (originKey: string) => boolean;
 	readonly policyFor: (poolId: string) => OriginPolicy;
-	readonly random: () => number;
 }
 
 const NOT_DRAINING = () => false;
@@ -94,7 +97,7 @@ export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
 	const policy = ctx.policyFor(poolId);
-	const ordered = toAttemptOrder(candidates, policy.pick(candidates, { random: ctx.random }));
+	const ordered = toAttemptOrder(candidates, policy.pick(candidates, ctx));
 	if (ordered.length === 0) {
 		return {
 			ok: false,

@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createOriginPolicy } from "../balancing";
+import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
 import type { OriginPolicy } from "../balancing/policy";
 import { type ConfigChange, diffConfig } from "../config/diff";
 import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
@@ -19,7 +20,9 @@ import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { applyCheck, type HealthState, UNCHECKED } from "../health/state-machine";
 import { MAX_CONCURRENT_PROBES } from "../health/sweep";
 import { toProbeTarget } from "../health/targets";
+import type { StateCopy } from "../proxy/fail-open";
 import type { OutcomeRecord } from "../proxy/outcome";
+import type { RouteRequest } from "../proxy/proxy";
 import type { Seed } from "../seed/seed";
 import { SEED } from "../seed/seed.generated";
 import { LeaseTable } from "./leases";
@@ -133,13 +136,23 @@ export class Registry extends DurableObject<Env> {
 	private drains = new Map<string, Drain>();
 	private policies = new Map<string, OriginPolicy>();
 	private readonly leases = new LeaseTable(crypto.randomUUID().slice(0, 8));
+	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
+	private readonly latency = new Map<string, PeakEwma>();
+	private readonly counters = { calls: 0, rowsWritten: 0 };
+	/** Moves whenever configuration, health or drains change: the version of what Workers copy to fail open. */
+	private state = 0;
+	/** The object's SQLite, counting the rows every write statement changes. */
+	private readonly sql: SqlStorage;
 	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
 	private loadErrors: string[] = [];
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.sql = toCountingSql(ctx.storage.sql, (rows) => {
+			this.counters.rowsWritten += rows;
+		});
 		ctx.blockConcurrencyWhile(async () => {
-			const sql = ctx.storage.sql;
+			const sql = this.sql;
 			migrate(sql);
 			const { config, version } = loadConfig(sql);
 			// Stored documents go through today's validation: defaults added since are filled in, and a
@@ -169,22 +182,59 @@ export class Registry extends DurableObject<Env> {
 	 * The hot path: which origins, in which order, should take a request for `hostname`, with a
 	 * lease that counts the request in flight on the chosen origin until its outcome is released.
 	 */
-	route(hostname: string): RoutePlan {
-		const plan = planRoute(this.snapshot, hostname, {
+	route(request: RouteRequest): RoutePlan {
+		this.counters.calls++;
+		const now = Date.now();
+		const plan = planRoute(this.snapshot, request.hostname, {
 			isHealthy: (key) => this.isOriginHealthy(key),
 			isDraining: (key) => this.drains.has(key),
 			policyFor: (poolId) => this.policyFor(poolId),
 			random: Math.random,
+			inFlight: (key) => this.leases.inFlight(key),
+			latencyMs: (key) => this.latency.get(key)?.valueMs,
+			hashKey: request.clientIp,
+			now,
 		});
 		if (!plan.ok) return plan;
-		return { ...plan, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, Date.now()) };
+		return { ...plan, state: this.state, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, now) };
 	}
 
-	/** Outcomes of finished requests, batched by each Worker isolate: their leases end. Idempotent. */
+	/** Configuration, health and drains as the Workers keep them to fail open (fetched when `state` moves). */
+	stateCopy(): StateCopy {
+		this.counters.calls++;
+		const unhealthy: string[] = [];
+		for (const entry of this.snapshot.pools.values()) {
+			for (const origin of entry.origins) if (!this.isOriginHealthy(origin.key)) unhealthy.push(origin.key);
+		}
+		return {
+			state: this.state,
+			configJson: JSON.stringify(this.snapshot.config),
+			version: this.snapshot.version,
+			unhealthy,
+			draining: [...this.drains.keys()],
+		};
+	}
+
+	/**
+	 * Outcomes of finished requests, batched by each Worker isolate: their leases end (idempotent),
+	 * and the serving origin's time to first byte feeds its latency EWMA. Nothing is written.
+	 */
 	release(records: OutcomeRecord[]): { released: number } {
+		this.counters.calls++;
+		const now = Date.now();
 		let released = 0;
-		for (const record of records) if (this.leases.release(record.leaseId)) released++;
+		for (const record of records) {
+			if (this.leases.release(record.leaseId)) released++;
+			if (record.servedBy !== undefined && record.ttfbMs !== undefined) {
+				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
+			}
+		}
 		return { released };
+	}
+
+	/** Calls and SQLite rows written since the object started: what the one-call-per-request budget is checked on. */
+	stats(): { calls: number; rowsWritten: number } {
+		return { calls: this.counters.calls, rowsWritten: this.counters.rowsWritten };
 	}
 
 	getConfig(): { version: number; json: string } {
@@ -238,10 +288,11 @@ export class Registry extends DurableObject<Env> {
 			drain = { since: Date.now(), actor };
 			const started = drain;
 			this.ctx.storage.transactionSync(() => {
-				saveDrain(this.ctx.storage.sql, key, started);
+				saveDrain(this.sql, key, started);
 				this.audit(actor, `drained origin "${originName}" in pool "${poolId}"`, []);
 			});
 			this.drains.set(key, drain);
+			this.state++;
 		}
 		return { ok: true, pool: poolId, origin: originName, draining: true, since: toIso(drain.since) };
 	}
@@ -253,10 +304,11 @@ export class Registry extends DurableObject<Env> {
 			return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
 		if (this.drains.has(key)) {
 			this.ctx.storage.transactionSync(() => {
-				saveDrain(this.ctx.storage.sql, key, undefined);
+				saveDrain(this.sql, key, undefined);
 				this.audit(actor, `ended the drain of origin "${originName}" in pool "${poolId}"`, []);
 			});
 			this.drains.delete(key);
+			this.state++;
 		}
 		const origin = this.snapshot.pools.get(poolId)?.origins.find((entry) => entry.key === key);
 		if (origin && !origin.enabled) {
@@ -271,7 +323,7 @@ export class Registry extends DurableObject<Env> {
 
 	/** The audit log and health transitions, newest first. */
 	events(limit: number): EventEntry[] {
-		const sql = this.ctx.storage.sql;
+		const sql = this.sql;
 		const config: EventEntry[] = listAudit(sql, limit).map((entry) => ({
 			type: "config",
 			at: new Date(entry.at).toISOString(),
@@ -296,7 +348,7 @@ export class Registry extends DurableObject<Env> {
 	 * bad file is reported once per deployment, not on every start).
 	 */
 	applySeed(seed: Seed, now: number): WriteResult | undefined {
-		const sql = this.ctx.storage.sql;
+		const sql = this.sql;
 		if (getMeta(sql, "seed_hash") === seed.hash) return undefined;
 		let input: unknown;
 		try {
@@ -386,7 +438,8 @@ export class Registry extends DurableObject<Env> {
 			if (health.state.healthy !== before) changed.push([result.key, health]);
 		}
 		if (changed.length > 0) {
-			const sql = this.ctx.storage.sql;
+			this.state++;
+			const sql = this.sql;
 			this.ctx.storage.transactionSync(() => {
 				for (const [key, health] of changed) {
 					const reason = health.lastReason ?? "";
@@ -465,7 +518,7 @@ export class Registry extends DurableObject<Env> {
 		const version = current + 1;
 		const snapshot = toSnapshot(result.config, version);
 		const keys = new Set([...snapshot.pools.values()].flatMap((entry) => entry.origins.map((origin) => origin.key)));
-		const sql = this.ctx.storage.sql;
+		const sql = this.sql;
 		this.ctx.storage.transactionSync(() => {
 			saveConfig(sql, result.config, version);
 			pruneOriginState(sql, keys);
@@ -488,7 +541,7 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	private audit(actor: string, action: string, changes: ConfigChange[]): void {
-		appendAudit(this.ctx.storage.sql, {
+		appendAudit(this.sql, {
 			at: Date.now(),
 			actor,
 			action,
@@ -498,6 +551,7 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	private install(config: Config, version: number): void {
+		this.state++;
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new Map();
 	}
@@ -540,6 +594,22 @@ function findItem(document: ConfigDocument, op: ConfigOperation, key: string): R
 	}
 	if (op.action === "delete") return undefined;
 	return document[op.target].find((item) => String(op.target === "load_balancers" ? item.name : item.id) === key);
+}
+
+const WRITE_STATEMENT = /^\s*(insert|update|delete|replace|create|drop|alter)\b/i;
+
+/** `sql` with every write statement run to completion and its changed rows reported. */
+function toCountingSql(sql: SqlStorage, onWrite: (rows: number) => void): SqlStorage {
+	function exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
+		const cursor = sql.exec<T>(query, ...bindings);
+		if (WRITE_STATEMENT.test(query)) {
+			cursor.toArray();
+			onWrite(cursor.rowsWritten);
+		}
+		return cursor;
+	}
+	// storage.ts uses exec only.
+	return { exec } as unknown as SqlStorage;
 }
 
 function toIso(ms: number | undefined): string | null {

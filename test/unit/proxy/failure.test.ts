@@ -3,12 +3,12 @@ import { classifyError, classifyStatus } from "../../../src/proxy/failure";
 
 describe("classifyStatus", () => {
 	it.each([
-		{ status: 521, kind: "unreachable" },
-		{ status: 522, kind: "unreachable" },
-		{ status: 523, kind: "unreachable" },
-		{ status: 525, kind: "unreachable" },
-		{ status: 526, kind: "unreachable" },
-		{ status: 530, kind: "unreachable" },
+		{ status: 521, kind: "refused" },
+		{ status: 522, kind: "refused" },
+		{ status: 523, kind: "refused" },
+		{ status: 525, kind: "refused" },
+		{ status: 526, kind: "refused" },
+		{ status: 530, kind: "refused" },
 		{ status: 524, kind: "timeout" },
 		{ status: 200, kind: undefined },
 		{ status: 404, kind: undefined },

@@ -47,8 +47,8 @@ describe("forward", () => {
 	});
 
 	it.each([
-		{ status: 522, failure: "unreachable" },
-		{ status: 530, failure: "unreachable" },
+		{ status: 522, failure: "refused" },
+		{ status: 530, failure: "refused" },
 		{ status: 524, failure: "timeout" },
 	])("reads the edge's $status as $failure", async ({ status, failure }) => {
 		const result = await forward(

@@ -1,0 +1,104 @@
+/**
+ * Bodies on their way through: request bodies kept for a retry when they are small enough, and
+ * streams watched for their end (when a request stops being in flight) and for idleness (a body
+ * that stalls longer than proxy.idle_timeout_ms is cut). Nothing here buffers a large body, and no
+ * timer here can cut a body that keeps moving, however long it runs.
+ */
+
+export interface ReplayableBody {
+	readonly replayable: boolean;
+	/** The declared Content-Length, when there is one. */
+	readonly length?: number;
+	/** The body for the next attempt. */
+	next(): BodyInit | null;
+}
+
+export function declaredLength(request: Request): number | undefined {
+	const length = Number(request.headers.get("content-length") ?? Number.NaN);
+	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/** A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory). */
+export async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
+	if (request.body === null) return { replayable: true, next: () => null };
+	const length = declaredLength(request);
+	if (length !== undefined && length <= maxBytes) {
+		const bytes = await request.arrayBuffer();
+		return { replayable: true, length, next: () => bytes };
+	}
+	return streamOnce(request);
+}
+
+/** Large or of unknown length: streamed once, never buffered. */
+export function streamOnce(request: Request): ReplayableBody {
+	return { replayable: request.body === null, length: declaredLength(request), next: () => request.body };
+}
+
+export class IdleTimeout extends Error {
+	constructor(idleMs: number) {
+		super(`no data for ${idleMs} ms`);
+		this.name = "IdleTimeout";
+	}
+}
+
+/**
+ * An identity transform that errors when no chunk passed for `idleMs` (0: never). One timer per
+ * stream, re-armed lazily: each chunk only notes the time.
+ */
+export function toIdleWatch(idleMs: number, now: () => number = Date.now): TransformStream<Uint8Array, Uint8Array> {
+	if (idleMs <= 0) return new TransformStream();
+	let last = now();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const stop = () => {
+		if (timer !== undefined) clearTimeout(timer);
+		timer = undefined;
+	};
+	return new TransformStream({
+		start(controller) {
+			const check = () => {
+				const quietMs = now() - last;
+				if (quietMs >= idleMs) controller.error(new IdleTimeout(idleMs));
+				else timer = setTimeout(check, idleMs - quietMs);
+			};
+			timer = setTimeout(check, idleMs);
+		},
+		transform(chunk, controller) {
+			last = now();
+			controller.enqueue(chunk);
+		},
+		flush: stop,
+	});
+}
+
+/**
+ * An identity stream for a response body. With a plain (not re-encoded) Content-Length the length
+ * is kept, so the client still gets Content-Length rather than chunked encoding.
+ */
+export function toPassThrough(headers: Headers): TransformStream {
+	const length = Number(headers.get("content-length") ?? Number.NaN);
+	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
+	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
+	if (FixedLength && Number.isSafeInteger(length) && length >= 0 && encoding === "identity")
+		return new FixedLength(length);
+	return new TransformStream();
+}
+
+/**
+ * The response body for the client, watched: `done(aborted)` runs once when it ended (false) or
+ * failed — the client went away, or it went idle (true). Returns the stream to send and the pipe
+ * to keep alive with waitUntil.
+ */
+export function toWatchedBody(
+	body: ReadableStream,
+	headers: Headers,
+	idleMs: number,
+	done: (aborted: boolean) => void,
+): { stream: ReadableStream; piping: Promise<void> } {
+	const pass = toPassThrough(headers);
+	const source = idleMs > 0 ? body.pipeThrough(toIdleWatch(idleMs)) : body;
+	const piping = source.pipeTo(pass.writable).then(
+		() => done(false),
+		() => done(true),
+	);
+	return { stream: pass.readable, piping };
+}

@@ -1,0 +1,123 @@
+/**
+ * Fail open: when the registry does not answer `route` in time (reset by a deploy, overloaded,
+ * unreachable), the Worker plans from its own last copy of configuration and health with the same
+ * pure routing code, and marks the outcome `failOpen`. The copy is versioned: every route reply
+ * carries the registry's state version, and when it moves the Worker fetches a fresh copy in the
+ * background (never on the request's critical path). One per isolate.
+ */
+import { createOriginPolicy } from "../balancing";
+import type { OriginPolicy } from "../balancing/policy";
+import { validateConfig } from "../config/validate";
+import { planRoute, type RoutePlan } from "../registry/plan";
+import { type Snapshot, toSnapshot } from "../registry/snapshot";
+import type { Planner, RouteRequest } from "./proxy";
+
+/** A `route` slower than this is given up on, and the request planned locally (when a copy exists). */
+export const ROUTE_DEADLINE_MS = 1000;
+
+/** The registry's state as the Worker keeps it. */
+export interface StateCopy {
+	/** Moves on every change of configuration, health or drains. */
+	readonly state: number;
+	readonly configJson: string;
+	readonly version: number;
+	readonly unhealthy: readonly string[];
+	readonly draining: readonly string[];
+}
+
+interface LocalState {
+	readonly state: number;
+	readonly snapshot: Snapshot;
+	readonly unhealthy: ReadonlySet<string>;
+	readonly draining: ReadonlySet<string>;
+	readonly policies: Map<string, OriginPolicy>;
+}
+
+export interface RemoteRegistry {
+	route(request: RouteRequest): Promise<RoutePlan>;
+	stateCopy(): Promise<StateCopy>;
+}
+
+export class FailOpenPlanner {
+	private local: LocalState | undefined;
+	private refreshingState: number | undefined;
+
+	constructor(private readonly deadlineMs = ROUTE_DEADLINE_MS) {}
+
+	/**
+	 * A planner for one request: `remote` is that request's registry stub, `background` its
+	 * ctx.waitUntil (a refresh runs in the context of the request that noticed the change).
+	 */
+	for(remote: RemoteRegistry, background: (promise: Promise<unknown>) => void): Planner {
+		return { route: (request) => this.route(request, remote, background) };
+	}
+
+	private async route(
+		request: RouteRequest,
+		remote: RemoteRegistry,
+		background: (promise: Promise<unknown>) => void,
+	): Promise<RoutePlan> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const deadline = new Promise<never>((_resolve, reject) => {
+			timer = setTimeout(() => reject(new Error(`route took longer than ${this.deadlineMs} ms`)), this.deadlineMs);
+		});
+		try {
+			const plan = await Promise.race([remote.route(request), deadline]);
+			if (
+				plan.ok &&
+				plan.state !== undefined &&
+				plan.state !== this.local?.state &&
+				plan.state !== this.refreshingState
+			) {
+				this.refreshingState = plan.state;
+				background(this.refresh(remote));
+			}
+			return plan;
+		} catch (error) {
+			if (!this.local) throw error;
+			console.error(`registry unavailable, planning from state ${this.local.state}:`, error);
+			return this.planLocally(request);
+		} finally {
+			if (timer !== undefined) clearTimeout(timer);
+		}
+	}
+
+	private async refresh(remote: RemoteRegistry): Promise<void> {
+		try {
+			const copy = await remote.stateCopy();
+			const checked = validateConfig(JSON.parse(copy.configJson));
+			if (!checked.ok) return;
+			this.local = {
+				state: copy.state,
+				snapshot: toSnapshot(checked.config, copy.version),
+				unhealthy: new Set(copy.unhealthy),
+				draining: new Set(copy.draining),
+				policies: new Map(),
+			};
+		} catch (error) {
+			console.error("refreshing the registry copy failed", error);
+		} finally {
+			this.refreshingState = undefined;
+		}
+	}
+
+	private planLocally(request: RouteRequest): RoutePlan {
+		const local = this.local as LocalState;
+		const plan = planRoute(local.snapshot, request.hostname, {
+			isHealthy: (key) => !local.unhealthy.has(key),
+			isDraining: (key) => local.draining.has(key),
+			policyFor: (poolId) => {
+				let policy = local.policies.get(poolId);
+				if (!policy) {
+					policy = createOriginPolicy(local.snapshot.pools.get(poolId)?.pool.origin_steering.policy ?? "random");
+					local.policies.set(poolId, policy);
+				}
+				return policy;
+			},
+			random: Math.random,
+			hashKey: request.clientIp,
+			now: Date.now(),
+		});
+		return plan.ok ? { ...plan, failOpen: true } : plan;
+	}
+}
