@@ -11,7 +11,7 @@ import { runHealthSweep } from "./health/sweep";
 import { FailOpenPlanner } from "./proxy/fail-open";
 import { OutcomeBatcher } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
-import { proxyRequest } from "./proxy/proxy";
+import { proxyRequest, type RouteRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
 import { toRelayedWebSocket } from "./proxy/websocket";
 
@@ -37,7 +37,21 @@ export default {
 		outcomes ??= new OutcomeBatcher((batch) => getRegistry(env).release(batch));
 		const batcher = outcomes;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-		return proxyRequest(request, planner.for(getRegistry(env), waitUntil), fetch, {
+		const registry = getRegistry(env);
+		const remote = {
+			// Outcomes of earlier requests ride along with this route call.
+			route: async (routeRequest: RouteRequest) => {
+				const releases = batcher.take();
+				try {
+					return await registry.route(releases.length > 0 ? { ...routeRequest, releases } : routeRequest);
+				} catch (error) {
+					batcher.giveBack(releases);
+					throw error;
+				}
+			},
+			stateCopy: () => registry.stateCopy(),
+		};
+		return proxyRequest(request, planner.for(remote, waitUntil), fetch, {
 			report: (record) => batcher.add(record),
 			waitUntil,
 			retryBudget,

@@ -34,9 +34,10 @@ export interface OutcomeRecord {
 
 /**
  * Collects outcome records from concurrent requests of one isolate and sends them in few calls,
- * so releases never add a registry round trip to a request's critical path. Each `add` waits
+ * so releases never add a registry round trip to a request's critical path. Under steady traffic
+ * they ride along with the next request's `route` (see `take`). Otherwise each `add` waits
  * `delayMs` on its own timer, then sends whatever is pending — often records of other requests
- * too, and often nothing, because another request's flush took them. No promise, timer or stub
+ * too, and often nothing, because a route or another request's flush took them. No promise, timer or stub
  * is shared between requests: the Workers runtime ties those to the request that made them.
  * Keep the returned promise in ctx.waitUntil.
  */
@@ -47,6 +48,20 @@ export class OutcomeBatcher {
 		private readonly send: (batch: OutcomeRecord[]) => Promise<unknown>,
 		private readonly delayMs = 5,
 	) {}
+
+	/**
+	 * Hands the pending records to a call that is going to the registry anyway (a `route`), so
+	 * under steady traffic releases cost no call of their own. Give them back if that call fails.
+	 */
+	take(): OutcomeRecord[] {
+		const batch = this.pending;
+		this.pending = [];
+		return batch;
+	}
+
+	giveBack(records: readonly OutcomeRecord[]): void {
+		this.pending.push(...records);
+	}
 
 	async add(record: OutcomeRecord): Promise<void> {
 		this.pending.push(record);

@@ -30,6 +30,8 @@ export interface RouteRequest {
 	readonly hostname: string;
 	/** The client's address (CF-Connecting-IP): what `hash` steering hashes without an affinity key. */
 	readonly clientIp?: string;
+	/** Outcomes of earlier requests riding along, so they need no call of their own. */
+	readonly releases?: readonly OutcomeRecord[];
 }
 
 export interface Planner {

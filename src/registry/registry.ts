@@ -138,7 +138,7 @@ export class Registry extends DurableObject<Env> {
 	private readonly leases = new LeaseTable(crypto.randomUUID().slice(0, 8));
 	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
 	private readonly latency = new Map<string, PeakEwma>();
-	private readonly counters = { calls: 0, rowsWritten: 0 };
+	private readonly counters = { calls: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
 	/** Moves whenever configuration, health or drains change: the version of what Workers copy to fail open. */
 	private state = 0;
 	/** The object's SQLite, counting the rows every write statement changes. */
@@ -183,7 +183,8 @@ export class Registry extends DurableObject<Env> {
 	 * lease that counts the request in flight on the chosen origin until its outcome is released.
 	 */
 	route(request: RouteRequest): RoutePlan {
-		this.counters.calls++;
+		this.count("route");
+		if (request.releases?.length) this.applyOutcomes(request.releases);
 		const now = Date.now();
 		const plan = planRoute(this.snapshot, request.hostname, {
 			isHealthy: (key) => this.isOriginHealthy(key),
@@ -201,7 +202,7 @@ export class Registry extends DurableObject<Env> {
 
 	/** Configuration, health and drains as the Workers keep them to fail open (fetched when `state` moves). */
 	stateCopy(): StateCopy {
-		this.counters.calls++;
+		this.count("stateCopy");
 		const unhealthy: string[] = [];
 		for (const entry of this.snapshot.pools.values()) {
 			for (const origin of entry.origins) if (!this.isOriginHealthy(origin.key)) unhealthy.push(origin.key);
@@ -220,7 +221,11 @@ export class Registry extends DurableObject<Env> {
 	 * and the serving origin's time to first byte feeds its latency EWMA. Nothing is written.
 	 */
 	release(records: OutcomeRecord[]): { released: number } {
-		this.counters.calls++;
+		this.count("release");
+		return { released: this.applyOutcomes(records) };
+	}
+
+	private applyOutcomes(records: readonly OutcomeRecord[]): number {
 		const now = Date.now();
 		let released = 0;
 		for (const record of records) {
@@ -229,12 +234,21 @@ export class Registry extends DurableObject<Env> {
 				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
 			}
 		}
-		return { released };
+		return released;
 	}
 
 	/** Calls and SQLite rows written since the object started: what the one-call-per-request budget is checked on. */
-	stats(): { calls: number; rowsWritten: number } {
-		return { calls: this.counters.calls, rowsWritten: this.counters.rowsWritten };
+	stats(): { calls: number; callsByMethod: Record<string, number>; rowsWritten: number } {
+		return {
+			calls: this.counters.calls,
+			callsByMethod: { ...this.counters.byMethod },
+			rowsWritten: this.counters.rowsWritten,
+		};
+	}
+
+	private count(method: string): void {
+		this.counters.calls++;
+		this.counters.byMethod[method] = (this.counters.byMethod[method] ?? 0) + 1;
 	}
 
 	getConfig(): { version: number; json: string } {

@@ -129,3 +129,35 @@ describe("preconditions", () => {
 		expect(response.headers.get("etag")).toBe('"2"');
 	});
 });
+
+describe("the hot path's budget", () => {
+	it("makes about one registry call per proxied request and writes no row while health does not change", async () => {
+		await putConfig(onePoolConfig(["a", "b", "c"]));
+		const registry = env.REGISTRY.getByName("global");
+		const before = await registry.stats();
+		const total = 1000;
+		const concurrency = 50;
+		let next = 0;
+		// Clients do not wait for the Worker's background work: each lane sends its next request as
+		// soon as it has read the body, as real traffic does; the background work is awaited at the end.
+		const background: Promise<void>[] = [];
+		const lane = async () => {
+			while (next < total) {
+				next++;
+				const { response, settled } = await sendStreaming("https://app.test/budget");
+				expect(response.status).toBe(200);
+				await response.arrayBuffer();
+				background.push(settled);
+			}
+		};
+		await Promise.all(Array.from({ length: concurrency }, lane));
+		await Promise.all(background);
+		const after = await registry.stats();
+		const callsPerRequest = (after.calls - before.calls) / total;
+		expect(callsPerRequest).toBeGreaterThanOrEqual(1); // one route per request, at least
+		expect(callsPerRequest).toBeLessThanOrEqual(1.25); // releases batched across concurrent requests
+		expect(after.rowsWritten - before.rowsWritten).toBe(0);
+		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
+		expect(status.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);
+	});
+});
