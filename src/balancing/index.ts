@@ -1,11 +1,22 @@
 import type { OriginPolicyName } from "../config/schema";
+import { peakEwma } from "./ewma";
+import { consistentHash } from "./hash";
+import { leastConnections, leastOutstandingRequests } from "./least-connections";
+import { p2c } from "./p2c";
 import type { OriginPolicy } from "./policy";
 import { weightedRandom } from "./random";
 import { roundRobin } from "./round-robin";
+import { weightedRoundRobin } from "./weighted-round-robin";
 
 const FACTORIES: Partial<Record<OriginPolicyName, () => OriginPolicy>> = {
 	random: weightedRandom,
 	round_robin: roundRobin,
+	weighted_round_robin: weightedRoundRobin,
+	least_connections: leastConnections,
+	least_outstanding_requests: leastOutstandingRequests,
+	hash: consistentHash,
+	p2c,
+	ewma: peakEwma,
 };
 
 export const SUPPORTED_ORIGIN_POLICIES = Object.keys(FACTORIES) as OriginPolicyName[];

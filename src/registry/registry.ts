@@ -192,7 +192,11 @@ export class Registry extends DurableObject<Env> {
 			policyFor: (poolId) => this.policyFor(poolId),
 			random: Math.random,
 			inFlight: (key) => this.leases.inFlight(key),
-			latencyMs: (key) => this.latency.get(key)?.valueMs,
+			// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
+			latencyMs: (key) => {
+				const stored = this.latency.get(key);
+				return stored && updatePeakEwma(stored, 0, now).valueMs;
+			},
 			hashKey: request.clientIp,
 			now,
 		});

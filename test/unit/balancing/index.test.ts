@@ -1,10 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { createOriginPolicy, SUPPORTED_ORIGIN_POLICIES } from "../../../src/balancing";
+import { ORIGIN_POLICIES, type OriginPolicyName } from "../../../src/config/schema";
 
 describe("createOriginPolicy", () => {
-	it.each(["random", "round_robin"] as const)("creates %s", (name) => {
+	it.each([
+		"random",
+		"round_robin",
+		"weighted_round_robin",
+		"least_connections",
+		"least_outstanding_requests",
+		"hash",
+		"p2c",
+		"ewma",
+	] as const)("creates %s", (name) => {
 		expect(SUPPORTED_ORIGIN_POLICIES).toContain(name);
 		expect(createOriginPolicy(name).name).toBe(name);
+	});
+
+	it("supports every origin policy the configuration model knows", () => {
+		expect([...SUPPORTED_ORIGIN_POLICIES].sort()).toEqual([...ORIGIN_POLICIES].sort());
 	});
 
 	it("gives each call its own counters", () => {
@@ -18,9 +32,8 @@ describe("createOriginPolicy", () => {
 		expect(second.pick(candidates, { random: () => 0 })?.key).toBe("a");
 	});
 
-	it.each(["p2c", "ewma", "hash"] as const)("falls back to weighted random for the unsupported %s", (name) => {
-		expect(SUPPORTED_ORIGIN_POLICIES).not.toContain(name);
-		const policy = createOriginPolicy(name);
+	it("falls back to weighted random for a name it does not know", () => {
+		const policy = createOriginPolicy("fastest" as OriginPolicyName);
 		expect(policy.name).toBe("random");
 		const candidates = [
 			{ key: "a", weight: 1 },

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../../src/balancing/policy";
 import { weightedRandom } from "../../../src/balancing/random";
+import { runPolicyContract } from "./contract";
+
+runPolicyContract({ name: "random", make: weightedRandom });
 
 const c = (key: string, weight = 1): Candidate => ({ key, weight });
 const pickWith = (candidates: readonly Candidate[], value: number) =>

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../../src/balancing/policy";
 import { roundRobin } from "../../../src/balancing/round-robin";
+import { runPolicyContract } from "./contract";
+
+runPolicyContract({ name: "round_robin", make: roundRobin });
 
 const ctx = { random: () => 0 };
 const c = (key: string, weight = 1): Candidate => ({ key, weight });
