@@ -60,7 +60,10 @@ export default {
 	},
 
 	async scheduled(controller, env) {
-		const summary = await runHealthSweep(getRegistry(env), fetch, Date.now, controller.scheduledTime);
+		const registry = getRegistry(env);
+		// The backstop: re-arm the registry's alarm (sub-minute checks) if it was lost, then sweep.
+		await registry.ensureAlarm();
+		const summary = await runHealthSweep(registry, fetch, Date.now, controller.scheduledTime);
 		console.log(`health sweep: ${summary.probed} probed, ${summary.failed} failed`);
 	},
 } satisfies ExportedHandler<Env>;

@@ -90,11 +90,6 @@ export function validateConfig(input: unknown): ValidationResult {
 		if (monitorIds.has(monitor.id)) fail(`${at}.id`, `duplicate monitor id "${monitor.id}"`);
 		monitorIds.add(monitor.id);
 		report(at, rawMonitors[i], monitorSchema.shape, NOT_YET_ACTED_ON.monitors);
-		if (monitor.interval < 60) {
-			messages.push(
-				`${at}.interval: ${monitor.interval} s, but this version checks only when the cron trigger fires: once a minute when deployed`,
-			);
-		}
 		if (Object.keys(monitor.header).some((name) => name.toLowerCase() === "host")) {
 			messages.push(`${at}.header.Host: not acted on by this version; probes carry the origin address's host`);
 		}

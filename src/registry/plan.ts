@@ -50,6 +50,8 @@ export interface PlanContext extends PickContext {
 	/** Draining origins take no new requests (they finish what they have). None when absent. */
 	readonly isDraining?: (originKey: string) => boolean;
 	readonly policyFor: (poolId: string) => OriginPolicy;
+	/** Slow start: the share (0.1–1) of new requests an origin warming up may take; 1 when absent. */
+	readonly warmth?: (originKey: string) => number;
 }
 
 const NOT_DRAINING = () => false;
@@ -68,6 +70,24 @@ export function isPoolHealthy(
 	if (!entry) return false;
 	const healthy = usableOrigins(entry, isDraining).filter((origin) => isHealthy(origin.key)).length;
 	return healthy > 0 && healthy >= entry.pool.minimum_origins;
+}
+
+/**
+ * Slow start as thinning: an origin warming up is left out of this pick with probability
+ * 1 − warmth, so every policy gives it about its share without knowing. Only while some origin of
+ * the pool is warm (a pool that is new as a whole has nobody to shield); not for `hash`, whose
+ * clients must keep their origin; never leaves the pick without candidates.
+ */
+function thinForSlowStart(candidates: OriginEntry[], policy: OriginPolicy, ctx: PlanContext): OriginEntry[] {
+	const warmth = ctx.warmth;
+	if (!warmth || policy.name === "hash") return candidates;
+	// Only beside origins that are warm already: when the whole pool is new, nobody is flooded.
+	if (!candidates.some((origin) => warmth(origin.key) >= 1)) return candidates;
+	const thinned = candidates.filter((origin) => {
+		const share = warmth(origin.key);
+		return share >= 1 || ctx.random() < share;
+	});
+	return thinned.length > 0 ? thinned : candidates;
 }
 
 export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext): RoutePlan {
@@ -97,7 +117,7 @@ export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
 	const policy = ctx.policyFor(poolId);
-	const ordered = toAttemptOrder(candidates, policy.pick(candidates, ctx));
+	const ordered = toAttemptOrder(candidates, policy.pick(thinForSlowStart(candidates, policy, ctx), ctx));
 	if (ordered.length === 0) {
 		return {
 			ok: false,

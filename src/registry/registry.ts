@@ -14,11 +14,15 @@ import type { OriginPolicy } from "../balancing/policy";
 import { type ConfigChange, diffConfig } from "../config/diff";
 import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
 import type { Config } from "../config/schema";
+import { outlierDetectionSchema } from "../config/schema";
 import { type FieldError, validateConfig } from "../config/validate";
 import type { Env } from "../env";
+import { type Ejection, type OutlierSettings, OutlierTracker } from "../health/outliers";
 import type { ProbeResult, ProbeTarget } from "../health/probe";
+import { probe } from "../health/probe";
+import { toSlowStartFactor } from "../health/slow-start";
 import { applyCheck, type HealthState, UNCHECKED } from "../health/state-machine";
-import { MAX_CONCURRENT_PROBES } from "../health/sweep";
+import { MAX_CONCURRENT_PROBES, mapWithLimit } from "../health/sweep";
 import { toProbeTarget } from "../health/targets";
 import type { StateCopy } from "../proxy/fail-open";
 import type { OutcomeRecord } from "../proxy/outcome";
@@ -47,6 +51,11 @@ import {
 } from "./storage";
 
 const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
+const DEFAULT_OUTLIERS: OutlierSettings = outlierDetectionSchema.parse({});
+/** Weight of a new round-trip time in an origin's health-check RTT average. */
+const RTT_EWMA_ALPHA = 0.3;
+/** The alarm never fires more often than this, whatever the monitors ask. */
+const MIN_ALARM_GAP_MS = 1000;
 
 /** Subrequests one cron invocation may spend on probes: the Free plan's 50, minus our two RPC calls. */
 export const PROBE_SUBREQUEST_BUDGET = 48;
@@ -58,6 +67,8 @@ interface OriginHealth {
 	lastCheckAt?: number;
 	lastReason?: string;
 	lastRttMs?: number;
+	/** Moving average of successful checks' round-trip times. */
+	rttEwmaMs?: number;
 	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
 	dueAt?: number;
 	/** Set while a probe of this origin is out, until this time (ms); keeps probes from overlapping. */
@@ -102,6 +113,14 @@ export interface OriginStatus {
 	last_check: string | null;
 	last_error: string | null;
 	rtt_ms: number | null;
+	/** Moving average of successful health checks' round-trip times. */
+	rtt_ewma_ms: number | null;
+	/** Failed requests in a row (passive health). */
+	passive_failures: number;
+	/** Set while passive health has ejected it. */
+	ejected_until: string | null;
+	/** While warming up after becoming healthy: the share of its weight it takes (0.1–1). */
+	slow_start: number | null;
 	changed_at: string | null;
 }
 
@@ -141,6 +160,14 @@ export class Registry extends DurableObject<Env> {
 	private readonly counters = { calls: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
 	/** Moves whenever configuration, health or drains change: the version of what Workers copy to fail open. */
 	private state = 0;
+	/** Passive health: failures of real traffic, ejections. */
+	private readonly outliers = new OutlierTracker();
+	/** Health events noticed on the hot path (ejections), written by the next alarm in one batch. */
+	private pendingEvents: { at: number; originKey: string; healthy: boolean; reason: string }[] = [];
+	/** When an origin last became healthy or was added: the start of its slow start. */
+	private readonly healthySince = new Map<string, number>();
+	/** Per pool: the outlier detection and slow start settings of the first load balancer using it. */
+	private poolSettings = new Map<string, { outliers: OutlierSettings; slowStartS: number }>();
 	/** The object's SQLite, counting the rows every write statement changes. */
 	private readonly sql: SqlStorage;
 	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
@@ -199,6 +226,8 @@ export class Registry extends DurableObject<Env> {
 			},
 			hashKey: request.clientIp,
 			now,
+			warmth: (key) =>
+				toSlowStartFactor(this.healthySince.get(key), now, this.poolSettings.get(poolOfKey(key))?.slowStartS ?? 0),
 		});
 		if (!plan.ok) return plan;
 		return { ...plan, state: this.state, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, now) };
@@ -234,11 +263,36 @@ export class Registry extends DurableObject<Env> {
 		let released = 0;
 		for (const record of records) {
 			if (this.leases.release(record.leaseId)) released++;
-			if (record.servedBy !== undefined && record.ttfbMs !== undefined) {
+			for (const failure of record.failures ?? []) {
+				this.noteFailure(failure.origin, failure.kind === "status" ? `status ${failure.status}` : failure.kind, now);
+			}
+			if (record.servedBy === undefined) continue;
+			if (record.status !== undefined && record.status >= 500)
+				this.noteFailure(record.servedBy, `status ${record.status}`, now);
+			else this.outliers.succeeded(record.servedBy);
+			if (record.ttfbMs !== undefined) {
 				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
 			}
 		}
 		return released;
+	}
+
+	/** A failed request to `key`: may eject it (kept in memory, written by the next alarm). */
+	private noteFailure(key: string, why: string, now: number): void {
+		const entry = this.snapshot.pools.get(poolOfKey(key));
+		if (!entry) return;
+		const settings = this.poolSettings.get(entry.pool.id)?.outliers ?? DEFAULT_OUTLIERS;
+		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
+		const ejection = this.outliers.failed(key, poolKeys, settings, now, why);
+		if (ejection) this.noteEjection(ejection, now);
+	}
+
+	private noteEjection(ejection: Ejection, now: number): void {
+		console.warn(`switchyard: ${ejection.key} ${ejection.reason}`);
+		this.pendingEvents.push({ at: now, originKey: ejection.key, healthy: false, reason: ejection.reason });
+		this.state++;
+		// Written off the hot path: the alarm flushes pending events within a second.
+		void this.armAlarm(now + 1000);
 	}
 
 	/** Calls and SQLite rows written since the object started: what the one-call-per-request budget is checked on. */
@@ -452,8 +506,17 @@ export class Registry extends DurableObject<Env> {
 			health.lastCheckAt = result.at;
 			health.lastReason = result.reason;
 			health.lastRttMs = result.rttMs;
+			if (result.ok) {
+				health.rttEwmaMs =
+					health.rttEwmaMs === undefined
+						? result.rttMs
+						: health.rttEwmaMs + RTT_EWMA_ALPHA * (result.rttMs - health.rttEwmaMs);
+			}
 			health.probingUntil = undefined;
-			if (health.state.healthy !== before) changed.push([result.key, health]);
+			if (health.state.healthy !== before) {
+				changed.push([result.key, health]);
+				if (health.state.healthy) this.healthySince.set(result.key, result.at);
+			}
 		}
 		if (changed.length > 0) {
 			this.state++;
@@ -467,6 +530,62 @@ export class Registry extends DurableObject<Env> {
 			});
 		}
 		return { transitions: changed.length };
+	}
+
+	/**
+	 * Sub-minute health checks: the object's own alarm runs the probes that are due (cron fires at
+	 * most once a minute), writes pending health events, and re-arms itself for the next due probe.
+	 * The cron sweep stays as the backstop that re-arms a lost alarm; the probe leases keep the two
+	 * paths from probing one origin at once.
+	 */
+	override async alarm(): Promise<void> {
+		const now = Date.now();
+		this.flushEvents();
+		const due = this.dueProbes(now);
+		if (due.length > 0) {
+			const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) => probe(target));
+			this.recordProbes(results);
+		}
+		await this.armAlarm();
+	}
+
+	/** Called by the cron sweep: arms the alarm if it is not set (lost, or never armed). */
+	async ensureAlarm(): Promise<{ armedFor: number | null }> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null) await this.armAlarm();
+		return { armedFor: await this.ctx.storage.getAlarm() };
+	}
+
+	/** Arms the alarm for the next due probe (or `at`, if sooner); clears it when nothing is monitored. */
+	private async armAlarm(at?: number): Promise<void> {
+		const now = Date.now();
+		let next = at ?? Number.POSITIVE_INFINITY;
+		if (this.pendingEvents.length > 0) next = Math.min(next, now + MIN_ALARM_GAP_MS);
+		for (const entry of this.snapshot.pools.values()) {
+			if (!entry.pool.enabled || !entry.monitor) continue;
+			for (const origin of entry.origins) {
+				if (!origin.enabled) continue;
+				const dueAt = this.health.get(origin.key)?.dueAt;
+				next = Math.min(next, dueAt === undefined ? now : dueAt + entry.monitor.interval * 1000);
+			}
+		}
+		const current = await this.ctx.storage.getAlarm();
+		if (next === Number.POSITIVE_INFINITY) {
+			if (current !== null) await this.ctx.storage.deleteAlarm();
+			return;
+		}
+		next = Math.max(next, now + MIN_ALARM_GAP_MS);
+		if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
+	}
+
+	/** Writes the health events noticed on the hot path, in one transaction. */
+	private flushEvents(): void {
+		if (this.pendingEvents.length === 0) return;
+		const events = this.pendingEvents;
+		this.pendingEvents = [];
+		this.ctx.storage.transactionSync(() => {
+			for (const event of events) appendHealthEvent(this.sql, event);
+		});
 	}
 
 	status(): StatusReport {
@@ -507,6 +626,10 @@ export class Registry extends DurableObject<Env> {
 						last_check: health?.lastReason ?? null,
 						last_error: health && !healthy ? (health.lastReason ?? null) : null,
 						rtt_ms: health?.lastRttMs ?? null,
+						rtt_ewma_ms: health?.rttEwmaMs === undefined ? null : Math.round(health.rttEwmaMs * 10) / 10,
+						passive_failures: this.outliers.consecutiveFailures(origin.key),
+						ejected_until: toIso(this.outliers.ejectedUntil(origin.key, Date.now())),
+						slow_start: this.warmthOf(origin.key) < 1 ? Math.round(this.warmthOf(origin.key) * 100) / 100 : null,
 						changed_at: toIso(health?.state.changedAt),
 					};
 				}),
@@ -542,8 +665,9 @@ export class Registry extends DurableObject<Env> {
 			pruneOriginState(sql, keys);
 			appendAudit(sql, { at: Date.now(), actor: options.actor, action, version, detail: JSON.stringify(changes) });
 		});
-		this.install(result.config, version);
+		this.install(result.config, version, Date.now());
 		this.loadErrors = [];
+		void this.armAlarm();
 		for (const key of this.health.keys()) if (!keys.has(key)) this.health.delete(key);
 		for (const key of this.drains.keys()) if (!keys.has(key)) this.drains.delete(key);
 		return { ...base, version };
@@ -568,10 +692,24 @@ export class Registry extends DurableObject<Env> {
 		});
 	}
 
-	private install(config: Config, version: number): void {
+	private install(config: Config, version: number, now?: number): void {
+		const before = new Set([...this.snapshot.pools.values()].flatMap((entry) => entry.origins.map((o) => o.key)));
 		this.state++;
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new Map();
+		this.poolSettings = new Map();
+		for (const lb of config.load_balancers) {
+			for (const poolId of new Set([...lb.default_pools, lb.fallback_pool ?? ""])) {
+				if (poolId && !this.poolSettings.has(poolId)) {
+					this.poolSettings.set(poolId, { outliers: lb.outlier_detection, slowStartS: lb.slow_start_s });
+				}
+			}
+		}
+		const keys = new Set([...this.snapshot.pools.values()].flatMap((entry) => entry.origins.map((o) => o.key)));
+		this.outliers.retain(keys);
+		for (const key of this.healthySince.keys()) if (!keys.has(key)) this.healthySince.delete(key);
+		// Origins added by a change (not those loaded at start-up) begin with a slow start.
+		if (now !== undefined) for (const key of keys) if (!before.has(key)) this.healthySince.set(key, now);
 	}
 
 	private hasOrigin(key: string): boolean {
@@ -589,9 +727,24 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	/** Unchecked origins and origins of pools without a monitor are healthy, as in Cloudflare. */
-	private isOriginHealthy(key: string): boolean {
+	private isOriginHealthy(key: string, now = Date.now()): boolean {
+		if (this.outliers.isEjected(key, now)) return false;
 		if (!this.snapshot.pools.get(poolOfKey(key))?.monitor) return true;
 		return this.health.get(key)?.state.healthy ?? true;
+	}
+
+	/** The slow-start share that applies to an origin now: 1 unless another origin of its pool is warm. */
+	private warmthOf(key: string, now = Date.now()): number {
+		const share = (originKey: string) =>
+			toSlowStartFactor(
+				this.healthySince.get(originKey),
+				now,
+				this.poolSettings.get(poolOfKey(originKey))?.slowStartS ?? 0,
+			);
+		const own = share(key);
+		if (own >= 1) return 1;
+		const pool = this.snapshot.pools.get(poolOfKey(key));
+		return pool?.origins.some((origin) => origin.enabled && origin.key !== key && share(origin.key) >= 1) ? own : 1;
 	}
 
 	private healthOf(key: string): OriginHealth {

@@ -1,0 +1,95 @@
+/**
+ * Passive health checks (outlier detection): real traffic's failures eject an origin before the
+ * next active check would notice. After `consecutive_failures` failures in a row (connection
+ * error, timeout, 5xx) an origin is ejected for base_ejection_s × its number of ejections (capped
+ * at ten times the base), then readmitted on probation; a success resets the count. Never more
+ * than max_ejection_percent of a pool is ejected, so a misbehaving client cannot empty it. Pure:
+ * time is passed in. Reference: Envoy's outlier detection,
+ * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
+ */
+
+export interface OutlierSettings {
+	readonly consecutive_failures: number;
+	readonly base_ejection_s: number;
+	readonly max_ejection_percent: number;
+}
+
+interface OriginRecord {
+	failures: number;
+	ejections: number;
+	ejectedUntil: number;
+}
+
+export interface Ejection {
+	readonly key: string;
+	readonly until: number;
+	readonly reason: string;
+}
+
+/** Longest ejection, as a multiple of base_ejection_s. */
+const MAX_EJECTION_MULTIPLE = 10;
+
+export class OutlierTracker {
+	private readonly origins = new Map<string, OriginRecord>();
+
+	private recordOf(key: string): OriginRecord {
+		let record = this.origins.get(key);
+		if (!record) {
+			record = { failures: 0, ejections: 0, ejectedUntil: 0 };
+			this.origins.set(key, record);
+		}
+		return record;
+	}
+
+	isEjected(key: string, now: number): boolean {
+		return (this.origins.get(key)?.ejectedUntil ?? 0) > now;
+	}
+
+	ejectedUntil(key: string, now: number): number | undefined {
+		const until = this.origins.get(key)?.ejectedUntil ?? 0;
+		return until > now ? until : undefined;
+	}
+
+	consecutiveFailures(key: string): number {
+		return this.origins.get(key)?.failures ?? 0;
+	}
+
+	/** A request this origin answered well: the failure count starts again. */
+	succeeded(key: string): void {
+		const record = this.origins.get(key);
+		if (record) record.failures = 0;
+	}
+
+	/**
+	 * A failed request. Returns the ejection it caused, if any: when the count reaches the threshold
+	 * and ejecting this origin keeps the pool within max_ejection_percent (`poolKeys`: its origins).
+	 */
+	failed(
+		key: string,
+		poolKeys: readonly string[],
+		settings: OutlierSettings,
+		now: number,
+		why: string,
+	): Ejection | undefined {
+		const record = this.recordOf(key);
+		if (record.ejectedUntil > now) return undefined;
+		record.failures++;
+		if (record.failures < settings.consecutive_failures) return undefined;
+		const ejected = poolKeys.filter((other) => other !== key && this.isEjected(other, now)).length;
+		if (ejected + 1 > Math.floor((poolKeys.length * settings.max_ejection_percent) / 100)) return undefined;
+		record.ejections++;
+		record.failures = 0;
+		const multiple = Math.min(record.ejections, MAX_EJECTION_MULTIPLE);
+		record.ejectedUntil = now + settings.base_ejection_s * 1000 * multiple;
+		return {
+			key,
+			until: record.ejectedUntil,
+			reason: `ejected for ${settings.base_ejection_s * multiple} s after ${settings.consecutive_failures} failed requests in a row (last: ${why})`,
+		};
+	}
+
+	/** Forgets origins that are no longer configured. */
+	retain(keys: ReadonlySet<string>): void {
+		for (const key of this.origins.keys()) if (!keys.has(key)) this.origins.delete(key);
+	}
+}
