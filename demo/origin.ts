@@ -1,19 +1,31 @@
 /**
  * Demo / test origin server for Switchyard.
  *
- * A tiny dependency-free HTTP server (Node `http`) that echoes requests, reports
+ * A tiny HTTP server (Node `http`, plus `ws` for /ws) that echoes requests, reports
  * health (which can be flipped at runtime), simulates slow or CPU-heavy work and
  * streams large bodies. Every response carries `x-origin-name` so you can see
  * which origin the load balancer picked. Use it from tests via `startOrigin()`
  * or run it directly: `node demo/origin.ts --name a --port 8001`.
+ *
+ * Endpoints: echo (any other path), /health, /work?ms=N, /stream?bytes=N
+ * (&chunk, &delayms between chunks, &seed for pseudo-random bytes, &gate=NAME to
+ * pause after the first chunk until the gate opens), /stall?afterBytes=N (sends
+ * N bytes, then nothing), /redirect?to=URL, /respond?status=N (any method),
+ * PUT|POST /upload (hashes the body as it streams in: {bytes, sha256}), /ws
+ * (WebSocket echo: "<name>: <message>").
+ * Tests in the same process watch uploads, downloads and sockets on `events`.
  */
 
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { realpathSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import type { AddressInfo, Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import type { WebSocket, WebSocketServer as WebSocketServerType } from "ws";
 
 export interface ReceivedRequest {
 	method: string;
@@ -26,6 +38,22 @@ export interface ReceivedRequest {
 	at: number;
 }
 
+/** What `OriginServer.events` emits, for tests running in the same process. */
+export interface OriginEventMap {
+	/** A chunk of a /upload body arrived; `bytes` counts the body so far. */
+	"upload-chunk": [{ url: string; bytes: number; chunkBytes: number }];
+	/** A /upload body ended. */
+	"upload-end": [{ url: string; bytes: number; sha256: string }];
+	/** A chunk of a /stream body was handed to the socket; `bytes` counts the body so far. */
+	"stream-chunk": [{ url: string; bytes: number }];
+	/** A /stream body was sent completely (`complete`) or cut short by the client going away. */
+	"stream-end": [{ url: string; bytes: number; sha256: string; complete: boolean }];
+	/** A /ws connection opened, received a message, or closed. */
+	"ws-open": [{ url: string }];
+	"ws-message": [{ url: string; data: string }];
+	"ws-close": [{ url: string; code: number }];
+}
+
 export interface OriginServer {
 	readonly name: string;
 	readonly port: number;
@@ -33,6 +61,12 @@ export interface OriginServer {
 	readonly url: string;
 	/** Every request except `/_origin/*` control calls. */
 	readonly received: ReceivedRequest[];
+	/** Uploads, downloads and WebSockets as they happen (see OriginEventMap). */
+	readonly events: EventEmitter<OriginEventMap>;
+	/** WebSockets open on /ws right now. */
+	readonly openSockets: () => number;
+	/** Opens a gate (for good): /stream?gate=NAME waiting on it sends the rest. Also `POST /_origin/gates/NAME`. */
+	openGate(name: string): void;
 	setHealthy(healthy: boolean): void;
 	/** Stops listening and destroys open sockets, so it resolves promptly. */
 	close(): Promise<void>;
@@ -46,18 +80,48 @@ export interface StartOriginOptions {
 	host?: string;
 }
 
+// Loaded through Node's own resolution: a bundler resolving for a browser-like target (the Workers
+// test project's global setup runs with its conditions) would pick ws's browser stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
+
 const DEFAULT_HOST = "127.0.0.1";
 const MAX_RECORDED_BODY_BYTES = 64 * 1024;
 const MAX_WORK_MS = 30_000;
 const MAX_STREAM_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_STREAM_CHUNK_BYTES = 16 * 1024;
 const MAX_STREAM_CHUNK_BYTES = 1024 * 1024;
+const MAX_STREAM_DELAY_MS = 10_000;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const CONTROL_PREFIX = "/_origin/";
+const GATES_PREFIX = "gates/";
 
 interface OriginState {
 	readonly name: string;
 	healthy: boolean;
 	readonly received: ReceivedRequest[];
+	readonly events: EventEmitter<OriginEventMap>;
+	readonly gates: Gates;
+}
+
+/** Named one-way gates: waiting on an open gate resolves at once. */
+class Gates {
+	private readonly opened = new Set<string>();
+	private readonly waiting = new Map<string, (() => void)[]>();
+
+	open(name: string): void {
+		this.opened.add(name);
+		for (const resolve of this.waiting.get(name) ?? []) resolve();
+		this.waiting.delete(name);
+	}
+
+	wait(name: string): Promise<void> {
+		if (this.opened.has(name)) return Promise.resolve();
+		return new Promise((resolve) => {
+			const list = this.waiting.get(name) ?? [];
+			list.push(resolve);
+			this.waiting.set(name, list);
+		});
+	}
 }
 
 interface RequestBody {
@@ -78,19 +142,30 @@ export async function startOrigin(options: StartOriginOptions): Promise<OriginSe
 		name: options.name,
 		healthy: true,
 		received: [],
+		events: new EventEmitter<OriginEventMap>(),
+		gates: new Gates(),
 	};
 	const host = options.host ?? DEFAULT_HOST;
 	const server = createServer((req, res) => {
 		handleRequest(state, req, res).catch((error: unknown) => failRequest(res, error));
 	});
+	const sockets = new WebSocketServer({ noServer: true });
+	server.on("upgrade", (req, socket, head) => handleUpgrade(state, sockets, req, socket as Socket, head));
 	await listen(server, options.port ?? 0, host);
 	const port = (server.address() as AddressInfo).port;
-	const closeOnce = once(() => closeServer(server));
+	const closeOnce = once(async () => {
+		// Upgraded sockets are no longer the HTTP server's: end them here, or close() would wait on them.
+		for (const client of sockets.clients) client.terminate();
+		await closeServer(server);
+	});
 	return {
 		name: state.name,
 		port,
 		url: `http://${urlHost(host)}:${port}`,
 		received: state.received,
+		events: state.events,
+		openSockets: () => sockets.clients.size,
+		openGate: (name: string) => state.gates.open(name),
 		setHealthy(healthy: boolean) {
 			state.healthy = healthy;
 		},
@@ -133,22 +208,31 @@ function urlHost(host: string): string {
 async function handleRequest(state: OriginState, req: IncomingMessage, res: ServerResponse): Promise<void> {
 	const arrivedAt = Date.now();
 	res.setHeader("x-origin-name", state.name);
-	const body = await readBody(req);
 	const target = parseTarget(req.url ?? "/");
 	const method = req.method ?? "GET";
+	if (target.path === "/upload" && (method === "PUT" || method === "POST")) {
+		// Read as it streams in, so a test can see the first chunk arrive before the client sent the last.
+		await handleUpload(state, req, res, target, arrivedAt);
+		return;
+	}
+	const body = await readBody(req);
 	if (target.path.startsWith(CONTROL_PREFIX)) {
 		handleControl(state, method, target.path, res);
 		return;
 	}
+	record(state, req, body, arrivedAt);
+	await handleOriginRoute(state, req, res, target, body);
+}
+
+function record(state: OriginState, req: IncomingMessage, body: RequestBody, at: number): void {
 	state.received.push({
-		method,
+		method: req.method ?? "GET",
 		url: req.url ?? "/",
 		headers: { ...req.headers },
 		bodyBytes: body.bytes,
 		body: body.text,
-		at: arrivedAt,
+		at,
 	});
-	await handleOriginRoute(state, req, res, target, body);
 }
 
 async function handleOriginRoute(
@@ -164,7 +248,13 @@ async function handleOriginRoute(
 	} else if (isRead && target.path === "/work") {
 		await handleWork(state, target.params, res);
 	} else if (isRead && target.path === "/stream") {
-		handleStream(target.params, req, res);
+		await handleStream(state, target.params, req, res);
+	} else if (isRead && target.path === "/stall") {
+		handleStall(target.params, res);
+	} else if (target.path === "/redirect") {
+		handleRedirect(target.params, res);
+	} else if (target.path === "/respond") {
+		handleRespond(state, target.params, res);
 	} else {
 		handleEcho(state, req, res, target, body);
 	}
@@ -196,7 +286,14 @@ function parseTarget(rawUrl: string): ParsedTarget {
 
 function handleControl(state: OriginState, method: string, path: string, res: ServerResponse): void {
 	const route = path.slice(CONTROL_PREFIX.length);
-	if (route === "fail" || route === "recover") {
+	if (route.startsWith(GATES_PREFIX) && route.length > GATES_PREFIX.length) {
+		if (method !== "POST") {
+			sendMethodNotAllowed(res, "POST");
+			return;
+		}
+		state.gates.open(decodeURIComponent(route.slice(GATES_PREFIX.length)));
+		sendEmpty(res, 204);
+	} else if (route === "fail" || route === "recover") {
 		handleHealthToggle(state, method, route === "recover", res);
 	} else if (route === "requests") {
 		handleRequestLog(state, method, res);
@@ -265,11 +362,19 @@ function sleepUnlessClosed(delayMs: number, res: ServerResponse): Promise<void> 
 	});
 }
 
-function handleStream(params: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+async function handleStream(
+	state: OriginState,
+	params: URLSearchParams,
+	req: IncomingMessage,
+	res: ServerResponse,
+): Promise<void> {
 	const totalBytes = parseClampedInt(params.get("bytes"), 0, 0, MAX_STREAM_BYTES);
 	const chunkBytes = parseClampedInt(params.get("chunk"), DEFAULT_STREAM_CHUNK_BYTES, 1, MAX_STREAM_CHUNK_BYTES);
-	if (totalBytes === undefined || chunkBytes === undefined) {
-		sendError(res, 400, "bytes and chunk must be integers");
+	const delayMs = parseClampedInt(params.get("delayms"), 0, 0, MAX_STREAM_DELAY_MS);
+	const seed = parseClampedInt(params.get("seed"), 0, 0, 0xffff_ffff);
+	const gate = params.get("gate");
+	if (totalBytes === undefined || chunkBytes === undefined || delayMs === undefined || seed === undefined) {
+		sendError(res, 400, "bytes, chunk, delayms and seed must be integers");
 		return;
 	}
 	res.writeHead(200, { "content-type": "application/octet-stream" });
@@ -277,20 +382,181 @@ function handleStream(params: URLSearchParams, req: IncomingMessage, res: Server
 		res.end();
 		return;
 	}
-	writeChunks(res, totalBytes, Buffer.alloc(chunkBytes, "x"));
+	const url = req.url ?? "/";
+	const hash = createHash("sha256");
+	const source = params.has("seed") ? pseudoRandomChunks(seed) : fillerChunks(chunkBytes);
+	let sent = 0;
+	while (sent < totalBytes) {
+		if (res.destroyed) break;
+		const chunk = source(Math.min(chunkBytes, totalBytes - sent));
+		hash.update(chunk);
+		sent += chunk.length;
+		const flushed = res.write(chunk);
+		state.events.emit("stream-chunk", { url, bytes: sent });
+		if (!flushed) await untilDrainOrClose(res);
+		else if (delayMs === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+		if (gate && sent === chunk.length) await untilGateOrClose(state.gates.wait(gate), res);
+		if (delayMs > 0 && sent < totalBytes) await sleepUnlessClosed(delayMs, res);
+	}
+	const complete = !res.destroyed;
+	if (complete) res.end();
+	state.events.emit("stream-end", { url, bytes: sent, sha256: hash.digest("hex"), complete });
 }
 
-/** Writes `remainingBytes` of the filler in chunks, yielding to the event loop between writes. */
-function writeChunks(res: ServerResponse, remainingBytes: number, filler: Buffer): void {
-	if (res.destroyed) return;
-	if (remainingBytes <= 0) {
-		res.end();
+/** Chunks of the letter "x". */
+function fillerChunks(chunkBytes: number): (bytes: number) => Buffer {
+	const filler = Buffer.alloc(chunkBytes, "x");
+	return (bytes) => filler.subarray(0, bytes);
+}
+
+/**
+ * Chunks of a deterministic pseudo-random byte sequence (xorshift32 from `seed`): the same seed
+ * gives the same bytes however they are cut into chunks, so a receiver can check them.
+ */
+export function pseudoRandomChunks(seed: number): (bytes: number) => Buffer {
+	let x = seed >>> 0 || 0x9e3779b9;
+	let word = 0;
+	let left = 0;
+	return (bytes) => {
+		const chunk = Buffer.allocUnsafe(bytes);
+		for (let i = 0; i < chunk.length; i++) {
+			if (left === 0) {
+				x ^= x << 13;
+				x ^= x >>> 17;
+				x ^= x << 5;
+				x >>>= 0;
+				word = x;
+				left = 4;
+			}
+			chunk[i] = word & 0xff;
+			word >>>= 8;
+			left--;
+		}
+		return chunk;
+	};
+}
+
+function untilDrainOrClose(res: ServerResponse): Promise<void> {
+	return new Promise((resolve) => {
+		const done = () => {
+			res.off("drain", done);
+			res.off("close", done);
+			resolve();
+		};
+		res.once("drain", done);
+		res.once("close", done);
+	});
+}
+
+function untilGateOrClose(gate: Promise<void>, res: ServerResponse): Promise<void> {
+	return new Promise((resolve) => {
+		const done = () => {
+			res.off("close", done);
+			resolve();
+		};
+		res.once("close", done);
+		void gate.then(done);
+	});
+}
+
+/** Headers and `afterBytes` bytes, then silence until the client goes away: a body that stalls. */
+function handleStall(params: URLSearchParams, res: ServerResponse): void {
+	const afterBytes = parseClampedInt(params.get("afterBytes"), 0, 0, MAX_STREAM_CHUNK_BYTES);
+	if (afterBytes === undefined) {
+		sendError(res, 400, "afterBytes must be an integer");
 		return;
 	}
-	const chunk = filler.subarray(0, Math.min(filler.length, remainingBytes));
-	const next = () => writeChunks(res, remainingBytes - chunk.length, filler);
-	if (res.write(chunk)) setImmediate(next);
-	else res.once("drain", next);
+	res.writeHead(200, { "content-type": "application/octet-stream" });
+	if (afterBytes > 0) res.write(Buffer.alloc(afterBytes, "x"));
+	else res.flushHeaders();
+}
+
+/** A redirect to `to` (status 302, or `status` when it is 301, 303, 307 or 308). */
+function handleRedirect(params: URLSearchParams, res: ServerResponse): void {
+	const to = params.get("to");
+	const status = parseClampedInt(params.get("status"), 302, 0, 999);
+	if (!to || status === undefined || !REDIRECT_STATUSES.has(status)) {
+		sendError(res, 400, "to is required, and status must be 301, 302, 303, 307 or 308");
+		return;
+	}
+	res.setHeader("location", to);
+	sendJson(res, status, { origin: res.getHeader("x-origin-name"), location: to });
+}
+
+/** Answers any method with the status asked for (`status`, 200–599): an origin failing on demand. */
+function handleRespond(state: OriginState, params: URLSearchParams, res: ServerResponse): void {
+	const status = parseClampedInt(params.get("status"), 200, 0, 999);
+	if (status === undefined || status < 200 || status > 599) {
+		sendError(res, 400, "status must be an integer from 200 to 599");
+		return;
+	}
+	sendJson(res, status, { origin: state.name, status });
+}
+
+/** Hashes a request body as it streams in; answers {bytes, sha256} once it ended. */
+async function handleUpload(
+	state: OriginState,
+	req: IncomingMessage,
+	res: ServerResponse,
+	target: ParsedTarget,
+	arrivedAt: number,
+): Promise<void> {
+	const url = req.url ?? "/";
+	const hash = createHash("sha256");
+	const kept: Buffer[] = [];
+	let keptBytes = 0;
+	let bytes = 0;
+	for await (const chunk of req as AsyncIterable<Buffer>) {
+		hash.update(chunk);
+		bytes += chunk.length;
+		if (keptBytes < MAX_RECORDED_BODY_BYTES) {
+			const slice = chunk.subarray(0, MAX_RECORDED_BODY_BYTES - keptBytes);
+			kept.push(slice);
+			keptBytes += slice.length;
+		}
+		state.events.emit("upload-chunk", { url, bytes, chunkBytes: chunk.length });
+	}
+	const sha256 = hash.digest("hex");
+	record(state, req, { bytes, text: Buffer.concat(kept).toString("utf8") }, arrivedAt);
+	state.events.emit("upload-end", { url, bytes, sha256 });
+	sendJson(res, 200, {
+		origin: state.name,
+		method: req.method,
+		path: target.path,
+		query: target.query,
+		headers: req.headers,
+		bodyBytes: bytes,
+		bytes,
+		sha256,
+	});
+}
+
+/** /ws: a WebSocket echo ("<name>: <message>"); any other upgrade is refused. */
+function handleUpgrade(
+	state: OriginState,
+	sockets: WebSocketServerType,
+	req: IncomingMessage,
+	socket: Socket,
+	head: Buffer,
+): void {
+	const url = req.url ?? "/";
+	if (parseTarget(url).path !== "/ws") {
+		socket.end(
+			`HTTP/1.1 404 Not Found\r\nx-origin-name: ${state.name}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+		);
+		return;
+	}
+	record(state, req, { bytes: 0, text: "" }, Date.now());
+	sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+		state.events.emit("ws-open", { url });
+		ws.on("message", (data, isBinary) => {
+			const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+			state.events.emit("ws-message", { url, data: bytes.toString("utf8") });
+			const prefixed = Buffer.concat([Buffer.from(`${state.name}: `), bytes]);
+			ws.send(isBinary ? prefixed : prefixed.toString("utf8"), { binary: isBinary });
+		});
+		ws.on("close", (code) => state.events.emit("ws-close", { url, code }));
+	});
 }
 
 function handleEcho(

@@ -4,11 +4,50 @@
  * ordered list of pools to try. Pure: no I/O, time and randomness passed in.
  */
 
+/** Where the visitor is, as Cloudflare tells the Worker in `request.cf`. Every field may be missing. */
+export interface VisitorLocation {
+	/** The Cloudflare data center (IATA code), e.g. "FRA". */
+	readonly colo?: string;
+	/** ISO 3166-1 alpha-2, e.g. "DE". */
+	readonly country?: string;
+	/** "EU", "NA", … */
+	readonly continent?: string;
+	/** ISO 3166-2 subdivision code within the country, e.g. "CA" (California) or "ON" (Ontario). */
+	readonly regionCode?: string;
+	readonly latitude?: number;
+	readonly longitude?: number;
+}
+
+/** What the registry knows about one pool, for the policies that need it. */
+export interface PoolFacts {
+	readonly latitude?: number;
+	readonly longitude?: number;
+	/** Requests in flight on its origins. */
+	readonly inFlight: number;
+	/** Its capacity: the sum of its usable, healthy origins' weights (each 0–1). */
+	readonly capacity: number;
+	/** Peak-EWMA time to first byte of its origins as seen from the visitor's colo, in ms. */
+	readonly latencyFromColoMs?: number;
+	/** Moving average of its health checks' round-trip times, in ms. */
+	readonly rttMs?: number;
+}
+
 export interface SteeringInput {
 	readonly defaultPools: readonly string[];
 	/** Already resolved: the configured fallback pool, or the last default pool. */
 	readonly fallbackPool: string;
 	readonly isHealthy: (poolId: string) => boolean;
+	readonly location?: VisitorLocation;
+	/** The load balancer's region_pools, country_pools and pop_pools. */
+	readonly regionPools?: Readonly<Record<string, readonly string[] | undefined>>;
+	readonly countryPools?: Readonly<Record<string, readonly string[] | undefined>>;
+	readonly popPools?: Readonly<Record<string, readonly string[] | undefined>>;
+	/** random_steering: weights per pool id, and the weight of pools not listed. */
+	readonly poolWeights?: Readonly<Record<string, number>>;
+	readonly defaultWeight?: number;
+	readonly facts?: (poolId: string) => PoolFacts;
+	/** A number in [0, 1); Math.random in production. */
+	readonly random?: () => number;
 }
 
 export interface SteeringPolicy {
