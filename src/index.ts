@@ -8,7 +8,9 @@ import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { type Env, getRegistry } from "./env";
 import { runHealthSweep } from "./health/sweep";
+import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { FailOpenPlanner } from "./proxy/fail-open";
+import { toVisitorLocation } from "./proxy/location";
 import { OutcomeBatcher } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest, type RouteRequest } from "./proxy/proxy";
@@ -21,6 +23,10 @@ let outcomes: OutcomeBatcher | undefined;
 const planner = new FailOpenPlanner();
 /** One per isolate: retries in flight stay within budget. */
 const retryBudget = new RetryBudget();
+/** One per isolate: which headers header-affinity hashes, per hostname. */
+const affinityHeaders = new AffinityHeaderCache();
+/** One per isolate: the keys that sign and verify affinity cookies (secrets do not change within one). */
+let affinityKeys: AffinityKey[] | undefined;
 
 export { Registry } from "./registry/registry";
 
@@ -51,7 +57,15 @@ export default {
 			},
 			stateCopy: () => registry.stateCopy(),
 		};
+		// Resolved values only are shared between requests: the runtime ties pending promises to one.
+		affinityKeys ??= await toAffinityKeys([
+			env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
+			env.AFFINITY_SECRET_PREVIOUS,
+		]);
+		const location = toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true");
 		return proxyRequest(request, planner.for(remote, waitUntil), fetch, {
+			location,
+			affinity: { keys: affinityKeys, headerCache: affinityHeaders },
 			report: (record) => batcher.add(record),
 			waitUntil,
 			retryBudget,

@@ -32,25 +32,10 @@ export type ValidationResult =
 /** Fields this version accepts and keeps, but does not act on yet; reported when set to something. */
 const NOT_YET_ACTED_ON = {
 	monitors: ["allow_insecure", "probe_zone"],
-	pools: ["latitude", "longitude", "check_regions", "notification_email", "notification_filter", "load_shedding"],
+	pools: ["check_regions", "notification_email", "notification_filter", "load_shedding"],
 	origins: [],
-	load_balancers: [
-		"region_pools",
-		"country_pools",
-		"pop_pools",
-		"random_steering",
-		"adaptive_routing",
-		"location_strategy",
-		"session_affinity",
-		"session_affinity_ttl",
-		"session_affinity_attributes",
-		"ttl",
-		"proxied",
-		"rules",
-		"outlier_detection",
-		"slow_start_s",
-	],
-	proxy: ["retry_budget_percent", "trusted_proxies"],
+	load_balancers: ["location_strategy", "ttl", "proxied", "rules"],
+	proxy: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export function toFieldPath(path: readonly PropertyKey[]): string {

@@ -30,6 +30,8 @@ export interface OutcomeRecord {
 	}[];
 	/** True when the plan came from the Worker's own snapshot because the registry did not answer. */
 	readonly failOpen?: boolean;
+	/** The Cloudflare data center the visitor came through: dynamic_latency learns per colo. */
+	readonly colo?: string;
 }
 
 /**

@@ -10,7 +10,9 @@
  * on an isolate-wide budget, so a failing region does not multiply its own load.
  */
 import { toOriginUrl } from "../config/origin-address";
-import type { Attempt, RoutePlan } from "../registry/plan";
+import type { Attempt, Pin, RoutePlan } from "../registry/plan";
+import type { VisitorLocation } from "../steering/policy";
+import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
 import { streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
@@ -32,6 +34,12 @@ export interface RouteRequest {
 	readonly clientIp?: string;
 	/** Outcomes of earlier requests riding along, so they need no call of their own. */
 	readonly releases?: readonly OutcomeRecord[];
+	/** Where the visitor is (request.cf), for geo, proximity and latency steering. */
+	readonly location?: VisitorLocation;
+	/** A verified affinity cookie's pin. */
+	readonly pin?: Pin;
+	/** Request headers `header` affinity may hash (see AffinityHeaderCache). */
+	readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Planner {
@@ -46,6 +54,10 @@ export interface ProxyHooks {
 	readonly waitUntil?: (promise: Promise<unknown>) => void;
 	/** The isolate's retry budget; without one, retries are limited by `proxy.retries` only. */
 	readonly retryBudget?: RetryBudget;
+	/** Where the visitor is (request.cf, or the dev-only override). */
+	readonly location?: VisitorLocation;
+	/** Session affinity: the keys that sign and verify cookies, and the isolate's header cache. */
+	readonly affinity?: { readonly keys: readonly AffinityKey[]; readonly headerCache: AffinityHeaderCache };
 	/** Joins a WebSocket from the origin to the client (Workers: a WebSocketPair relay). */
 	readonly relayWebSocket?: (origin: WebSocket, headers: Headers, done: () => void) => Response;
 	readonly now?: () => number;
@@ -67,9 +79,20 @@ export async function proxyRequest(
 		});
 	}
 	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
+	const affinityHooks = hooks.affinity;
+	const pin = affinityHooks?.keys.length
+		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
+		: undefined;
+	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
 	let plan: RoutePlan;
 	try {
-		plan = await planner.route({ hostname: url.hostname, clientIp });
+		plan = await planner.route({
+			hostname: url.hostname,
+			clientIp,
+			...(hooks.location ? { location: hooks.location } : {}),
+			...(pin ? { pin } : {}),
+			...(affinityHeaders ? { headers: affinityHeaders } : {}),
+		});
 	} catch (error) {
 		console.error("registry.route failed", error);
 		return toProblemResponse("no_origin", { detail: "the registry is unavailable; try again shortly" });
@@ -78,6 +101,7 @@ export async function proxyRequest(
 		const { problem, detail, loadBalancer, pool } = plan;
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
+	affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state);
 	const leave = hooks.retryBudget?.enter();
 
 	const proxy = plan.proxy;
@@ -112,6 +136,7 @@ export async function proxyRequest(
 			totalMs: now() - started,
 			failures,
 			...(plan.ok && plan.failOpen ? { failOpen: true } : {}),
+			...(hooks.location?.colo ? { colo: hooks.location.colo } : {}),
 			...fields,
 		});
 		if (sent) hooks.waitUntil?.(sent);
@@ -148,7 +173,9 @@ export async function proxyRequest(
 			continue;
 		}
 		const ttfbMs = now() - started;
+		const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
 		return toClientResponse(result.response, {
+			setCookie,
 			debug: proxy.debug_headers ? attempt : undefined,
 			idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
 			hooks,
@@ -171,6 +198,34 @@ export async function proxyRequest(
 	});
 }
 
+/**
+ * The affinity cookie to set, if any: for `cookie` and `ip_cookie` affinity, pin the origin that
+ * answered — unless the request's own pin was honoured and answered (nothing to change), or the
+ * pinned origin failed over under zero_downtime_failover "temporary" (the pin stays for later).
+ */
+async function toAffinityCookie(
+	plan: Extract<RoutePlan, { ok: true }>,
+	served: Attempt,
+	attemptIndex: number,
+	url: URL,
+	keys: readonly AffinityKey[],
+	nowMs: number,
+): Promise<string | undefined> {
+	const affinity = plan.affinity;
+	const signer = keys[0];
+	if (!affinity || affinity.mode === "header" || !signer) return undefined;
+	if (affinity.pinned && attemptIndex === 0) return undefined;
+	if (affinity.pinned && affinity.zeroDowntimeFailover === "temporary") return undefined;
+	const value = await toCookieValue(
+		url.hostname,
+		{ pool: served.pool, origin: served.origin },
+		affinity.ttlS,
+		signer,
+		nowMs,
+	);
+	return toSetCookie(value, affinity, url.protocol === "https:");
+}
+
 /** The path and query exactly as the client sent them: no re-encoding, no normalisation of the query. */
 export function toPathAndQuery(rawUrl: string): string {
 	const url = rawUrl.replace(/#.*$/s, "");
@@ -189,10 +244,17 @@ export function toPathAndQuery(rawUrl: string): string {
  */
 function toClientResponse(
 	response: Response,
-	options: { debug: Attempt | undefined; idleMs: number; hooks: ProxyHooks; done: (aborted: boolean) => void },
+	options: {
+		setCookie: string | undefined;
+		debug: Attempt | undefined;
+		idleMs: number;
+		hooks: ProxyHooks;
+		done: (aborted: boolean) => void;
+	},
 ): Response {
 	const { debug, hooks, done } = options;
 	const headers = withoutHopByHop(response.headers);
+	if (options.setCookie) headers.append("set-cookie", options.setCookie);
 	if (debug) {
 		headers.set("x-switchyard-origin", debug.origin);
 		headers.set("x-switchyard-pool", debug.pool);

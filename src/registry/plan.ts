@@ -8,9 +8,9 @@
 import type { OriginPolicy, PickContext } from "../balancing/policy";
 import { toAttemptOrder } from "../balancing/policy";
 import type { OriginBase } from "../config/origin-address";
-import type { ProxySettings } from "../config/schema";
+import type { LoadBalancer, ProxySettings } from "../config/schema";
 import { getSteeringPolicy } from "../steering";
-import { toPoolPlan } from "../steering/policy";
+import { type SteeringInput, toPoolPlan } from "../steering/policy";
 import { findLoadBalancer, type OriginEntry, type PoolEntry, type Snapshot } from "./snapshot";
 
 export interface Attempt {
@@ -36,6 +36,8 @@ export type RoutePlan =
 			readonly failOpen?: boolean;
 			/** Set by the registry: its state version (configuration, health, drains), for the Worker's copy. */
 			readonly state?: number;
+			/** Present when the load balancer uses session affinity. */
+			readonly affinity?: AffinityPlan;
 	  }
 	| {
 			readonly ok: false;
@@ -90,7 +92,46 @@ function thinForSlowStart(candidates: OriginEntry[], policy: OriginPolicy, ctx: 
 	return thinned.length > 0 ? thinned : candidates;
 }
 
-export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext): RoutePlan {
+/** Session affinity as the plan reports it, for the Worker to set or keep the cookie. */
+export interface AffinityPlan {
+	readonly mode: "cookie" | "ip_cookie" | "header";
+	readonly ttlS: number;
+	readonly samesite: "Auto" | "Lax" | "None" | "Strict";
+	readonly secure: "Auto" | "Always" | "Never";
+	readonly zeroDowntimeFailover: "none" | "temporary" | "sticky";
+	/** The pin the request carried was honoured: attempts[0] is the pinned origin. */
+	readonly pinned: boolean;
+	/** For `header` affinity: the request headers it hashes (the Worker sends only these). */
+	readonly headers: readonly string[];
+}
+
+/** A pin from a verified affinity cookie. */
+export interface Pin {
+	readonly pool: string;
+	readonly origin: string;
+}
+
+export interface AffinityContext {
+	readonly pin?: Pin;
+	/** What affinity hashes when there is no (honoured) pin: header values or the client's IP. */
+	readonly key?: string;
+	/** Draining origins still take pinned requests until this long after their drain began. */
+	readonly drainingSince?: (originKey: string) => number | undefined;
+	readonly hashPolicyFor?: (poolId: string) => OriginPolicy;
+}
+
+function toAttempt(origin: OriginEntry): Attempt {
+	return { key: origin.key, pool: origin.pool, origin: origin.name, base: origin.base };
+}
+
+export function planRoute(
+	snapshot: Snapshot,
+	hostname: string,
+	ctx: PlanContext & {
+		steering?: Omit<SteeringInput, "defaultPools" | "fallbackPool" | "isHealthy">;
+		affinity?: AffinityContext;
+	},
+): RoutePlan {
 	const lb = findLoadBalancer(snapshot, hostname);
 	if (!lb) {
 		return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
@@ -106,18 +147,39 @@ export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext
 	const fallbackPool = lb.fallback_pool ?? (lb.default_pools.at(-1) as string);
 	const isDraining = ctx.isDraining ?? NOT_DRAINING;
 	const { pools, fallback } = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
+		...ctx.steering,
 		defaultPools: lb.default_pools,
 		fallbackPool,
 		isHealthy: (poolId) => isPoolHealthy(snapshot.pools.get(poolId), ctx.isHealthy, isDraining),
+		regionPools: lb.region_pools,
+		countryPools: lb.country_pools,
+		popPools: lb.pop_pools,
+		poolWeights: lb.random_steering?.pool_weights,
+		defaultWeight: lb.random_steering?.default_weight,
+		random: ctx.random,
 	});
-	const poolId = pools[0] as string;
+	const mode = lb.session_affinity;
+	const affinity = mode === "none" ? undefined : ctx.affinity;
+
+	// A valid pin wins while its origin is healthy (a draining one: only within drain_duration).
+	const pinned = affinity?.pin ? findPinned(snapshot, lb, affinity, ctx) : undefined;
+	const poolId = pinned?.pool ?? (pools[0] as string);
 	const entry = snapshot.pools.get(poolId);
 	const usable = entry ? usableOrigins(entry, isDraining) : [];
 	const healthy = usable.filter((origin) => ctx.isHealthy(origin.key));
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
-	const policy = ctx.policyFor(poolId);
-	const ordered = toAttemptOrder(candidates, policy.pick(thinForSlowStart(candidates, policy, ctx), ctx));
+	let ordered: OriginEntry[];
+	if (pinned) {
+		ordered = [pinned, ...candidates.filter((origin) => origin !== pinned)];
+	} else {
+		const byAffinity = affinity?.key !== undefined && affinity.hashPolicyFor !== undefined;
+		const policy = byAffinity
+			? (affinity.hashPolicyFor as (id: string) => OriginPolicy)(poolId)
+			: ctx.policyFor(poolId);
+		const pickContext = byAffinity ? { ...ctx, hashKey: affinity.key } : ctx;
+		ordered = toAttemptOrder(candidates, policy.pick(thinForSlowStart(candidates, policy, ctx), pickContext));
+	}
 	if (ordered.length === 0) {
 		return {
 			ok: false,
@@ -127,12 +189,69 @@ export function planRoute(snapshot: Snapshot, hostname: string, ctx: PlanContext
 			detail: `pool "${poolId}" has no enabled origin to send the request to`,
 		};
 	}
+	const attempts = ordered.map(toAttempt);
+	// Cloudflare's adaptive_routing.failover_across_pools: when every origin of the chosen pool
+	// failed, the request may go on to the next pools in steering order.
+	if (lb.adaptive_routing?.failover_across_pools) {
+		for (const nextPool of pools.slice(1)) {
+			if (nextPool === poolId) continue;
+			const nextEntry = snapshot.pools.get(nextPool);
+			if (!nextEntry) continue;
+			for (const origin of usableOrigins(nextEntry, isDraining))
+				if (ctx.isHealthy(origin.key)) attempts.push(toAttempt(origin));
+		}
+	}
+	const attributes = lb.session_affinity_attributes;
 	return {
 		ok: true,
 		loadBalancer: lb.name,
 		pool: poolId,
 		fallback,
-		attempts: ordered.map((origin) => ({ key: origin.key, pool: origin.pool, origin: origin.name, base: origin.base })),
+		attempts,
 		proxy: lb.proxy,
+		...(mode === "none"
+			? {}
+			: {
+					affinity: {
+						mode,
+						ttlS: lb.session_affinity_ttl,
+						samesite: attributes.samesite,
+						secure: attributes.secure,
+						zeroDowntimeFailover: attributes.zero_downtime_failover,
+						pinned: pinned !== undefined,
+						headers: mode === "header" ? attributes.headers : [],
+					},
+				}),
 	};
+}
+
+/** Every pool a load balancer may send traffic to. */
+function poolsOf(lb: LoadBalancer): Set<string> {
+	const pools = new Set(lb.default_pools);
+	if (lb.fallback_pool) pools.add(lb.fallback_pool);
+	for (const map of [lb.region_pools, lb.country_pools, lb.pop_pools]) {
+		for (const list of Object.values(map)) for (const poolId of list ?? []) pools.add(poolId);
+	}
+	return pools;
+}
+
+/** The pinned origin, when it may still take this request. */
+function findPinned(
+	snapshot: Snapshot,
+	lb: LoadBalancer,
+	affinity: AffinityContext,
+	ctx: PlanContext,
+): OriginEntry | undefined {
+	const pin = affinity.pin as Pin;
+	if (!poolsOf(lb).has(pin.pool)) return undefined;
+	const entry = snapshot.pools.get(pin.pool);
+	if (!entry?.pool.enabled) return undefined;
+	const origin = entry.origins.find((candidate) => candidate.name === pin.origin);
+	if (!origin?.enabled || origin.weight <= 0 || !ctx.isHealthy(origin.key)) return undefined;
+	const since = affinity.drainingSince?.(origin.key);
+	if (since !== undefined) {
+		const drainMs = lb.session_affinity_attributes.drain_duration * 1000;
+		if ((ctx.now ?? Date.now()) - since >= drainMs) return undefined;
+	}
+	return origin;
 }

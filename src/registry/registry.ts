@@ -13,7 +13,7 @@ import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
 import type { OriginPolicy } from "../balancing/policy";
 import { type ConfigChange, diffConfig } from "../config/diff";
 import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
-import type { Config } from "../config/schema";
+import type { Config, LoadBalancer } from "../config/schema";
 import { outlierDetectionSchema } from "../config/schema";
 import { type FieldError, validateConfig } from "../config/validate";
 import type { Env } from "../env";
@@ -29,9 +29,10 @@ import type { OutcomeRecord } from "../proxy/outcome";
 import type { RouteRequest } from "../proxy/proxy";
 import type { Seed } from "../seed/seed";
 import { SEED } from "../seed/seed.generated";
+import type { PoolFacts } from "../steering/policy";
 import { LeaseTable } from "./leases";
 import { isPoolHealthy, planRoute, type RoutePlan } from "./plan";
-import { poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
+import { findLoadBalancer, poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
 import {
 	appendAudit,
 	appendHealthEvent,
@@ -157,6 +158,9 @@ export class Registry extends DurableObject<Env> {
 	private readonly leases = new LeaseTable(crypto.randomUUID().slice(0, 8));
 	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
 	private readonly latency = new Map<string, PeakEwma>();
+	/** Peak-EWMA of each pool's time to first byte as seen from each colo ("<pool>\0<colo>"), for dynamic_latency. */
+	private readonly coloLatency = new Map<string, PeakEwma>();
+	private affinityPolicies = new Map<string, OriginPolicy>();
 	private readonly counters = { calls: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
 	/** Moves whenever configuration, health or drains change: the version of what Workers copy to fail open. */
 	private state = 0;
@@ -213,8 +217,10 @@ export class Registry extends DurableObject<Env> {
 		this.count("route");
 		if (request.releases?.length) this.applyOutcomes(request.releases);
 		const now = Date.now();
+		const lb = findLoadBalancer(this.snapshot, request.hostname);
+		const colo = request.location?.colo;
 		const plan = planRoute(this.snapshot, request.hostname, {
-			isHealthy: (key) => this.isOriginHealthy(key),
+			isHealthy: (key) => this.isOriginHealthy(key, now),
 			isDraining: (key) => this.drains.has(key),
 			policyFor: (poolId) => this.policyFor(poolId),
 			random: Math.random,
@@ -226,11 +232,59 @@ export class Registry extends DurableObject<Env> {
 			},
 			hashKey: request.clientIp,
 			now,
-			warmth: (key) =>
-				toSlowStartFactor(this.healthySince.get(key), now, this.poolSettings.get(poolOfKey(key))?.slowStartS ?? 0),
+			warmth: (key) => this.warmthOf(key, now),
+			steering: {
+				...(request.location ? { location: request.location } : {}),
+				facts: (poolId) => this.poolFacts(poolId, colo, now),
+			},
+			affinity: {
+				...(request.pin ? { pin: request.pin } : {}),
+				key: lb ? toAffinityKey(lb, request) : undefined,
+				drainingSince: (key) => this.drains.get(key)?.since,
+				hashPolicyFor: (poolId) => this.affinityPolicyFor(poolId),
+			},
 		});
 		if (!plan.ok) return plan;
 		return { ...plan, state: this.state, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, now) };
+	}
+
+	/** What pool steering may know about a pool: place, load, capacity, latency from the visitor's colo, RTT. */
+	private poolFacts(poolId: string, colo: string | undefined, now: number): PoolFacts {
+		const entry = this.snapshot.pools.get(poolId);
+		if (!entry) return { inFlight: 0, capacity: 0 };
+		let inFlight = 0;
+		let capacity = 0;
+		let rttSum = 0;
+		let rttCount = 0;
+		for (const origin of entry.origins) {
+			inFlight += this.leases.inFlight(origin.key);
+			if (origin.enabled && !this.drains.has(origin.key) && this.isOriginHealthy(origin.key, now))
+				capacity += origin.weight;
+			const rtt = this.health.get(origin.key)?.rttEwmaMs;
+			if (rtt !== undefined) {
+				rttSum += rtt;
+				rttCount++;
+			}
+		}
+		const fromColo = colo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${colo}`);
+		return {
+			...(entry.pool.latitude !== undefined ? { latitude: entry.pool.latitude } : {}),
+			...(entry.pool.longitude !== undefined ? { longitude: entry.pool.longitude } : {}),
+			inFlight,
+			capacity: entry.pool.enabled ? capacity : 0,
+			...(fromColo ? { latencyFromColoMs: updatePeakEwma(fromColo, 0, now).valueMs } : {}),
+			...(rttCount > 0 ? { rttMs: rttSum / rttCount } : {}),
+		};
+	}
+
+	/** A consistent-hash policy per pool, for header and ip_cookie affinity. */
+	private affinityPolicyFor(poolId: string): OriginPolicy {
+		let policy = this.affinityPolicies.get(poolId);
+		if (!policy) {
+			policy = createOriginPolicy("hash");
+			this.affinityPolicies.set(poolId, policy);
+		}
+		return policy;
 	}
 
 	/** Configuration, health and drains as the Workers keep them to fail open (fetched when `state` moves). */
@@ -272,6 +326,10 @@ export class Registry extends DurableObject<Env> {
 			else this.outliers.succeeded(record.servedBy);
 			if (record.ttfbMs !== undefined) {
 				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
+				if (record.colo) {
+					const key = `${poolOfKey(record.servedBy)}\u0000${record.colo}`;
+					this.coloLatency.set(key, updatePeakEwma(this.coloLatency.get(key), record.ttfbMs, now));
+				}
 			}
 		}
 		return released;
@@ -697,6 +755,7 @@ export class Registry extends DurableObject<Env> {
 		this.state++;
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new Map();
+		this.affinityPolicies = new Map();
 		this.poolSettings = new Map();
 		for (const lb of config.load_balancers) {
 			for (const poolId of new Set([...lb.default_pools, lb.fallback_pool ?? ""])) {
@@ -765,6 +824,17 @@ function findItem(document: ConfigDocument, op: ConfigOperation, key: string): R
 	}
 	if (op.action === "delete") return undefined;
 	return document[op.target].find((item) => String(op.target === "load_balancers" ? item.name : item.id) === key);
+}
+
+/** What affinity hashes for a request: header values (`header`), the client's IP (`ip_cookie`), else nothing. */
+function toAffinityKey(lb: LoadBalancer, request: RouteRequest): string | undefined {
+	if (lb.session_affinity === "ip_cookie") return request.clientIp;
+	if (lb.session_affinity !== "header") return undefined;
+	const attributes = lb.session_affinity_attributes;
+	const values = attributes.headers.map((name) => request.headers?.[name.toLowerCase()]);
+	const missing = values.filter((value) => value === undefined).length;
+	if (attributes.require_all_headers ? missing > 0 : missing === values.length) return undefined;
+	return values.map((value) => value ?? "").join("\u0000");
 }
 
 const WRITE_STATEMENT = /^\s*(insert|update|delete|replace|create|drop|alter)\b/i;

@@ -324,8 +324,7 @@ describe("validateConfig: messages", () => {
 	});
 
 	it.each([
-		{ field: "region_pools", value: { WNAM: ["primary"] }, at: "load_balancers[0]" },
-		{ field: "session_affinity", value: "cookie", at: "load_balancers[0]" },
+		{ field: "location_strategy", value: { prefer_ecs: "always", mode: "resolver_ip" }, at: "load_balancers[0]" },
 		{ field: "rules", value: [{ name: "r1" }], at: "load_balancers[0]" },
 	])("says the Cloudflare field $field is kept but not acted on", ({ field, value, at }) => {
 		const input = aConfig({
@@ -351,13 +350,6 @@ describe("validateConfig: messages", () => {
 			where: "monitor",
 			input: aConfig({ monitors: [aMonitor("mon", { allow_insecure: true })] }),
 			at: "monitors[0].allow_insecure",
-		},
-		{
-			where: "pool",
-			input: aConfig({
-				pools: [aPool("primary", [anOrigin("a")], { monitor: "mon", latitude: 48.8, longitude: 2.3 })],
-			}),
-			at: "pools[0].latitude",
 		},
 	])("says the $where field $at is not acted on", ({ input, at }) => {
 		expect(messagesOf(input)).toContain(`${at}: kept, but not acted on by this version`);
@@ -509,7 +501,6 @@ describe("validateConfig: a Cloudflare export", () => {
 				"monitors[0].created_on: unknown field; kept, but not acted on",
 				"monitors[0].probe_zone: kept, but not acted on by this version",
 				"pools[0].check_regions: kept, but not acted on by this version",
-				"load_balancers[0].region_pools: kept, but not acted on by this version",
 				"load_balancers[0].id: unknown field; kept, but not acted on",
 			]),
 		);

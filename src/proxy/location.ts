@@ -1,0 +1,51 @@
+/**
+ * The visitor's location for steering, from `request.cf` — or, in development only and only when
+ * the DEV_GEO_HEADERS var is "true", from x-switchyard-dev-* request headers (request.cf is a
+ * placeholder under `wrangler dev`). Those headers never reach an origin: x-switchyard-* is
+ * dropped on the way in.
+ */
+import type { VisitorLocation } from "../steering/policy";
+
+interface CfLike {
+	readonly colo?: unknown;
+	readonly country?: unknown;
+	readonly continent?: unknown;
+	readonly regionCode?: unknown;
+	readonly latitude?: unknown;
+	readonly longitude?: unknown;
+}
+
+function text(value: unknown): string | undefined {
+	return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function number(value: unknown): number | undefined {
+	const parsed =
+		typeof value === "number" ? value : typeof value === "string" && value !== "" ? Number(value) : Number.NaN;
+	return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+function compact(location: Record<string, string | number | undefined>): VisitorLocation {
+	return Object.fromEntries(Object.entries(location).filter(([, value]) => value !== undefined)) as VisitorLocation;
+}
+
+export function toVisitorLocation(cf: CfLike | undefined, headers: Headers, devOverride: boolean): VisitorLocation {
+	const fromCf = {
+		colo: text(cf?.colo),
+		country: text(cf?.country),
+		continent: text(cf?.continent),
+		regionCode: text(cf?.regionCode),
+		latitude: number(cf?.latitude),
+		longitude: number(cf?.longitude),
+	};
+	if (!devOverride) return compact(fromCf);
+	const header = (name: string) => headers.get(`x-switchyard-dev-${name}`) ?? undefined;
+	return compact({
+		colo: text(header("colo")) ?? fromCf.colo,
+		country: text(header("country")) ?? fromCf.country,
+		continent: text(header("continent")) ?? fromCf.continent,
+		regionCode: text(header("region")) ?? fromCf.regionCode,
+		latitude: number(header("lat")) ?? fromCf.latitude,
+		longitude: number(header("lon")) ?? fromCf.longitude,
+	});
+}
