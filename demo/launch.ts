@@ -106,6 +106,8 @@ async function main(): Promise<void> {
 		console.log("Starting wrangler dev…");
 		wrangler = await startWranglerDev({
 			port,
+			// request.cf is a placeholder locally: let x-switchyard-dev-* headers stand in (dev only).
+			vars: { DEV_GEO_HEADERS: "true" },
 			persistTo: values["persist-to"],
 			onLine: (line) => {
 				if (line.trim() && !OFFLINE_NOISE.some((noise) => noise.test(line))) console.log(`[wrangler] ${line}`);
@@ -145,6 +147,7 @@ Try:
   curl -s -X POST ${origins[1]?.url}/_origin/fail      # origin-2 fails /health: out of rotation within ${DEMO_CHECK_INTERVAL_S} s
   curl -s -X POST ${origins[1]?.url}/_origin/recover   # and back in
   curl -s -H "Authorization: Bearer $(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)" ${lb}/_lb/api/status
+  curl -s -D - -o /dev/null -H 'Host: geo.localhost' -H 'x-switchyard-dev-lat: 50.1' -H 'x-switchyard-dev-lon: 8.7' ${lb}/ | grep -i x-switchyard   # a visitor in Frankfurt: the EU pool
 
 Ctrl-C stops everything.
 `);

@@ -1,8 +1,21 @@
 import type { SteeringPolicyName } from "../config/schema";
+import { dynamicLatency } from "./dynamic-latency";
 import { failover } from "./failover";
+import { geo } from "./geo";
+import { leastConnections, leastOutstandingRequests } from "./least-outstanding";
 import type { SteeringPolicy } from "./policy";
+import { proximity } from "./proximity";
+import { randomSteering } from "./random";
 
-const POLICIES: Partial<Record<SteeringPolicyName, SteeringPolicy>> = { off: failover };
+const POLICIES: Partial<Record<SteeringPolicyName, SteeringPolicy>> = {
+	off: failover,
+	geo,
+	random: randomSteering,
+	dynamic_latency: dynamicLatency,
+	proximity,
+	least_outstanding_requests: leastOutstandingRequests,
+	least_connections: leastConnections,
+};
 
 export const SUPPORTED_STEERING_POLICIES = Object.keys(POLICIES) as SteeringPolicyName[];
 

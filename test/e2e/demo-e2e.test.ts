@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,22 @@ async function freePort(): Promise<number> {
 	await new Promise<void>((resolve) => server.close(() => resolve()));
 	if (address === null || typeof address === "string") throw new Error("no free port");
 	return address.port;
+}
+
+/** A GET with a Host header of our choosing (fetch does not let one set Host). */
+function get(
+	port: number,
+	host: string,
+	headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+	return new Promise((resolve, reject) => {
+		const request = httpRequest({ host: "127.0.0.1", port, path: "/", headers: { ...headers, host } }, (response) => {
+			response.resume();
+			response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+		});
+		request.on("error", reject);
+		request.end();
+	});
 }
 
 function isAlive(pid: number): boolean {
@@ -73,6 +90,19 @@ describe("npm run dev (demo/launch.ts)", () => {
 			await response.arrayBuffer();
 		}
 		expect(new Set(servedBy)).toEqual(new Set(["origin-1", "origin-2", "origin-3"]));
+
+		// geo.localhost: proximity steering, the visitor's place from the dev-only headers.
+		const servedAt = async (lat: number, lon: number) => {
+			const { status, headers } = await get(port, "geo.localhost", {
+				"x-switchyard-dev-lat": String(lat),
+				"x-switchyard-dev-lon": String(lon),
+			});
+			expect(status).toBe(200);
+			return headers["x-switchyard-pool"];
+		};
+		expect(await servedAt(50.1, 8.7)).toBe("demo-eu"); // Frankfurt
+		expect(await servedAt(1.3, 103.8)).toBe("demo-ap"); // Singapore
+		expect(await servedAt(40.7, -74.0)).toBe("demo-us"); // New York
 
 		const originPids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
 		expect(originPids).toHaveLength(3);
