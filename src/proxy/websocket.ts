@@ -12,6 +12,9 @@ export function toRelayedWebSocket(origin: WebSocket, headers: Headers, done: ()
 	const server = pair[1];
 	server.accept();
 	origin.accept();
+	// Binary frames stay binary: the default "blob" cannot be passed to send().
+	server.binaryType = "arraybuffer";
+	origin.binaryType = "arraybuffer";
 	let closed = false;
 	const close = (target: WebSocket, code: number, reason: string) => {
 		if (!closed) {
