@@ -7,10 +7,11 @@
  * which origin the load balancer picked. Use it from tests via `startOrigin()`
  * or run it directly: `node demo/origin.ts --name a --port 8001`.
  *
- * Endpoints: echo (any other path), /health, /work?ms=N, /stream?bytes=N
+ * Endpoints: echo (any other path), /health (and any path ending in /health;
+ * see "Health-check test knobs"), /work?ms=N, /stream?bytes=N
  * (&chunk, &delayms between chunks, &seed for pseudo-random bytes, &gate=NAME to
  * pause after the first chunk until the gate opens), /stall?afterBytes=N (sends
- * N bytes, then nothing), /redirect?to=URL, /respond?status=N (any method),
+ * N bytes, then nothing), /redirect?to=URL, /respond?status=N&delayms=M (any method),
  * PUT|POST /upload (hashes the body as it streams in: {bytes, sha256}), /ws
  * (WebSocket echo: "<name>: <message>").
  * Tests in the same process watch uploads, downloads and sockets on `events`.
@@ -101,6 +102,8 @@ interface OriginState {
 	readonly received: ReceivedRequest[];
 	readonly events: EventEmitter<OriginEventMap>;
 	readonly gates: Gates;
+	/** Knobs and counters for health-check tests (see "Health-check test knobs" below). */
+	readonly healthKnobs: HealthKnobs;
 }
 
 /** Named one-way gates: waiting on an open gate resolves at once. */
@@ -144,6 +147,7 @@ export async function startOrigin(options: StartOriginOptions): Promise<OriginSe
 		received: [],
 		events: new EventEmitter<OriginEventMap>(),
 		gates: new Gates(),
+		healthKnobs: newHealthKnobs(),
 	};
 	const host = options.host ?? DEFAULT_HOST;
 	const server = createServer((req, res) => {
@@ -217,7 +221,7 @@ async function handleRequest(state: OriginState, req: IncomingMessage, res: Serv
 	}
 	const body = await readBody(req);
 	if (target.path.startsWith(CONTROL_PREFIX)) {
-		handleControl(state, method, target.path, res);
+		if (!handleHealthKnob(state, method, target, res)) handleControl(state, method, target.path, res);
 		return;
 	}
 	record(state, req, body, arrivedAt);
@@ -243,8 +247,10 @@ async function handleOriginRoute(
 	body: RequestBody,
 ): Promise<void> {
 	const isRead = req.method === "GET" || req.method === "HEAD";
-	if (isRead && target.path === "/health") {
-		handleHealth(state, res);
+	if (isRead && isHealthPath(target.path)) {
+		await handleHealthProbe(state, target.path, res);
+	} else if (state.healthKnobs.trafficStatus !== 0) {
+		sendJson(res, state.healthKnobs.trafficStatus, { origin: state.name, status: state.healthKnobs.trafficStatus });
 	} else if (isRead && target.path === "/work") {
 		await handleWork(state, target.params, res);
 	} else if (isRead && target.path === "/stream") {
@@ -254,7 +260,7 @@ async function handleOriginRoute(
 	} else if (target.path === "/redirect") {
 		handleRedirect(target.params, res);
 	} else if (target.path === "/respond") {
-		handleRespond(state, target.params, res);
+		await handleRespond(state, target.params, res);
 	} else {
 		handleEcho(state, req, res, target, body);
 	}
@@ -483,13 +489,19 @@ function handleRedirect(params: URLSearchParams, res: ServerResponse): void {
 	sendJson(res, status, { origin: res.getHeader("x-origin-name"), location: to });
 }
 
-/** Answers any method with the status asked for (`status`, 200–599): an origin failing on demand. */
-function handleRespond(state: OriginState, params: URLSearchParams, res: ServerResponse): void {
+/**
+ * Answers any method with the status asked for (`status`, 200–599), after `delayms` if given: an
+ * origin failing, or slow, on demand whatever the method (/work answers GET and HEAD only).
+ */
+async function handleRespond(state: OriginState, params: URLSearchParams, res: ServerResponse): Promise<void> {
 	const status = parseClampedInt(params.get("status"), 200, 0, 999);
-	if (status === undefined || status < 200 || status > 599) {
-		sendError(res, 400, "status must be an integer from 200 to 599");
+	const delayMs = parseClampedInt(params.get("delayms"), 0, 0, MAX_WORK_MS);
+	if (status === undefined || status < 200 || status > 599 || delayMs === undefined) {
+		sendError(res, 400, "status must be an integer from 200 to 599, and delayms an integer");
 		return;
 	}
+	if (delayMs > 0) await sleepUnlessClosed(delayMs, res);
+	if (res.destroyed) return;
 	sendJson(res, status, { origin: state.name, status });
 }
 
@@ -620,6 +632,148 @@ function failRequest(res: ServerResponse, error: unknown): void {
 		return;
 	}
 	sendError(res, 500, String(error));
+}
+
+// --- Health-check test knobs ----------------------------------------------
+//
+// Any GET/HEAD path ending in /health is the health endpoint, so one server can stand in for many
+// origins addressed by path prefix (http://127.0.0.1:PORT/o17 → /o17/health). Control calls:
+//   POST /_origin/health-delay?ms=N        every /health waits N ms before answering (0: at once);
+//   POST /_origin/fail-next?count=N        the next N /health requests answer 503;
+//   GET|DELETE /_origin/health-stats       /health requests seen: count, in flight, the most in
+//                                          flight at once (overall and per path), and their spans;
+//   POST /_origin/traffic-status?status=N  every other request is answered with status N (200–599);
+//   DELETE /_origin/traffic-status         back to normal answers.
+
+/** Spans kept by /_origin/health-stats; older ones are dropped. */
+const MAX_HEALTH_SPANS = 10_000;
+
+export interface HealthPathStats {
+	count: number;
+	inFlight: number;
+	maxInFlight: number;
+}
+
+/** One /health request: from arrival to the end of its response (or its connection), in ms (performance time origin + now). */
+export interface HealthSpan {
+	path: string;
+	start: number;
+	end: number | null;
+}
+
+export interface HealthStats extends HealthPathStats {
+	byPath: Record<string, HealthPathStats>;
+	spans: HealthSpan[];
+}
+
+interface HealthKnobs {
+	delayMs: number;
+	failNext: number;
+	/** 0: off. */
+	trafficStatus: number;
+	stats: HealthStats;
+}
+
+function newHealthKnobs(): HealthKnobs {
+	return {
+		delayMs: 0,
+		failNext: 0,
+		trafficStatus: 0,
+		stats: { count: 0, inFlight: 0, maxInFlight: 0, byPath: {}, spans: [] },
+	};
+}
+
+function isHealthPath(path: string): boolean {
+	return path.endsWith("/health");
+}
+
+function preciseNow(): number {
+	return performance.timeOrigin + performance.now();
+}
+
+/** Counts a /health request in flight until its response ends or its connection closes. */
+function trackHealthProbe(stats: HealthStats, path: string, res: ServerResponse): void {
+	const perPath = stats.byPath[path] ?? { count: 0, inFlight: 0, maxInFlight: 0 };
+	stats.byPath[path] = perPath;
+	for (const counter of [stats, perPath]) {
+		counter.count++;
+		counter.inFlight++;
+		counter.maxInFlight = Math.max(counter.maxInFlight, counter.inFlight);
+	}
+	const span: HealthSpan = { path, start: preciseNow(), end: null };
+	stats.spans.push(span);
+	if (stats.spans.length > MAX_HEALTH_SPANS) stats.spans.shift();
+	res.once("close", () => {
+		span.end = preciseNow();
+		stats.inFlight--;
+		perPath.inFlight--;
+	});
+}
+
+async function handleHealthProbe(state: OriginState, path: string, res: ServerResponse): Promise<void> {
+	const knobs = state.healthKnobs;
+	trackHealthProbe(knobs.stats, path, res);
+	const failing = knobs.failNext > 0;
+	if (failing) knobs.failNext--;
+	if (knobs.delayMs > 0) await sleepUnlessClosed(knobs.delayMs, res);
+	if (res.destroyed) return;
+	if (failing) sendJson(res, 503, { origin: state.name, healthy: false });
+	else handleHealth(state, res);
+}
+
+/** Handles the health-check test knobs; false when `target` is another control call. */
+function handleHealthKnob(state: OriginState, method: string, target: ParsedTarget, res: ServerResponse): boolean {
+	const knobs = state.healthKnobs;
+	const route = target.path.slice(CONTROL_PREFIX.length);
+	if (route === "health-delay" || route === "fail-next") {
+		if (method !== "POST") {
+			sendMethodNotAllowed(res, "POST");
+			return true;
+		}
+		const value = parseClampedInt(target.params.get(route === "fail-next" ? "count" : "ms"), 0, 0, MAX_WORK_MS);
+		if (value === undefined) {
+			sendError(res, 400, `${route === "fail-next" ? "count" : "ms"} must be an integer`);
+			return true;
+		}
+		if (route === "fail-next") knobs.failNext = value;
+		else knobs.delayMs = value;
+		sendEmpty(res, 204);
+	} else if (route === "health-stats") {
+		if (method === "GET" || method === "HEAD") {
+			sendJson(res, 200, knobs.stats);
+		} else if (method === "DELETE") {
+			// Requests still in flight stay counted, so their end does not drive the counters below zero.
+			const stats = knobs.stats;
+			stats.count = 0;
+			stats.maxInFlight = stats.inFlight;
+			stats.spans = stats.spans.filter((span) => span.end === null);
+			for (const [path, perPath] of Object.entries(stats.byPath)) {
+				if (perPath.inFlight === 0) delete stats.byPath[path];
+				else Object.assign(perPath, { count: 0, maxInFlight: perPath.inFlight });
+			}
+			sendEmpty(res, 204);
+		} else {
+			sendMethodNotAllowed(res, "GET, HEAD, DELETE");
+		}
+	} else if (route === "traffic-status") {
+		if (method === "DELETE") {
+			knobs.trafficStatus = 0;
+			sendEmpty(res, 204);
+		} else if (method === "POST") {
+			const status = parseClampedInt(target.params.get("status"), 0, 0, 999);
+			if (status === undefined || status < 200 || status > 599) {
+				sendError(res, 400, "status must be an integer from 200 to 599");
+				return true;
+			}
+			knobs.trafficStatus = status;
+			sendEmpty(res, 204);
+		} else {
+			sendMethodNotAllowed(res, "POST, DELETE");
+		}
+	} else {
+		return false;
+	}
+	return true;
 }
 
 // --- CLI -------------------------------------------------------------------

@@ -47,7 +47,7 @@ export default {
 		const remote = {
 			// Outcomes of earlier requests ride along with this route call.
 			route: async (routeRequest: RouteRequest) => {
-				const releases = batcher.take();
+				const releases = [...(routeRequest.releases ?? []), ...batcher.take()];
 				try {
 					return await registry.route(releases.length > 0 ? { ...routeRequest, releases } : routeRequest);
 				} catch (error) {

@@ -18,6 +18,8 @@ interface OriginRecord {
 	failures: number;
 	ejections: number;
 	ejectedUntil: number;
+	/** Set while an ejection's end has not been reported yet. */
+	readmissionPending: boolean;
 }
 
 export interface Ejection {
@@ -35,7 +37,7 @@ export class OutlierTracker {
 	private recordOf(key: string): OriginRecord {
 		let record = this.origins.get(key);
 		if (!record) {
-			record = { failures: 0, ejections: 0, ejectedUntil: 0 };
+			record = { failures: 0, ejections: 0, ejectedUntil: 0, readmissionPending: false };
 			this.origins.set(key, record);
 		}
 		return record;
@@ -81,11 +83,34 @@ export class OutlierTracker {
 		record.failures = 0;
 		const multiple = Math.min(record.ejections, MAX_EJECTION_MULTIPLE);
 		record.ejectedUntil = now + settings.base_ejection_s * 1000 * multiple;
+		record.readmissionPending = true;
 		return {
 			key,
 			until: record.ejectedUntil,
 			reason: `ejected for ${settings.base_ejection_s * multiple} s after ${settings.consecutive_failures} failed requests in a row (last: ${why})`,
 		};
+	}
+
+	/** Origins whose ejection has ended since the last call: readmitted, on probation. */
+	readmitted(now: number): string[] {
+		const keys: string[] = [];
+		for (const [key, record] of this.origins) {
+			if (record.readmissionPending && record.ejectedUntil <= now) {
+				record.readmissionPending = false;
+				keys.push(key);
+			}
+		}
+		return keys;
+	}
+
+	/** When the next ejection ends, if one is running. */
+	nextReadmission(now: number): number | undefined {
+		let next: number | undefined;
+		for (const record of this.origins.values()) {
+			if (record.readmissionPending && record.ejectedUntil > now)
+				next = Math.min(next ?? record.ejectedUntil, record.ejectedUntil);
+		}
+		return next;
 	}
 
 	/** Forgets origins that are no longer configured. */

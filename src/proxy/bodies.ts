@@ -75,13 +75,26 @@ export function toIdleWatch(idleMs: number, now: () => number = Date.now): Trans
  * is kept, so the client still gets Content-Length rather than chunked encoding.
  */
 export function toPassThrough(headers: Headers): TransformStream {
-	const length = Number(headers.get("content-length") ?? Number.NaN);
-	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
-	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
-	if (FixedLength && Number.isSafeInteger(length) && length >= 0 && encoding === "identity")
-		return new FixedLength(length);
+	const length = plainLength(headers);
+	const platform = globalThis as {
+		FixedLengthStream?: new (length: number) => TransformStream;
+		IdentityTransformStream?: new () => TransformStream;
+	};
+	if (platform.FixedLengthStream && length !== undefined) return new platform.FixedLengthStream(length);
+	// The Workers runtime's own identity stream: piping into it stays native, no JavaScript per chunk.
+	if (platform.IdentityTransformStream) return new platform.IdentityTransformStream();
 	return new TransformStream();
 }
+
+/** The Content-Length of a body that is not re-encoded on its way, when the origin sent one. */
+function plainLength(headers: Headers): number | undefined {
+	const length = Number(headers.get("content-length") ?? Number.NaN);
+	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
+	return Number.isSafeInteger(length) && length >= 0 && encoding === "identity" ? length : undefined;
+}
+
+/** Bodies at most this long, with a declared length, are not watched for idleness: they arrive in moments. */
+export const IDLE_WATCH_MIN_BYTES = 1024 * 1024;
 
 /**
  * The response body for the client, watched: `done(aborted)` runs once when it ended (false) or
@@ -95,7 +108,10 @@ export function toWatchedBody(
 	done: (aborted: boolean) => void,
 ): { stream: ReadableStream; piping: Promise<void> } {
 	const pass = toPassThrough(headers);
-	const source = idleMs > 0 ? body.pipeThrough(toIdleWatch(idleMs)) : body;
+	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
+	const length = plainLength(headers);
+	const watch = idleMs > 0 && (length === undefined || length > IDLE_WATCH_MIN_BYTES);
+	const source = watch ? body.pipeThrough(toIdleWatch(idleMs)) : body;
 	const piping = source.pipeTo(pass.writable).then(
 		() => done(false),
 		() => done(true),

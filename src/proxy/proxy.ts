@@ -84,15 +84,29 @@ export async function proxyRequest(
 		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
 		: undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
+	const routeRequest: RouteRequest = {
+		hostname: url.hostname,
+		clientIp,
+		...(hooks.location ? { location: hooks.location } : {}),
+		...(pin ? { pin } : {}),
+		...(affinityHeaders ? { headers: affinityHeaders } : {}),
+	};
 	let plan: RoutePlan;
 	try {
-		plan = await planner.route({
-			hostname: url.hostname,
-			clientIp,
-			...(hooks.location ? { location: hooks.location } : {}),
-			...(pin ? { pin } : {}),
-			...(affinityHeaders ? { headers: affinityHeaders } : {}),
-		});
+		plan = await planner.route(routeRequest);
+		// Header affinity the isolate did not know about yet (a changed configuration): ask once more
+		// with the headers it hashes, handing back the first plan's lease.
+		const wanted = plan.ok ? (plan.affinity?.headers ?? []) : [];
+		if (plan.ok && wanted.length > 0 && !wanted.some((name) => affinityHeaders?.[name.toLowerCase()] !== undefined)) {
+			affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state);
+			const headers = affinityHooks?.headerCache.select(url.hostname, request.headers);
+			if (headers && Object.keys(headers).length > 0) {
+				const unused = plan.leaseId
+					? [{ leaseId: plan.leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true }]
+					: [];
+				plan = await planner.route({ ...routeRequest, headers, releases: unused });
+			}
+		}
 	} catch (error) {
 		console.error("registry.route failed", error);
 		return toProblemResponse("no_origin", { detail: "the registry is unavailable; try again shortly" });

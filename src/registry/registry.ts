@@ -70,6 +70,8 @@ interface OriginHealth {
 	lastRttMs?: number;
 	/** Moving average of successful checks' round-trip times. */
 	rttEwmaMs?: number;
+	/** The reason of the last failed check. */
+	lastFailure?: string;
 	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
 	dueAt?: number;
 	/** Set while a probe of this origin is out, until this time (ms); keeps probes from overlapping. */
@@ -162,8 +164,12 @@ export class Registry extends DurableObject<Env> {
 	private readonly coloLatency = new Map<string, PeakEwma>();
 	private affinityPolicies = new Map<string, OriginPolicy>();
 	private readonly counters = { calls: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
-	/** Moves whenever configuration, health or drains change: the version of what Workers copy to fail open. */
-	private state = 0;
+	/**
+	 * Moves whenever configuration, health or drains change: the version of what Workers copy to fail
+	 * open and of what they learned per hostname. Starts from the clock, so a restarted registry never
+	 * repeats a number an isolate has already seen.
+	 */
+	private state = Date.now() * 1000;
 	/** Passive health: failures of real traffic, ejections. */
 	private readonly outliers = new OutlierTracker();
 	/** Health events noticed on the hot path (ejections), written by the next alarm in one batch. */
@@ -509,6 +515,8 @@ export class Registry extends DurableObject<Env> {
 	 * within the subrequest budget of one invocation. The rest stay due for the next sweep.
 	 */
 	dueProbes(now: number): ProbeTarget[] {
+		// `now` is the sweep's time (a cron's scheduledTime may be late); leases run on the real clock.
+		const clock = Date.now();
 		const due: { target: ProbeTarget; dueAt: number; cost: number; worstMs: number }[] = [];
 		for (const entry of this.snapshot.pools.values()) {
 			const monitor = entry.monitor;
@@ -516,10 +524,12 @@ export class Registry extends DurableObject<Env> {
 			for (const origin of entry.origins) {
 				if (!origin.enabled) continue;
 				const health = this.health.get(origin.key);
-				if (health?.probingUntil !== undefined && health.probingUntil > now) continue;
+				if (health?.probingUntil !== undefined && health.probingUntil > Math.max(now, clock)) continue;
 				// Measured on sweep times, not on when probes finished: a slow check must not skip a sweep.
 				const dueAt = health?.dueAt ?? 0;
-				if (now - dueAt < monitor.interval * 1000 - DUE_SLACK_MS) continue;
+				// Slack for a cron that fires a little early, but never more than a fifth of the interval.
+				const slackMs = Math.min(DUE_SLACK_MS, monitor.interval * 200);
+				if (now - dueAt < monitor.interval * 1000 - slackMs) continue;
 				const cost = monitor.retries + 1;
 				due.push({ target: toProbeTarget(origin, monitor), dueAt, cost, worstMs: cost * monitor.timeout * 1000 });
 			}
@@ -541,7 +551,7 @@ export class Registry extends DurableObject<Env> {
 			}
 			const health = this.healthOf(item.target.key);
 			health.dueAt = now;
-			health.probingUntil = now + waitMs + DUE_SLACK_MS;
+			health.probingUntil = Math.max(now, clock) + waitMs + DUE_SLACK_MS;
 		});
 		return chosen.map((item) => item.target);
 	}
@@ -563,6 +573,7 @@ export class Registry extends DurableObject<Env> {
 			);
 			health.lastCheckAt = result.at;
 			health.lastReason = result.reason;
+			if (!result.ok) health.lastFailure = result.reason;
 			health.lastRttMs = result.rttMs;
 			if (result.ok) {
 				health.rttEwmaMs =
@@ -598,6 +609,15 @@ export class Registry extends DurableObject<Env> {
 	 */
 	override async alarm(): Promise<void> {
 		const now = Date.now();
+		for (const key of this.outliers.readmitted(now)) {
+			this.pendingEvents.push({
+				at: now,
+				originKey: key,
+				healthy: true,
+				reason: "readmitted on probation after its ejection",
+			});
+			this.state++;
+		}
 		this.flushEvents();
 		const due = this.dueProbes(now);
 		if (due.length > 0) {
@@ -619,6 +639,8 @@ export class Registry extends DurableObject<Env> {
 		const now = Date.now();
 		let next = at ?? Number.POSITIVE_INFINITY;
 		if (this.pendingEvents.length > 0) next = Math.min(next, now + MIN_ALARM_GAP_MS);
+		const readmission = this.outliers.nextReadmission(now);
+		if (readmission !== undefined) next = Math.min(next, readmission);
 		for (const entry of this.snapshot.pools.values()) {
 			if (!entry.pool.enabled || !entry.monitor) continue;
 			for (const origin of entry.origins) {
@@ -682,7 +704,8 @@ export class Registry extends DurableObject<Env> {
 						draining_since: toIso(this.drains.get(origin.key)?.since),
 						last_check_at: toIso(health?.lastCheckAt),
 						last_check: health?.lastReason ?? null,
-						last_error: health && !healthy ? (health.lastReason ?? null) : null,
+						// While it is down: what took it down, even when the checks bringing it back already pass.
+						last_error: healthy ? null : (health?.lastFailure ?? health?.lastReason ?? null),
 						rtt_ms: health?.lastRttMs ?? null,
 						rtt_ewma_ms: health?.rttEwmaMs === undefined ? null : Math.round(health.rttEwmaMs * 10) / 10,
 						passive_failures: this.outliers.consecutiveFailures(origin.key),

@@ -55,18 +55,21 @@ describe("the registry object", () => {
 	it("reports kept-but-unused fields and IP origins in messages, and returns unknown fields in GET", async () => {
 		const config = onePoolConfig(["a"]);
 		const lb = config.load_balancers[0] as Record<string, unknown>;
-		lb.region_pools = { WEU: ["main"] };
+		lb.location_strategy = { prefer_ecs: "always", mode: "resolver_ip" };
 		lb.x_team = "payments";
 		const { messages } = await putConfig(config);
 		expect(messages).toEqual(
 			expect.arrayContaining([
-				expect.stringMatching(/^load_balancers\[0\]\.region_pools: kept, but not acted on/),
+				expect.stringMatching(/^load_balancers\[0\]\.location_strategy: kept, but not acted on/),
 				expect.stringMatching(/^load_balancers\[0\]\.x_team: unknown field/),
 				expect.stringMatching(/^pools\[0\]\.origins\[0\]\.address: "127\.0\.0\.1" is an IP address/),
 			]),
 		);
 		const document = await adminResult<{ load_balancers: Record<string, unknown>[] }>("/config");
-		expect(document.load_balancers[0]).toMatchObject({ region_pools: { WEU: ["main"] }, x_team: "payments" });
+		expect(document.load_balancers[0]).toMatchObject({
+			location_strategy: { prefer_ecs: "always", mode: "resolver_ip" },
+			x_team: "payments",
+		});
 	});
 });
 

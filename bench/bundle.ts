@@ -1,0 +1,64 @@
+/**
+ * Bundles the Workers the way a deployment does: `wrangler deploy --dry-run --outdir`, run by the
+ * project's wrangler on this Node (as demo/wrangler-dev.ts does). Switchyard is bundled from the
+ * project root with its wrangler.toml; the reference Workers each with a minimal wrangler.toml of
+ * their own, so that the project's (its bindings and [build] command) does not apply to them.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeTempDir, runChild } from "./processes.ts";
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface Bundle {
+	/** The bundled ES module. */
+	readonly modulePath: string;
+}
+
+function wranglerBin(): string {
+	const require = createRequire(import.meta.url);
+	return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+}
+
+/** `compatibility_date` from wrangler.toml: every Worker in the benchmark runs with it. */
+export function compatibilityDate(): string {
+	const toml = readFileSync(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
+	const match = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml);
+	if (!match?.[1]) throw new Error("wrangler.toml has no compatibility_date");
+	return match[1];
+}
+
+async function dryRun(name: string, cwd: string, extraArgs: string[]): Promise<Bundle> {
+	const outdir = makeTempDir(`bundle-${name}`);
+	await runChild(
+		`wrangler (${name})`,
+		process.execPath,
+		[wranglerBin(), "deploy", ...extraArgs, "--dry-run", "--outdir", outdir],
+		{
+			cwd,
+			env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+		},
+	);
+	// The module is named after the entry file (index.js, bare.js, …).
+	const module = readdirSync(outdir).find((file) => file.endsWith(".js"));
+	if (!module) throw new Error(`wrangler wrote no module to ${outdir}`);
+	return { modulePath: join(outdir, module) };
+}
+
+export function bundleSwitchyard(): Promise<Bundle> {
+	return dryRun("switchyard", PROJECT_ROOT, []);
+}
+
+/** `file` is a Worker in bench/ (bare.ts, bare-rpc.ts), bundled with a minimal wrangler.toml of its own. */
+export function bundleReference(file: string): Promise<Bundle> {
+	const name = file.replace(/\.ts$/, "");
+	const dir = makeTempDir(`wrangler-${name}`);
+	const config = join(dir, "wrangler.toml");
+	writeFileSync(
+		config,
+		`name = "bench-${name}"\nmain = ${JSON.stringify(join(PROJECT_ROOT, "bench", file))}\ncompatibility_date = "${compatibilityDate()}"\n`,
+	);
+	return dryRun(name, dir, ["--config", config]);
+}

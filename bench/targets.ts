@@ -1,0 +1,85 @@
+/**
+ * Starts everything that is measured, each in its own process: the two reference Workers and
+ * Switchyard (one workerd per policy, each configured once through the admin API) under workerd,
+ * and nginx when it is installed.
+ */
+import { randomBytes } from "node:crypto";
+import { bundleReference, bundleSwitchyard, compatibilityDate } from "./bundle.ts";
+import { startNginx } from "./nginx.ts";
+import type { Origin } from "./origins.ts";
+import { configureSwitchyard, inFlight } from "./switchyard.ts";
+import { startWorkerd } from "./workerd.ts";
+
+export interface Target {
+	/** Stable id: bare, bare-rpc, switchyard-rr, switchyard-lc, switchyard-p2c, nginx. */
+	readonly id: string;
+	/** What the table shows; says so when a policy runs as another. */
+	readonly label: string;
+	readonly url: string;
+	/** Switchyard only: requests its registry counts in flight now. */
+	readonly inFlight?: () => Promise<number>;
+}
+
+export const POLICIES = [
+	{ id: "switchyard-rr", policy: "round_robin" },
+	{ id: "switchyard-lc", policy: "least_connections" },
+	{ id: "switchyard-p2c", policy: "p2c" },
+] as const;
+
+export async function startTargets(
+	origins: readonly Origin[],
+	nginxPath: string | undefined,
+	log: (line: string) => void,
+): Promise<Target[]> {
+	const first = origins[0] as Origin;
+	const date = compatibilityDate();
+	log("bundling the Workers (wrangler deploy --dry-run)…");
+	const [bare, bareRpc, switchyard] = await Promise.all([
+		bundleReference("bare.ts"),
+		bundleReference("bare-rpc.ts"),
+		bundleSwitchyard(),
+	]);
+	const targets: Target[] = [];
+
+	log(`starting workerd: bare, bare+RPC (both forward to ${first.name} only)…`);
+	const origin = { ORIGIN: first.url };
+	const bareServer = await startWorkerd({
+		name: "bare",
+		modulePath: bare.modulePath,
+		compatibilityDate: date,
+		text: origin,
+	});
+	targets.push({ id: "bare", label: "bare", url: bareServer.url });
+	const rpcServer = await startWorkerd({
+		name: "bare-rpc",
+		modulePath: bareRpc.modulePath,
+		compatibilityDate: date,
+		text: origin,
+		durableObject: { className: "Noop", binding: "NOOP" },
+	});
+	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url });
+
+	const token = randomBytes(24).toString("hex");
+	for (const { id, policy } of POLICIES) {
+		const server = await startWorkerd({
+			name: id,
+			modulePath: switchyard.modulePath,
+			compatibilityDate: date,
+			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
+			durableObject: { className: "Registry", binding: "REGISTRY" },
+		});
+		const configured = await configureSwitchyard(server.url, token, policy, origins);
+		for (const message of configured.policyMessages) log(`${id}: admin API says: ${message}`);
+		const label = configured.runs === policy ? id : `${id} (runs ${configured.runs})`;
+		targets.push({ id, label, url: server.url, inFlight: () => inFlight(server.url, token) });
+	}
+
+	if (nginxPath) {
+		log("starting nginx (round robin, upstream keepalive)…");
+		const nginx = await startNginx(nginxPath, origins);
+		targets.push({ id: "nginx", label: "nginx rr", url: nginx.url });
+	} else {
+		log("nginx is not installed: no nginx row (apt-get install -y nginx)");
+	}
+	return targets;
+}

@@ -1,0 +1,89 @@
+/**
+ * One Worker under `workerd serve` directly (node_modules/.bin/workerd, the binary wrangler uses),
+ * with a generated capnp config (format: workerd's workerd.capnp): an ES module Worker on a
+ * loopback socket, Durable Objects SQLite-backed on local disk (as miniflare configures them), and
+ * a global outbound that may reach loopback origins.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { PROJECT_ROOT } from "./bundle.ts";
+import { type Child, freePort, makeTempDir, startChild, stopChild, waitForPort } from "./processes.ts";
+
+export interface WorkerdOptions {
+	readonly name: string;
+	readonly modulePath: string;
+	readonly compatibilityDate: string;
+	/** Text bindings (vars and secrets). */
+	readonly text?: Readonly<Record<string, string>>;
+	/** A Durable Object class exported by the module, and the binding name it gets. */
+	readonly durableObject?: { readonly className: string; readonly binding: string };
+}
+
+export interface Workerd {
+	readonly name: string;
+	/** "http://127.0.0.1:<port>" */
+	readonly url: string;
+	readonly child: Child;
+	stop(): Promise<void>;
+}
+
+export function toCapnpConfig(options: WorkerdOptions, moduleName: string, port: number, storageDir: string): string {
+	const bindings = Object.entries(options.text ?? {}).map(
+		([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`,
+	);
+	const durable: string[] = [];
+	const services = [
+		'(name = "main", worker = .worker)',
+		// The default global outbound, widened from "public" so fetch() reaches 127.0.0.1 origins.
+		'(name = "internet", network = (allow = ["public", "private", "local"]))',
+	];
+	const object = options.durableObject;
+	if (object) {
+		bindings.push(
+			`(name = ${JSON.stringify(object.binding)}, durableObjectNamespace = (className = ${JSON.stringify(object.className)}))`,
+		);
+		durable.push(
+			`durableObjectNamespaces = [(className = ${JSON.stringify(object.className)}, uniqueKey = ${JSON.stringify(`bench-${options.name}-${object.className}`)}, enableSql = true)],`,
+			'durableObjectStorage = (localDisk = "do-storage"),',
+		);
+		services.push(`(name = "do-storage", disk = (path = ${JSON.stringify(storageDir)}, writable = true))`);
+	}
+	return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    ${services.join(",\n    ")},
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [(name = ${JSON.stringify(moduleName)}, esModule = embed ${JSON.stringify(moduleName)})],
+  compatibilityDate = ${JSON.stringify(options.compatibilityDate)},
+  bindings = [
+    ${bindings.join(",\n    ")}
+  ],
+  ${durable.join("\n  ")}
+  globalOutbound = "internet",
+);
+`;
+}
+
+export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
+	const dir = makeTempDir(`workerd-${options.name}`);
+	const moduleName = basename(options.modulePath);
+	copyFileSync(options.modulePath, join(dir, moduleName));
+	const storageDir = join(dir, "do");
+	mkdirSync(storageDir);
+	const port = await freePort();
+	const configPath = join(dir, "config.capnp");
+	writeFileSync(configPath, toCapnpConfig(options, moduleName, port, storageDir));
+	const child = startChild(
+		`workerd (${options.name})`,
+		join(PROJECT_ROOT, "node_modules", ".bin", "workerd"),
+		["serve", configPath, "config"],
+		{ cwd: dir },
+	);
+	await waitForPort(port, child);
+	return { name: options.name, url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) };
+}
