@@ -62,9 +62,8 @@ export default {
 			env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
 			env.AFFINITY_SECRET_PREVIOUS,
 		]);
-		const location = toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true");
 		return proxyRequest(request, planner.for(remote, waitUntil), fetch, {
-			location,
+			locate: () => toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true"),
 			affinity: { keys: affinityKeys, headerCache: affinityHeaders },
 			report: (record) => batcher.add(record),
 			waitUntil,

@@ -126,13 +126,22 @@ export function toSetCookie(value: string, affinity: AffinityPlan, https: boolea
 }
 
 /**
- * Which request headers to send the registry for `header` affinity, learned per hostname from its
- * replies (one isolate's cache, cleared when the registry's state moves). For a hostname not seen
- * yet, all small headers go along once, so even the first request is placed by its key.
+ * What to send the registry with `route`, learned per hostname from its replies (one isolate's
+ * cache, cleared when the registry's state moves): the request headers `header` affinity hashes,
+ * and whether the load balancer steers by location (reading request.cf costs time; most do not).
+ * For a hostname not seen yet, all small headers and the location go along once, so even the
+ * first request is placed right.
  */
 export class AffinityHeaderCache {
 	private readonly byHost = new Map<string, readonly string[]>();
+	/** Per hostname: does its load balancer steer by the visitor's location? */
+	private readonly locationByHost = new Map<string, boolean>();
 	private state: number | undefined;
+
+	/** Whether to work out the visitor's location for `hostname` (yes until its replies say otherwise). */
+	wantsLocation(hostname: string): boolean {
+		return this.locationByHost.get(hostname) ?? true;
+	}
 
 	/** The headers to send with a route call for `hostname`. */
 	select(hostname: string, headers: Headers): Record<string, string> | undefined {
@@ -154,14 +163,16 @@ export class AffinityHeaderCache {
 		return selected;
 	}
 
-	learn(hostname: string, names: readonly string[], state: number | undefined): void {
+	learn(hostname: string, names: readonly string[], state: number | undefined, needsLocation = true): void {
 		if (state !== this.state) {
 			this.byHost.clear();
+			this.locationByHost.clear();
 			this.state = state;
 		}
 		this.byHost.set(
 			hostname,
 			names.map((name) => name.toLowerCase()),
 		);
+		this.locationByHost.set(hostname, needsLocation);
 	}
 }

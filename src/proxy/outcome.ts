@@ -37,14 +37,15 @@ export interface OutcomeRecord {
 /**
  * Collects outcome records from concurrent requests of one isolate and sends them in few calls,
  * so releases never add a registry round trip to a request's critical path. Under steady traffic
- * they ride along with the next request's `route` (see `take`). Otherwise each `add` waits
- * `delayMs` on its own timer, then sends whatever is pending — often records of other requests
- * too, and often nothing, because a route or another request's flush took them. No promise, timer or stub
- * is shared between requests: the Workers runtime ties those to the request that made them.
- * Keep the returned promise in ctx.waitUntil.
+ * they ride along with the next request's `route` (see `take`). Otherwise one timer at a time
+ * waits `delayMs`, then sends whatever is pending. No promise, timer or stub is shared between
+ * requests: the Workers runtime ties those to the request that made them, so the request that
+ * started the timer is the one that waits for it (in its ctx.waitUntil).
  */
 export class OutcomeBatcher {
 	private pending: OutcomeRecord[] = [];
+	/** True while some request's flush timer is running: others just add their records. */
+	private flushScheduled = false;
 
 	constructor(
 		private readonly send: (batch: OutcomeRecord[]) => Promise<unknown>,
@@ -65,12 +66,22 @@ export class OutcomeBatcher {
 		this.pending.push(...records);
 	}
 
+	/**
+	 * Adds a record. The first request to add one while no flush is scheduled runs the timer (and
+	 * keeps the returned promise in its waitUntil); the others return at once — they never wait on
+	 * another request's promise.
+	 */
 	async add(record: OutcomeRecord): Promise<void> {
 		this.pending.push(record);
-		await new Promise<void>((resolve) => setTimeout(resolve, this.delayMs));
+		if (this.flushScheduled) return;
+		this.flushScheduled = true;
+		try {
+			await new Promise<void>((resolve) => setTimeout(resolve, this.delayMs));
+		} finally {
+			this.flushScheduled = false;
+		}
 		if (this.pending.length === 0) return;
-		const batch = this.pending;
-		this.pending = [];
+		const batch = this.take();
 		try {
 			await this.send(batch);
 		} catch (error) {

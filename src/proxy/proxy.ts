@@ -54,8 +54,8 @@ export interface ProxyHooks {
 	readonly waitUntil?: (promise: Promise<unknown>) => void;
 	/** The isolate's retry budget; without one, retries are limited by `proxy.retries` only. */
 	readonly retryBudget?: RetryBudget;
-	/** Where the visitor is (request.cf, or the dev-only override). */
-	readonly location?: VisitorLocation;
+	/** Where the visitor is (request.cf, or the dev-only override); asked only when steering needs it. */
+	readonly locate?: () => VisitorLocation;
 	/** Session affinity: the keys that sign and verify cookies, and the isolate's header cache. */
 	readonly affinity?: { readonly keys: readonly AffinityKey[]; readonly headerCache: AffinityHeaderCache };
 	/** Joins a WebSocket from the origin to the client (Workers: a WebSocketPair relay). */
@@ -84,10 +84,12 @@ export async function proxyRequest(
 		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
 		: undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
+	const location =
+		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
 	const routeRequest: RouteRequest = {
 		hostname: url.hostname,
 		clientIp,
-		...(hooks.location ? { location: hooks.location } : {}),
+		...(location ? { location } : {}),
 		...(pin ? { pin } : {}),
 		...(affinityHeaders ? { headers: affinityHeaders } : {}),
 	};
@@ -98,7 +100,7 @@ export async function proxyRequest(
 		// with the headers it hashes, handing back the first plan's lease.
 		const wanted = plan.ok ? (plan.affinity?.headers ?? []) : [];
 		if (plan.ok && wanted.length > 0 && !wanted.some((name) => affinityHeaders?.[name.toLowerCase()] !== undefined)) {
-			affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state);
+			affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state, plan.needsLocation);
 			const headers = affinityHooks?.headerCache.select(url.hostname, request.headers);
 			if (headers && Object.keys(headers).length > 0) {
 				const unused = plan.leaseId
@@ -115,7 +117,7 @@ export async function proxyRequest(
 		const { problem, detail, loadBalancer, pool } = plan;
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
-	affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state);
+	affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state, plan.needsLocation);
 	const leave = hooks.retryBudget?.enter();
 
 	const proxy = plan.proxy;
@@ -150,7 +152,7 @@ export async function proxyRequest(
 			totalMs: now() - started,
 			failures,
 			...(plan.ok && plan.failOpen ? { failOpen: true } : {}),
-			...(hooks.location?.colo ? { colo: hooks.location.colo } : {}),
+			...(location?.colo ? { colo: location.colo } : {}),
 			...fields,
 		});
 		if (sent) hooks.waitUntil?.(sent);

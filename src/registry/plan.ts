@@ -38,6 +38,8 @@ export type RoutePlan =
 			readonly state?: number;
 			/** Present when the load balancer uses session affinity. */
 			readonly affinity?: AffinityPlan;
+			/** The load balancer steers by the visitor's location: the Worker sends it (and the colo in outcomes). */
+			readonly needsLocation?: boolean;
 	  }
 	| {
 			readonly ok: false;
@@ -57,6 +59,9 @@ export interface PlanContext extends PickContext {
 }
 
 const NOT_DRAINING = () => false;
+
+/** Steering policies that read the visitor's location (dynamic_latency: its colo). */
+const LOCATION_POLICIES = new Set(["geo", "proximity", "dynamic_latency"]);
 
 /** Origins that can take new traffic at all: enabled, not draining, in an enabled pool, with a weight above zero. */
 function usableOrigins(entry: PoolEntry, isDraining: (key: string) => boolean): OriginEntry[] {
@@ -209,6 +214,7 @@ export function planRoute(
 		fallback,
 		attempts,
 		proxy: lb.proxy,
+		...(LOCATION_POLICIES.has(lb.steering_policy) ? { needsLocation: true } : { needsLocation: false }),
 		...(mode === "none"
 			? {}
 			: {
