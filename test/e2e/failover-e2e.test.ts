@@ -1,7 +1,7 @@
 /**
  * End to end: the real `wrangler dev` process, three real origins on loopback, a real HTTP client.
  * Traffic spreads over the three; one origin is stopped, the cron trigger fires through
- * /__scheduled, and from then on every request is served by the other two, with no 5xx.
+ * the cron trigger, and from then on every request is served by the other two, with no 5xx.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
