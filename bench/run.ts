@@ -6,7 +6,7 @@
  * is installed; then drives each with wrk at 50 and at 1 connection, interleaved, three times, and
  * prints the medians. See docs/benchmarks.md.
  *
- *   node bench/run.ts [--quick] [--json]
+ *   node bench/run.ts [--quick] [--json]        BENCH_ONLY=bare-rpc,switchyard-rr to run some targets only
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -39,7 +39,10 @@ async function main(): Promise<void> {
 
 	const origins = await startOrigins();
 	log(`origins: ${origins.map((origin) => `${origin.name} ${origin.url}`).join(", ")}`);
-	const targets = await startTargets(origins, findExecutable("nginx", ["/usr/sbin"]), log);
+	const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
+	const started = await startTargets(origins, findExecutable("nginx", ["/usr/sbin"]), log);
+	// BENCH_ONLY=bare-rpc,switchyard-rr narrows a run to some targets (for experiments).
+	const targets = only ? started.filter((target) => only.includes(target.id)) : started;
 	for (const target of targets) {
 		const check = await sample(target.url);
 		const spread = Object.entries(check.byOrigin)
