@@ -9,26 +9,17 @@
  * every check here is one the test fired (the registry's own alarm finds nothing due in between).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-admin-token";
 const CONSECUTIVE_UP = 2;
 const SLOW_START_S = 15;
 const LANES = 4;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = server.address();
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	if (address === null || typeof address === "string") throw new Error("no free port");
-	return address.port;
-}
 
 let wrangler: WranglerDev;
 let origins: OriginServer[];

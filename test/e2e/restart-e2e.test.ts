@@ -3,12 +3,12 @@
  * process, so configuration, version, drains and the audit log are all still there after it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-restart-token";
 const stateDir = mkdtempSync(join(tmpdir(), "switchyard-restart-"));
@@ -20,15 +20,6 @@ afterAll(async () => {
 	await origin?.close();
 	rmSync(stateDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = server.address();
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	if (address === null || typeof address === "string") throw new Error("no free port");
-	return address.port;
-}
 
 async function api(method: string, path: string, body?: unknown) {
 	const response = await fetch(`${wrangler?.url}/_lb/api${path}`, {

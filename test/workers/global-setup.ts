@@ -3,22 +3,13 @@
  * origin, which records what it receives) and a port with nothing listening, and hands their URLs
  * to the tests with provide/inject.
  */
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 
 import "./provided-context.ts";
+import { freePort } from "../support/ports.ts";
 
 export const ORIGIN_NAMES = ["a", "b", "c", "d", "e"] as const;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = server.address();
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	if (address === null || typeof address === "string") throw new Error("no port");
-	return address.port;
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
 	const servers: OriginServer[] = await Promise.all(ORIGIN_NAMES.map((name) => startOrigin({ name })));
