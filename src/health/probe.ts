@@ -3,7 +3,7 @@
  * headers, expected codes and body, timeout, and `retries` extra attempts before the check counts
  * as failed. Every failure becomes a result with a reason, never an exception.
  */
-import { classifyError, classifyStatus } from "../proxy/failure";
+import { classifyError, classifyStatus, describeEdgeStatus } from "../proxy/failure";
 import { toStatusMatcher } from "./expected-codes";
 
 export interface ProbeTarget {
@@ -73,15 +73,17 @@ async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => 
 		const edgeFailure = classified === "refused" ? "unreachable" : classified;
 		if (edgeFailure !== undefined) {
 			await response.body?.cancel();
-			return done({ ok: false, status, failure: edgeFailure, reason: `status ${status} (origin ${edgeFailure})` });
+			const meaning = describeEdgeStatus(status) ?? `origin ${edgeFailure}`;
+			return done({ ok: false, status, failure: edgeFailure, reason: `${meaning} (status ${status})` });
 		}
 		if (!toStatusMatcher(target.expectedCodes)(status)) {
 			await response.body?.cancel();
+			const redirect = status >= 300 && status < 400 && !target.followRedirects ? " (redirect not followed)" : "";
 			return done({
 				ok: false,
 				status,
 				failure: "status",
-				reason: `status ${status}, expected ${target.expectedCodes}`,
+				reason: `status ${status}, expected ${target.expectedCodes}${redirect}`,
 			});
 		}
 		if (target.expectedBody !== "") {

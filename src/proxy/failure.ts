@@ -27,3 +27,18 @@ export function classifyStatus(status: number): FailureKind | undefined {
 export function classifyError(timedOut: boolean): "unreachable" | "timeout" {
 	return timedOut ? "timeout" : "unreachable";
 }
+
+/** What the edge's own error statuses mean, for health-check reasons and logs. */
+const EDGE_MEANING: Record<number, string> = {
+	521: "connection refused",
+	522: "connection timed out",
+	523: "origin unreachable",
+	524: "no response in time",
+	525: "TLS handshake failed",
+	526: "invalid TLS certificate",
+	530: "DNS resolution failed",
+};
+
+export function describeEdgeStatus(status: number): string | undefined {
+	return EDGE_MEANING[status];
+}

@@ -133,6 +133,8 @@ export interface PoolStatus {
 	enabled: boolean;
 	healthy: boolean;
 	monitor: string | null;
+	/** Average of its origins' health-check RTT averages. */
+	rtt_ewma_ms: number | null;
 	origins: OriginStatus[];
 }
 
@@ -689,6 +691,7 @@ export class Registry extends DurableObject<Env> {
 					(key) => this.drains.has(key),
 				),
 				monitor: entry.monitor?.id ?? null,
+				rtt_ewma_ms: this.poolFacts(entry.pool.id, undefined, Date.now()).rttMs ?? null,
 				origins: entry.origins.map((origin, i) => {
 					const health = this.health.get(origin.key);
 					const healthy = this.isOriginHealthy(origin.key);

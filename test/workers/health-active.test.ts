@@ -254,7 +254,7 @@ describe("why a check failed", () => {
 			refused: /^unreachable: /,
 			failing: "status 503, expected 2xx",
 			"wrong-body": 'body does not contain "no-such-text" (first 65536 bytes searched)',
-			redirected: "status 302, expected 2xx",
+			redirected: "status 302, expected 2xx (redirect not followed)",
 		};
 		for (const [id, reason] of Object.entries(expected)) {
 			const origin = originOf(report, id, id);

@@ -221,3 +221,46 @@ describe("probe: retries", () => {
 		expect(fetcher.calls[1]?.init?.signal?.aborted).toBe(false);
 	});
 });
+
+describe("probe: distinct reasons for the edge's failures", () => {
+	it.each([
+		{ status: 525, reason: "TLS handshake failed (status 525)" },
+		{ status: 526, reason: "invalid TLS certificate (status 526)" },
+		{ status: 530, reason: "DNS resolution failed (status 530)" },
+		{ status: 521, reason: "connection refused (status 521)" },
+	])("$status: $reason", async ({ status, reason }) => {
+		const result = await probe(
+			{
+				key: "p/a",
+				url: "https://a.example.com/health",
+				method: "GET",
+				headers: {},
+				timeoutMs: 1000,
+				retries: 0,
+				expectedCodes: "2xx",
+				expectedBody: "",
+				followRedirects: false,
+			},
+			async () => new Response(null, { status }),
+		);
+		expect(result).toMatchObject({ ok: false, reason });
+	});
+
+	it("says when a redirect was not followed", async () => {
+		const result = await probe(
+			{
+				key: "p/a",
+				url: "https://a.example.com/health",
+				method: "GET",
+				headers: {},
+				timeoutMs: 1000,
+				retries: 0,
+				expectedCodes: "2xx",
+				expectedBody: "",
+				followRedirects: false,
+			},
+			async () => new Response(null, { status: 302, headers: { location: "/elsewhere" } }),
+		);
+		expect(result.reason).toBe("status 302, expected 2xx (redirect not followed)");
+	});
+});
