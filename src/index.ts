@@ -62,7 +62,9 @@ export default {
 			env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
 			env.AFFINITY_SECRET_PREVIOUS,
 		]);
-		return proxyRequest(request, planner.for(remote, waitUntil), fetch, {
+		const lateLease = (leaseId: string) =>
+			batcher.giveBack([{ leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true }]);
+		return proxyRequest(request, planner.for(remote, waitUntil, lateLease), fetch, {
 			locate: () => toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true"),
 			affinity: { keys: affinityKeys, headerCache: affinityHeaders },
 			report: (record) => batcher.add(record),

@@ -63,8 +63,9 @@ export class OutlierTracker {
 	}
 
 	/**
-	 * A failed request. Returns the ejection it caused, if any: when the count reaches the threshold
-	 * and ejecting this origin keeps the pool within max_ejection_percent (`poolKeys`: its origins).
+	 * A failed request. Returns the ejection it caused, if any: when the count reaches the threshold,
+	 * ejecting this origin keeps the pool within max_ejection_percent (`poolKeys`: its origins), and
+	 * another origin of the pool can still take traffic (`othersAvailable`).
 	 */
 	failed(
 		key: string,
@@ -72,11 +73,12 @@ export class OutlierTracker {
 		settings: OutlierSettings,
 		now: number,
 		why: string,
+		othersAvailable = true,
 	): Ejection | undefined {
 		const record = this.recordOf(key);
 		if (record.ejectedUntil > now) return undefined;
 		record.failures++;
-		if (record.failures < settings.consecutive_failures) return undefined;
+		if (record.failures < settings.consecutive_failures || !othersAvailable) return undefined;
 		const ejected = poolKeys.filter((other) => other !== key && this.isEjected(other, now)).length;
 		if (ejected + 1 > Math.floor((poolKeys.length * settings.max_ejection_percent) / 100)) return undefined;
 		record.ejections++;

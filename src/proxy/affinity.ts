@@ -84,6 +84,32 @@ export async function readPin(
 	keys: readonly AffinityKey[],
 	nowMs: number,
 ): Promise<Pin | undefined> {
+	try {
+		return await verifyPin(cookieHeader, hostname, keys, nowMs);
+	} catch {
+		// Whatever a client puts in a cookie, it is ignored, never an error.
+		return undefined;
+	}
+}
+
+function isPayload(value: unknown): value is CookiePayload {
+	if (value === null || typeof value !== "object") return false;
+	const payload = value as Record<string, unknown>;
+	return (
+		typeof payload.h === "string" &&
+		typeof payload.p === "string" &&
+		typeof payload.o === "string" &&
+		typeof payload.k === "string" &&
+		typeof payload.e === "number"
+	);
+}
+
+async function verifyPin(
+	cookieHeader: string | null,
+	hostname: string,
+	keys: readonly AffinityKey[],
+	nowMs: number,
+): Promise<Pin | undefined> {
 	const value = readCookie(cookieHeader, AFFINITY_COOKIE);
 	if (!value) return undefined;
 	const [body, signature, extra] = value.split(".");
@@ -91,17 +117,12 @@ export async function readPin(
 	const payloadBytes = fromBase64Url(body);
 	const signatureBytes = fromBase64Url(signature);
 	if (!payloadBytes || !signatureBytes) return undefined;
-	let payload: CookiePayload;
-	try {
-		payload = JSON.parse(new TextDecoder().decode(payloadBytes)) as CookiePayload;
-	} catch {
-		return undefined;
-	}
+	const payload: unknown = JSON.parse(new TextDecoder().decode(payloadBytes));
+	if (!isPayload(payload)) return undefined;
 	const key = keys.find((candidate) => candidate.id === payload.k);
 	if (!key) return undefined;
 	const valid = await crypto.subtle.verify("HMAC", key.key, signatureBytes, encoder.encode(body));
 	if (!valid || payload.h !== hostname || !(payload.e * 1000 > nowMs)) return undefined;
-	if (typeof payload.p !== "string" || typeof payload.o !== "string") return undefined;
 	return { pool: payload.p, origin: payload.o };
 }
 

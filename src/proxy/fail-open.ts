@@ -48,21 +48,40 @@ export class FailOpenPlanner {
 	 * A planner for one request: `remote` is that request's registry stub, `background` its
 	 * ctx.waitUntil (a refresh runs in the context of the request that noticed the change).
 	 */
-	for(remote: RemoteRegistry, background: (promise: Promise<unknown>) => void): Planner {
-		return { route: (request) => this.route(request, remote, background) };
+	for(
+		remote: RemoteRegistry,
+		background: (promise: Promise<unknown>) => void,
+		onLateLease: (leaseId: string) => void = () => {},
+	): Planner {
+		return { route: (request) => this.route(request, remote, background, onLateLease) };
 	}
 
 	private async route(
 		request: RouteRequest,
 		remote: RemoteRegistry,
 		background: (promise: Promise<unknown>) => void,
+		onLateLease: (leaseId: string) => void,
 	): Promise<RoutePlan> {
 		let timer: ReturnType<typeof setTimeout> | undefined;
+		let gaveUp = false;
 		const deadline = new Promise<never>((_resolve, reject) => {
-			timer = setTimeout(() => reject(new Error(`route took longer than ${this.deadlineMs} ms`)), this.deadlineMs);
+			timer = setTimeout(() => {
+				gaveUp = true;
+				reject(new Error(`route took longer than ${this.deadlineMs} ms`));
+			}, this.deadlineMs);
 		});
+		const answer = remote.route(request);
+		// A reply that comes after we gave up carries a lease nobody will use: hand it back.
+		background(
+			answer.then(
+				(plan) => {
+					if (gaveUp && plan.ok && plan.leaseId) onLateLease(plan.leaseId);
+				},
+				() => {},
+			),
+		);
 		try {
-			const plan = await Promise.race([remote.route(request), deadline]);
+			const plan = await Promise.race([answer, deadline]);
 			if (
 				plan.ok &&
 				plan.state !== undefined &&
@@ -117,6 +136,8 @@ export class FailOpenPlanner {
 			random: Math.random,
 			hashKey: request.clientIp,
 			now: Date.now(),
+			...(request.location ? { steering: { location: request.location } } : {}),
+			...(request.pin ? { affinity: { pin: request.pin } } : {}),
 		});
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}

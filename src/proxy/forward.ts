@@ -3,6 +3,7 @@
  * deadline. Bodies stream in both directions; the deadline is cleared once headers arrive, so it
  * can never cut a long download. Failures come back as values, classified once.
  */
+import { toIdleWatch } from "./bodies";
 import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
 export type ForwardResult =
@@ -16,6 +17,8 @@ export interface ForwardInit {
 	/** The body's length when the client declared it; kept for the origin (no chunked re-encoding). */
 	readonly bodyLength?: number;
 	readonly timeoutMs: number;
+	/** An upload that pauses longer than this is cut (0: never). */
+	readonly idleMs?: number;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 		}, init.timeoutMs);
 	};
 	let body = init.body;
-	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline);
+	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline, init.idleMs ?? 0);
 	else armDeadline();
 	try {
 		const response = await fetcher(url, {
@@ -71,8 +74,14 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 }
 
 /** `body`, calling `onEnd` once its last chunk has been read; its declared length kept where the platform can. */
-function withEndSignal(body: ReadableStream, length: number | undefined, onEnd: () => void): ReadableStream {
-	const watched = body.pipeThrough(new TransformStream({ flush: onEnd }));
+function withEndSignal(
+	body: ReadableStream,
+	length: number | undefined,
+	onEnd: () => void,
+	idleMs: number,
+): ReadableStream {
+	const source = idleMs > 0 ? body.pipeThrough(toIdleWatch(idleMs)) : body;
+	const watched = source.pipeThrough(new TransformStream({ flush: onEnd }));
 	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
 	return length !== undefined && FixedLength ? watched.pipeThrough(new FixedLength(length)) : watched;
 }

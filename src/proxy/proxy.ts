@@ -117,32 +117,17 @@ export async function proxyRequest(
 		const { problem, detail, loadBalancer, pool } = plan;
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
-	affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state, plan.needsLocation);
+	if (!plan.failOpen) {
+		affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state, plan.needsLocation);
+	}
 	const leave = hooks.retryBudget?.enter();
-
-	const proxy = plan.proxy;
-	const idempotent = IDEMPOTENT.has(request.method);
-	const body =
-		proxy.retries > 0
-			? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
-			: streamOnce(request);
-	const headers = toUpstreamHeaders(request.headers, {
-		clientIp,
-		trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
-		proto: url.protocol.replace(":", ""),
-		host: url.host,
-		cdnLoop: withLoopEntry(request.headers.get("cdn-loop")),
-	});
-	const webSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
-	if (webSocket) headers.set("upgrade", "websocket");
-	const pathAndQuery = toPathAndQuery(request.url);
-	const attempts = plan.attempts.slice(0, body.replayable ? 1 + proxy.retries : 1);
-	const retryOn = new Set<string>(proxy.retry_on);
-
 	const tried: string[] = [];
 	const failures: { origin: string; kind: FailureKind | "status"; status?: number }[] = [];
 	const leaseId = plan.leaseId;
+	let finished = false;
 	const finish = (fields: Omit<OutcomeRecord, "leaseId" | "attempts" | "retried" | "totalMs" | "failures">) => {
+		if (finished) return;
+		finished = true;
 		leave?.();
 		if (leaseId === undefined || !hooks.report) return;
 		const sent = hooks.report({
@@ -158,60 +143,100 @@ export async function proxyRequest(
 		if (sent) hooks.waitUntil?.(sent);
 	};
 
-	let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
-	let endRetry: (() => void) | undefined;
-	for (const [i, attempt] of attempts.entries()) {
-		if (i > 0) {
-			endRetry = hooks.retryBudget?.tryRetry(proxy.retry_budget_percent ?? 20);
-			if (hooks.retryBudget && !endRetry) break;
+	try {
+		const proxy = plan.proxy;
+		const idempotent = IDEMPOTENT.has(request.method);
+		const body =
+			proxy.retries > 0
+				? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+				: streamOnce(request);
+		const headers = toUpstreamHeaders(request.headers, {
+			clientIp,
+			trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
+			proto: url.protocol.replace(":", ""),
+			host: url.host,
+			cdnLoop: withLoopEntry(request.headers.get("cdn-loop")),
+		});
+		const webSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+		if (webSocket) headers.set("upgrade", "websocket");
+		const pathAndQuery = toPathAndQuery(request.url);
+		const attempts = plan.attempts.slice(0, body.replayable ? 1 + proxy.retries : 1);
+		const retryOn = new Set<string>(proxy.retry_on);
+
+		let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
+		let endRetry: (() => void) | undefined;
+		for (const [i, attempt] of attempts.entries()) {
+			if (i > 0) {
+				endRetry = hooks.retryBudget?.tryRetry(proxy.retry_budget_percent ?? 20);
+				if (hooks.retryBudget && !endRetry) break;
+			}
+			tried.push(attempt.origin);
+			const result = await forward(
+				toOriginUrl(attempt.base, url.protocol, pathAndQuery),
+				{
+					method: request.method,
+					headers,
+					body: body.next(),
+					bodyLength: body.length,
+					timeoutMs: proxy.timeout_ms,
+					idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
+				},
+				fetcher,
+			);
+			endRetry?.();
+			const isLast = i === attempts.length - 1;
+			if (!result.ok) {
+				lastFailure = { failure: result.failure, detail: result.detail, attempt };
+				failures.push({ origin: attempt.key, kind: result.failure });
+				const listed = retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure");
+				// A request that may have reached the origin is sent again only when repeating it is harmless.
+				if (!listed || (!idempotent && result.failure !== "refused")) break;
+				continue;
+			}
+			const status = result.response.status;
+			if (!isLast && idempotent && retryOn.has(String(status)) && hasRetryBudget(hooks, proxy)) {
+				await result.response.body?.cancel();
+				lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
+				failures.push({ origin: attempt.key, kind: "status", status });
+				continue;
+			}
+			const ttfbMs = now() - started;
+			const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
+			return toClientResponse(result.response, {
+				setCookie,
+				debug: proxy.debug_headers ? attempt : undefined,
+				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
+				hooks,
+				done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
+			});
 		}
-		tried.push(attempt.origin);
-		const result = await forward(
-			toOriginUrl(attempt.base, url.protocol, pathAndQuery),
-			{ method: request.method, headers, body: body.next(), bodyLength: body.length, timeoutMs: proxy.timeout_ms },
-			fetcher,
+		const failure = lastFailure as NonNullable<typeof lastFailure>;
+		finish({ error: failure.failure, aborted: false });
+		const timeout = failure.failure === "timeout";
+		console.error(
+			`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
 		);
-		endRetry?.();
-		const isLast = i === attempts.length - 1;
-		if (!result.ok) {
-			lastFailure = { failure: result.failure, detail: result.detail, attempt };
-			failures.push({ origin: attempt.key, kind: result.failure });
-			const listed = retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure");
-			// A request that may have reached the origin is sent again only when repeating it is harmless.
-			if (!listed || (!idempotent && result.failure !== "refused")) break;
-			continue;
-		}
-		const status = result.response.status;
-		if (!isLast && idempotent && retryOn.has(String(status))) {
-			await result.response.body?.cancel();
-			lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
-			failures.push({ origin: attempt.key, kind: "status", status });
-			continue;
-		}
-		const ttfbMs = now() - started;
-		const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
-		return toClientResponse(result.response, {
-			setCookie,
-			debug: proxy.debug_headers ? attempt : undefined,
-			idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
-			hooks,
-			done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
+		const fields = proxy.debug_headers
+			? { detail: `${failure.attempt.origin}: ${failure.detail}`, origins_tried: tried }
+			: {
+					detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)`,
+				};
+		return toProblemResponse(timeout ? "origin_timeout" : "origin_unreachable", {
+			...fields,
+			load_balancer: plan.loadBalancer,
+			pool: plan.pool,
+		});
+	} catch (error) {
+		// The client's body failed (it went away, or sent less than it declared) or a stream broke:
+		// the request ends here, and its lease and retry budget with it.
+		finish({ error: "unreachable", aborted: true });
+		console.error(`${plan.loadBalancer}: the request could not be forwarded`, error);
+		return toProblemResponse("invalid_request", {
+			detail: "the request could not be forwarded (its body could not be read)",
+			load_balancer: plan.loadBalancer,
+			pool: plan.pool,
 		});
 	}
-	const failure = lastFailure as NonNullable<typeof lastFailure>;
-	finish({ error: failure.failure, aborted: false });
-	const timeout = failure.failure === "timeout";
-	console.error(
-		`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
-	);
-	const fields = proxy.debug_headers
-		? { detail: `${failure.attempt.origin}: ${failure.detail}`, origins_tried: tried }
-		: { detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)` };
-	return toProblemResponse(timeout ? "origin_timeout" : "origin_unreachable", {
-		...fields,
-		load_balancer: plan.loadBalancer,
-		pool: plan.pool,
-	});
 }
 
 /**
@@ -229,9 +254,10 @@ async function toAffinityCookie(
 ): Promise<string | undefined> {
 	const affinity = plan.affinity;
 	const signer = keys[0];
-	if (!affinity || affinity.mode === "header" || !signer) return undefined;
+	if (!affinity || affinity.mode === "header" || !signer || plan.failOpen) return undefined;
 	if (affinity.pinned && attemptIndex === 0) return undefined;
-	if (affinity.pinned && affinity.zeroDowntimeFailover === "temporary") return undefined;
+	// "temporary": a visitor whose pinned origin is down is served elsewhere but keeps its pin.
+	if (affinity.pinPresent && affinity.zeroDowntimeFailover === "temporary") return undefined;
 	const value = await toCookieValue(
 		url.hostname,
 		{ pool: served.pool, origin: served.origin },
@@ -240,6 +266,13 @@ async function toAffinityCookie(
 		nowMs,
 	);
 	return toSetCookie(value, affinity, url.protocol === "https:");
+}
+
+/** Whether the isolate's retry budget would allow one more attempt now (without taking it). */
+function hasRetryBudget(hooks: ProxyHooks, proxy: { retry_budget_percent?: number }): boolean {
+	const end = hooks.retryBudget?.tryRetry(proxy.retry_budget_percent ?? 20);
+	end?.();
+	return !hooks.retryBudget || end !== undefined;
 }
 
 /** The path and query exactly as the client sent them: no re-encoding, no normalisation of the query. */

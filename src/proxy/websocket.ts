@@ -28,8 +28,16 @@ export function toRelayedWebSocket(origin: WebSocket, headers: Headers, done: ()
 			// Already closed.
 		}
 	};
-	server.addEventListener("message", (event) => origin.send(event.data));
-	origin.addEventListener("message", (event) => server.send(event.data));
+	const relay = (to: WebSocket, from: WebSocket) => (event: MessageEvent) => {
+		try {
+			to.send(event.data);
+		} catch {
+			// The other side is closing: close this one too.
+			close(from, 1011, "peer closed");
+		}
+	};
+	server.addEventListener("message", relay(origin, server));
+	origin.addEventListener("message", relay(server, origin));
 	server.addEventListener("close", (event) => close(origin, event.code, event.reason));
 	origin.addEventListener("close", (event) => close(server, event.code, event.reason));
 	server.addEventListener("error", () => close(origin, 1011, "client error"));

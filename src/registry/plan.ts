@@ -106,6 +106,8 @@ export interface AffinityPlan {
 	readonly zeroDowntimeFailover: "none" | "temporary" | "sticky";
 	/** The pin the request carried was honoured: attempts[0] is the pinned origin. */
 	readonly pinned: boolean;
+	/** The request carried a valid pin (honoured or not). */
+	readonly pinPresent: boolean;
 	/** For `header` affinity: the request headers it hashes (the Worker sends only these). */
 	readonly headers: readonly string[];
 }
@@ -198,7 +200,7 @@ export function planRoute(
 	// Cloudflare's adaptive_routing.failover_across_pools: when every origin of the chosen pool
 	// failed, the request may go on to the next pools in steering order.
 	if (lb.adaptive_routing?.failover_across_pools) {
-		for (const nextPool of pools.slice(1)) {
+		for (const nextPool of pools) {
 			if (nextPool === poolId) continue;
 			const nextEntry = snapshot.pools.get(nextPool);
 			if (!nextEntry) continue;
@@ -225,6 +227,7 @@ export function planRoute(
 						secure: attributes.secure,
 						zeroDowntimeFailover: attributes.zero_downtime_failover,
 						pinned: pinned !== undefined,
+						pinPresent: affinity?.pin !== undefined,
 						headers: mode === "header" ? attributes.headers : [],
 					},
 				}),
@@ -232,7 +235,7 @@ export function planRoute(
 }
 
 /** Every pool a load balancer may send traffic to. */
-function poolsOf(lb: LoadBalancer): Set<string> {
+export function poolsOf(lb: LoadBalancer): Set<string> {
 	const pools = new Set(lb.default_pools);
 	if (lb.fallback_pool) pools.add(lb.fallback_pool);
 	for (const map of [lb.region_pools, lb.country_pools, lb.pop_pools]) {

@@ -31,7 +31,7 @@ import type { Seed } from "../seed/seed";
 import { SEED } from "../seed/seed.generated";
 import type { PoolFacts } from "../steering/policy";
 import { LeaseTable } from "./leases";
-import { isPoolHealthy, planRoute, type RoutePlan } from "./plan";
+import { isPoolHealthy, planRoute, poolsOf, type RoutePlan } from "./plan";
 import { findLoadBalancer, poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
 import {
 	appendAudit,
@@ -349,7 +349,16 @@ export class Registry extends DurableObject<Env> {
 		if (!entry) return;
 		const settings = this.poolSettings.get(entry.pool.id)?.outliers ?? DEFAULT_OUTLIERS;
 		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
-		const ejection = this.outliers.failed(key, poolKeys, settings, now, why);
+		// Never the last origin that can take traffic: ejecting it would empty the pool.
+		const othersAvailable = entry.origins.some(
+			(origin) =>
+				origin.key !== key &&
+				origin.enabled &&
+				origin.weight > 0 &&
+				!this.drains.has(origin.key) &&
+				this.isOriginHealthy(origin.key, now),
+		);
+		const ejection = this.outliers.failed(key, poolKeys, settings, now, why, othersAvailable);
 		if (ejection) this.noteEjection(ejection, now);
 	}
 
@@ -784,8 +793,8 @@ export class Registry extends DurableObject<Env> {
 		this.affinityPolicies = new Map();
 		this.poolSettings = new Map();
 		for (const lb of config.load_balancers) {
-			for (const poolId of new Set([...lb.default_pools, lb.fallback_pool ?? ""])) {
-				if (poolId && !this.poolSettings.has(poolId)) {
+			for (const poolId of poolsOf(lb)) {
+				if (!this.poolSettings.has(poolId)) {
 					this.poolSettings.set(poolId, { outliers: lb.outlier_detection, slowStartS: lb.slow_start_s });
 				}
 			}

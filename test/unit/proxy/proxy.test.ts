@@ -222,4 +222,33 @@ describe("proxyRequest", () => {
 		expect(response.headers.has("keep-alive")).toBe(false);
 		expect(response.headers.get("x-keep")).toBe("1");
 	});
+
+	it("ends the request, its lease report and its retry budget when the client's body fails", async () => {
+		const { RetryBudget } = await import("../../../src/proxy/retry-budget");
+		const budget = new RetryBudget(0);
+		const reports: unknown[] = [];
+		const failing = new ReadableStream<Uint8Array>({
+			pull(controller) {
+				controller.error(new Error("client went away"));
+			},
+		});
+		const request = new Request("http://app.example.com/upload", {
+			method: "PUT",
+			body: failing,
+			headers: { "content-length": "10" },
+			duplex: "half",
+		} as RequestInit);
+		const plan = aPlan({ leaseId: "lease-1" } as Partial<Extract<RoutePlan, { ok: true }>>);
+		const response = await proxyRequest(request, planner(plan), respondingFetch(), {
+			retryBudget: budget,
+			report: (record) => {
+				reports.push(record);
+				return undefined;
+			},
+		});
+		expect(response.status).toBe(400);
+		expect(reports).toMatchObject([{ leaseId: "lease-1", aborted: true }]);
+		// The request left the budget: with no request in flight (and no minimum), no retry is allowed.
+		expect(budget.tryRetry(100)).toBeUndefined();
+	});
 });
