@@ -117,6 +117,18 @@ function toErrorResponse(error: unknown): Response {
 	return toFailure(new AdminError("internal", "the admin API failed; see the Worker's logs"));
 }
 
+/** PATCH or PUT of one origin of a pool. */
+function writeOrigin(action: "patch" | "replace") {
+	return async (request: IRequest, env: Env) =>
+		change(request as AdminRequest, env, {
+			target: "origins",
+			action,
+			pool: param(request, "pool"),
+			key: param(request, "name"),
+			body: await readJsonObject(request as unknown as Request),
+		});
+}
+
 const router = Router<IRequest, Args>({
 	base: ADMIN_API_BASE,
 	before: [withCaller],
@@ -220,24 +232,8 @@ router
 		}
 		return toSuccessJson(json);
 	})
-	.patch("/pools/:pool/origins/:name", async (request, env) =>
-		change(request as AdminRequest, env, {
-			target: "origins",
-			action: "patch",
-			pool: param(request, "pool"),
-			key: param(request, "name"),
-			body: await readJsonObject(request as unknown as Request),
-		}),
-	)
-	.put("/pools/:pool/origins/:name", async (request, env) =>
-		change(request as AdminRequest, env, {
-			target: "origins",
-			action: "replace",
-			pool: param(request, "pool"),
-			key: param(request, "name"),
-			body: await readJsonObject(request as unknown as Request),
-		}),
-	)
+	.patch("/pools/:pool/origins/:name", writeOrigin("patch"))
+	.put("/pools/:pool/origins/:name", writeOrigin("replace"))
 	.delete("/pools/:pool/origins/:name", async (request, env) =>
 		change(request as AdminRequest, env, {
 			target: "origins",
