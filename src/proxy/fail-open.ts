@@ -63,23 +63,21 @@ export class FailOpenPlanner {
 		onLateLease: (leaseId: string) => void,
 	): Promise<RoutePlan> {
 		let timer: ReturnType<typeof setTimeout> | undefined;
-		let gaveUp = false;
+		const answer = remote.route(request);
 		const deadline = new Promise<never>((_resolve, reject) => {
 			timer = setTimeout(() => {
-				gaveUp = true;
+				// A reply that comes after we gave up carries a lease nobody will use: hand it back.
+				background(
+					answer.then(
+						(plan) => {
+							if (plan.ok && plan.leaseId) onLateLease(plan.leaseId);
+						},
+						() => {},
+					),
+				);
 				reject(new Error(`route took longer than ${this.deadlineMs} ms`));
 			}, this.deadlineMs);
 		});
-		const answer = remote.route(request);
-		// A reply that comes after we gave up carries a lease nobody will use: hand it back.
-		background(
-			answer.then(
-				(plan) => {
-					if (gaveUp && plan.ok && plan.leaseId) onLateLease(plan.leaseId);
-				},
-				() => {},
-			),
-		);
 		try {
 			const plan = await Promise.race([answer, deadline]);
 			if (
