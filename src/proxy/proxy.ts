@@ -84,7 +84,7 @@ export async function proxyRequest(
 		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
 		: undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
-	const location =
+	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
 	const routeRequest: RouteRequest = {
 		hostname: url.hostname,
@@ -96,17 +96,27 @@ export async function proxyRequest(
 	let plan: RoutePlan;
 	try {
 		plan = await planner.route(routeRequest);
-		// Header affinity the isolate did not know about yet (a changed configuration): ask once more
-		// with the headers it hashes, handing back the first plan's lease.
-		const wanted = plan.ok ? (plan.affinity?.headers ?? []) : [];
-		if (plan.ok && wanted.length > 0 && !wanted.some((name) => affinityHeaders?.[name.toLowerCase()] !== undefined)) {
-			affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state, plan.needsLocation);
-			const headers = affinityHooks?.headerCache.select(url.hostname, request.headers);
-			if (headers && Object.keys(headers).length > 0) {
+		// What the isolate did not know yet (a changed configuration): header affinity's headers, or
+		// that the load balancer now steers by location. Ask once more with them, handing back the
+		// first plan's lease.
+		if (plan.ok && !plan.failOpen) {
+			const wanted = plan.affinity?.headers ?? [];
+			const missingHeaders =
+				wanted.length > 0 && !wanted.some((name) => affinityHeaders?.[name.toLowerCase()] !== undefined);
+			const missingLocation = plan.needsLocation === true && location === undefined && hooks.locate !== undefined;
+			if (missingHeaders || missingLocation) {
+				affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state, plan.needsLocation);
+				const headers = missingHeaders ? affinityHooks?.headerCache.select(url.hostname, request.headers) : undefined;
+				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId
 					? [{ leaseId: plan.leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true }]
 					: [];
-				plan = await planner.route({ ...routeRequest, headers, releases: unused });
+				plan = await planner.route({
+					...routeRequest,
+					...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
+					...(location ? { location } : {}),
+					releases: unused,
+				});
 			}
 		}
 	} catch (error) {

@@ -94,6 +94,16 @@ describe("pool steering with real cf objects", () => {
 		expect(await poolFor(FRANKFURT)).toBe("spare");
 	});
 
+	it("places the first request right after a load balancer switches to location steering", async () => {
+		// The isolate learns that app.test does not steer by location…
+		await putConfig(regionalConfig("off"));
+		expect(await poolFor(FRANKFURT)).toBe("us-east");
+		// …then the configuration changes: the very next request must still reach its region.
+		await putConfig(regionalConfig("geo"));
+		expect(await poolFor(FRANKFURT)).toBe("eu");
+		expect(await poolFor(SINGAPORE)).toBe("ap");
+	});
+
 	it("fails over across pools within one request when every origin of the chosen pool fails", async () => {
 		const config = regionalConfig("geo", { adaptive_routing: { failover_across_pools: true } });
 		// The EU pool's only origin refuses connections, and no health check has noticed yet.
