@@ -1,9 +1,3 @@
-/**
- * The admin API's success paths, every endpoint at least once with the admin token: the envelope
- * the client gets, the ETag (one version per change, none for a no-op), and what GET /config,
- * GET /status and the proxied traffic show afterwards.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
 	type ConfigDoc,
@@ -17,24 +11,9 @@ import {
 	versionOf,
 	type WriteEnvelope,
 } from "./admin-helpers";
-import {
-	admin,
-	clearReceived,
-	type Envelope,
-	onePoolConfig,
-	originUrl,
-	received,
-	send,
-	setOriginHealthy,
-} from "./helpers";
+import { admin, clearReceived, type Envelope, onePoolConfig, originUrl, received, send, startClean } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 /** A CRUD write: asserts status, envelope, ETag = `version`, and returns the envelope. */
 async function expectWrite<T = Item>(

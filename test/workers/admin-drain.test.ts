@@ -1,9 +1,3 @@
-/**
- * Draining an origin through the admin API: it takes no new requests (the origin itself sees none),
- * /status says so and since when, /enable brings it back, and enabling an origin that is disabled
- * in the configuration turns it on there.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
 	envelopeOf,
@@ -16,15 +10,11 @@ import {
 	servedBy,
 	versionOf,
 } from "./admin-helpers";
-import { admin, clearReceived, type Envelope, onePoolConfig, putConfig, received, setOriginHealthy } from "./helpers";
+import { admin, clearReceived, type Envelope, onePoolConfig, putConfig, received, startClean } from "./helpers";
 
 const ALL = ["a", "b", "c"];
 
-beforeEach(async () => {
-	await reset();
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-	await clearReceived(...ALL);
-});
+beforeEach(startClean);
 
 describe("drain", () => {
 	it("keeps new requests away from a drained origin; /status shows it; /enable brings it back", async () => {

@@ -15,16 +15,11 @@ import {
 	servedBy,
 	versionOf,
 } from "./admin-helpers";
-import { admin, clearReceived, onePoolConfig, originUrl, putConfig, received, setOriginHealthy } from "./helpers";
+import { admin, clearReceived, onePoolConfig, originUrl, putConfig, received, startClean } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
 const MIB = 1024 * 1024;
 
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 /** A configuration with something in every collection, at version 2. */
 async function setUp(): Promise<Stored> {

@@ -3,7 +3,7 @@
  * who did it and what changed. And persistence: after the registry object is evicted (memory gone,
  * storage kept), configuration, version, drains and the audit log are all still there.
  */
-import { evictDurableObject, reset } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
 	actorFor,
@@ -20,23 +20,17 @@ import {
 } from "./admin-helpers";
 import {
 	admin,
-	clearReceived,
 	onePoolConfig,
 	originUrl,
 	putConfig,
 	received,
 	runCron,
 	setOriginHealthy,
+	startClean,
 	TOKEN,
 } from "./helpers";
 
-const ALL = ["a", "b", "c"];
-
-beforeEach(async () => {
-	await reset();
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-	await clearReceived(...ALL);
-});
+beforeEach(startClean);
 
 describe("GET /events", () => {
 	it("lists a PUT, a CRUD change, a drain and a health transition, newest first", async () => {

@@ -2,7 +2,7 @@
  * Helpers for the Workers-runtime tests: talk to the Worker under test as a client would, and to
  * the loopback origins (started in global-setup.ts) to see what they received.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, reset, waitOnExecutionContext } from "cloudflare:test";
 import "./provided-context";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
@@ -101,6 +101,19 @@ export async function clearReceived(...names: string[]): Promise<void> {
 			await response.body?.cancel();
 		}),
 	);
+}
+
+/** Every origin started by global-setup.ts. */
+export const ORIGINS = ["a", "b", "c", "d", "e"] as const;
+
+/**
+ * The start of a test: a fresh registry (storage and memory), every origin healthy, their request
+ * logs empty. Use as `beforeEach(startClean)`.
+ */
+export async function startClean(): Promise<void> {
+	await reset();
+	await Promise.all(ORIGINS.map((name) => setOriginHealthy(name, true)));
+	await clearReceived(...ORIGINS);
 }
 
 export async function setOriginHealthy(name: string, healthy: boolean): Promise<void> {

@@ -1,9 +1,3 @@
-/**
- * Origin steering against the real loopback origins: how many requests each origin received
- * (counted on the origin side), for round robin, smooth weighted round robin, least connections
- * with one slow origin, and consistent hashing by client IP across configuration changes.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
 	admin,
@@ -14,16 +8,10 @@ import {
 	type Received,
 	received,
 	send,
-	setOriginHealthy,
+	startClean,
 } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 /** Sends `total` requests over `lanes` concurrent clients; `request(i)` makes the i-th. */
 async function sendAll(total: number, lanes: number, request: (i: number) => Promise<Response>): Promise<number[]> {

@@ -1,8 +1,3 @@
-/**
- * Timeouts, failures and retries against real origins and a port where nothing listens: what the
- * client got, which origins received the request (and with which body), and the in-flight count.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import {
 	adminResult,
@@ -13,16 +8,10 @@ import {
 	received,
 	send,
 	sendStreaming,
-	setOriginHealthy,
+	startClean,
 } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 interface Problem {
 	type: string;

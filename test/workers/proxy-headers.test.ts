@@ -1,8 +1,3 @@
-/**
- * The forwarding path's header and security rules, and loop protection, against real origins:
- * what the origin received, what the client got back.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import {
 	clearReceived,
@@ -12,16 +7,10 @@ import {
 	type Received,
 	received,
 	send,
-	setOriginHealthy,
+	startClean,
 } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 function header(request: Received | undefined, name: string): string | undefined {
 	const value = request?.headers[name];

@@ -1,8 +1,3 @@
-/**
- * The Worker and its registry inside workerd, proxying to real origin servers on loopback. Every
- * assertion is about what the origin received, what the client got, or what the registry says.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import {
 	admin,
@@ -17,15 +12,10 @@ import {
 	runCron,
 	send,
 	setOriginHealthy,
+	startClean,
 } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset(); // a fresh registry (storage and memory) for every test
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 function header(request: Received, name: string): string | undefined {
 	const value = request.headers[name];

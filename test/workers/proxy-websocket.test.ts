@@ -3,19 +3,13 @@
  * (the demo origin's /ws echo): messages both ways, and the socket counted in flight for as long
  * as it is open. The same with a real client over HTTP is in test/e2e/websocket-e2e.test.ts.
  */
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { adminResult, clearReceived, onePoolConfig, putConfig, received, setOriginHealthy } from "./helpers";
+import { adminResult, onePoolConfig, putConfig, received, startClean } from "./helpers";
 
-const ALL = ["a", "b", "c", "d", "e"];
-
-beforeEach(async () => {
-	await reset();
-	await clearReceived(...ALL);
-	await Promise.all(ALL.map((name) => setOriginHealthy(name, true)));
-});
+beforeEach(startClean);
 
 /** Opens a WebSocket through the Worker; `settled` waits for the invocation's background work as it is then. */
 async function connect(url: string, headers: Record<string, string> = {}) {

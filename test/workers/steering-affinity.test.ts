@@ -1,12 +1,5 @@
-/**
- * Global steering and session affinity inside workerd, against real loopback origins: visitors
- * carrying different `cf` objects land in their regional pool; a killed region fails over; cookie
- * affinity keeps a visitor on one origin, moves it once when that origin goes down, and ignores a
- * tampered cookie.
- */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { clearReceived, originUrl, putConfig, received, runCron, send, setOriginHealthy } from "./helpers";
+import { originUrl, putConfig, received, runCron, send, setOriginHealthy, startClean } from "./helpers";
 
 const FRANKFURT = { colo: "FRA", country: "DE", continent: "EU", latitude: "50.11", longitude: "8.68" };
 const NEW_YORK = {
@@ -27,11 +20,7 @@ const SAN_FRANCISCO = {
 };
 const SINGAPORE = { colo: "SIN", country: "SG", continent: "AS", latitude: "1.35", longitude: "103.8" };
 
-beforeEach(async () => {
-	await reset();
-	await Promise.all(["a", "b", "c", "d", "e"].map((name) => setOriginHealthy(name, true)));
-	await clearReceived("a", "b", "c", "d", "e");
-});
+beforeEach(startClean);
 
 /** Three regional pools (one origin each: us-east a, eu b, ap c) plus a fallback pool (d). */
 function regionalConfig(steering: string, extra: Record<string, unknown> = {}) {
