@@ -230,17 +230,7 @@ describe("probe: distinct reasons for the edge's failures", () => {
 		{ status: 521, reason: "connection refused (status 521)" },
 	])("$status: $reason", async ({ status, reason }) => {
 		const result = await probe(
-			{
-				key: "p/a",
-				url: "https://a.example.com/health",
-				method: "GET",
-				headers: {},
-				timeoutMs: 1000,
-				retries: 0,
-				expectedCodes: "2xx",
-				expectedBody: "",
-				followRedirects: false,
-			},
+			aTarget({ expectedCodes: "2xx", retries: 0, followRedirects: false }),
 			async () => new Response(null, { status }),
 		);
 		expect(result).toMatchObject({ ok: false, reason });
@@ -248,17 +238,7 @@ describe("probe: distinct reasons for the edge's failures", () => {
 
 	it("says when a redirect was not followed", async () => {
 		const result = await probe(
-			{
-				key: "p/a",
-				url: "https://a.example.com/health",
-				method: "GET",
-				headers: {},
-				timeoutMs: 1000,
-				retries: 0,
-				expectedCodes: "2xx",
-				expectedBody: "",
-				followRedirects: false,
-			},
+			aTarget({ expectedCodes: "2xx", retries: 0, followRedirects: false }),
 			async () => new Response(null, { status: 302, headers: { location: "/elsewhere" } }),
 		);
 		expect(result.reason).toBe("status 302, expected 2xx (redirect not followed)");
