@@ -11,7 +11,7 @@ import { runHealthSweep } from "./health/sweep";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { FailOpenPlanner } from "./proxy/fail-open";
 import { toVisitorLocation } from "./proxy/location";
-import { OutcomeBatcher } from "./proxy/outcome";
+import { OutcomeBatcher, toUnusedLease } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest, type RouteRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
@@ -47,7 +47,8 @@ export default {
 		const remote = {
 			// Outcomes of earlier requests ride along with this route call.
 			route: async (routeRequest: RouteRequest) => {
-				const releases = [...(routeRequest.releases ?? []), ...batcher.take()];
+				const taken = batcher.take();
+				const releases = routeRequest.releases ? [...routeRequest.releases, ...taken] : taken;
 				try {
 					return await registry.route(releases.length > 0 ? { ...routeRequest, releases } : routeRequest);
 				} catch (error) {
@@ -62,8 +63,7 @@ export default {
 			env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
 			env.AFFINITY_SECRET_PREVIOUS,
 		]);
-		const lateLease = (leaseId: string) =>
-			batcher.giveBack([{ leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true }]);
+		const lateLease = (leaseId: string) => batcher.giveBack([toUnusedLease(leaseId)]);
 		return proxyRequest(request, planner.for(remote, waitUntil, lateLease), fetch, {
 			locate: () => toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true"),
 			affinity: { keys: affinityKeys, headerCache: affinityHeaders },

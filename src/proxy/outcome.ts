@@ -34,6 +34,11 @@ export interface OutcomeRecord {
 	readonly colo?: string;
 }
 
+/** The outcome of a lease that was taken but never used (a plan given up on or asked again). */
+export function toUnusedLease(leaseId: string): OutcomeRecord {
+	return { leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true };
+}
+
 /**
  * Collects outcome records from concurrent requests of one isolate and sends them in few calls,
  * so releases never add a registry round trip to a request's critical path. Under steady traffic

@@ -18,7 +18,7 @@ import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
-import type { OutcomeRecord } from "./outcome";
+import { type OutcomeRecord, toUnusedLease } from "./outcome";
 import { toProblemResponse } from "./problem";
 import type { RetryBudget } from "./retry-budget";
 import { isTrustedProxy } from "./trusted-proxies";
@@ -108,9 +108,7 @@ export async function proxyRequest(
 				affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state, plan.needsLocation);
 				const headers = missingHeaders ? affinityHooks?.headerCache.select(url.hostname, request.headers) : undefined;
 				if (missingLocation) location = hooks.locate?.();
-				const unused = plan.leaseId
-					? [{ leaseId: plan.leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true }]
-					: [];
+				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
 				plan = await planner.route({
 					...routeRequest,
 					...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
