@@ -2,6 +2,7 @@
  * Load generation with wrk: a closed loop of `connections` keep-alive connections, a warm-up run
  * first, then the measured run. bench/wrk-report.lua prints the numbers as one JSON line.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./bundle.ts";
 import { runChild } from "./processes.ts";
@@ -14,6 +15,8 @@ export interface LoadOptions {
 	readonly durationS: number;
 	/** 0 skips the warm-up. */
 	readonly warmupS: number;
+	/** The serving process, when known: its CPU time during the measured run is reported per request. */
+	readonly pid?: number;
 }
 
 export interface LoadResult {
@@ -23,6 +26,8 @@ export interface LoadResult {
 	readonly requests: number;
 	/** Socket errors, timeouts and responses with a status of 400 or more. */
 	readonly errors: number;
+	/** CPU time (user + system) the serving process spent per request, in microseconds; when its pid is known. */
+	readonly cpuUsPerRequest?: number;
 }
 
 interface WrkReport {
@@ -49,12 +54,35 @@ async function wrk(wrkPath: string, url: string, connections: number, durationS:
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 	if (options.warmupS > 0) await wrk(options.wrk, options.url, options.connections, options.warmupS);
+	const cpuBefore = options.pid === undefined ? undefined : cpuSeconds(options.pid);
 	const report = await wrk(options.wrk, options.url, options.connections, options.durationS);
+	const cpuAfter = options.pid === undefined ? undefined : cpuSeconds(options.pid);
+	const cpuUsPerRequest =
+		cpuBefore === undefined || cpuAfter === undefined || report.requests === 0
+			? undefined
+			: ((cpuAfter - cpuBefore) * 1e6) / report.requests;
 	return {
 		requestsPerS: report.requests / (report.duration_us / 1e6),
 		p50Ms: report.p50_us / 1000,
 		p99Ms: report.p99_us / 1000,
 		requests: report.requests,
 		errors: report.connect_errors + report.read_errors + report.write_errors + report.status_errors + report.timeouts,
+		cpuUsPerRequest,
 	};
+}
+
+/** Ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux everywhere in practice). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** User + system CPU seconds a process (all its threads) has used so far; undefined off Linux. */
+export function cpuSeconds(pid: number): number | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		// Fields after the command name (which may contain spaces) start after the last ")".
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		// utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name (0-based 11, 12).
+		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+	} catch {
+		return undefined;
+	}
 }

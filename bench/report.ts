@@ -24,6 +24,8 @@ export interface Row {
 	readonly p99Ms: number;
 	/** Summed over the runs: socket errors, timeouts, statuses ≥ 400. */
 	readonly errors: number;
+	/** Median CPU time of the serving process per request (µs), where measured (the workerd targets). */
+	readonly cpuUsPerRequest?: number;
 	readonly ratioToBare?: number;
 	readonly ratioToBareRpc?: number;
 	/** p50 minus bare's p50 at the same connection count. */
@@ -50,6 +52,11 @@ export function median(values: readonly number[]): number {
 		: ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+function medianOfKnown(values: readonly (number | undefined)[]): number | undefined {
+	const known = values.filter((value): value is number => value !== undefined);
+	return known.length === 0 ? undefined : median(known);
+}
+
 export function toRows(targets: readonly Target[], connectionCounts: readonly number[], runs: readonly Run[]): Row[] {
 	const rows: Row[] = [];
 	for (const connections of connectionCounts) {
@@ -63,6 +70,7 @@ export function toRows(targets: readonly Target[], connectionCounts: readonly nu
 				p50Ms: median(mine.map((result) => result.p50Ms)),
 				p99Ms: median(mine.map((result) => result.p99Ms)),
 				errors: mine.reduce((sum, result) => sum + result.errors, 0),
+				cpuUsPerRequest: medianOfKnown(mine.map((result) => result.cpuUsPerRequest)),
 			};
 		};
 		const bare = stats("bare");
@@ -122,7 +130,7 @@ const ratio = (value: number | undefined) => (value === undefined ? "" : value.t
 
 export function formatResults(rows: readonly Row[], checks: readonly Check[]): string {
 	const results = table(
-		["target", "conns", "req/s", "p50 ms", "p99 ms", "errors", "÷ bare", "÷ bare+RPC", "p50 over bare"],
+		["target", "conns", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "÷ bare", "÷ bare+RPC", "p50 over bare"],
 		rows.map((row) => [
 			row.label,
 			String(row.connections),
@@ -130,6 +138,7 @@ export function formatResults(rows: readonly Row[], checks: readonly Check[]): s
 			row.p50Ms.toFixed(3),
 			row.p99Ms.toFixed(3),
 			String(row.errors),
+			row.cpuUsPerRequest === undefined ? "" : row.cpuUsPerRequest.toFixed(0),
 			ratio(row.ratioToBare),
 			ratio(row.ratioToBareRpc),
 			row.addedP50Ms === undefined ? "" : `${row.addedP50Ms >= 0 ? "+" : ""}${row.addedP50Ms.toFixed(3)} ms`,

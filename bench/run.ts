@@ -60,7 +60,7 @@ async function main(): Promise<void> {
 		for (const connections of CONNECTIONS) {
 			for (const target of targets) {
 				await clearRequestLogs(origins);
-				const result = await runLoad({ wrk, url: target.url, connections, ...plan });
+				const result = await runLoad({ wrk, url: target.url, connections, pid: target.pid, ...plan });
 				const loadAverage = loadavg()[0] as number;
 				runs.push({ target: target.id, connections, result, loadAverage });
 				log(
@@ -96,7 +96,8 @@ async function main(): Promise<void> {
 
 function describe(result: LoadResult): string {
 	const errors = result.errors > 0 ? `, ${result.errors} errors` : "";
-	return `${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms${errors}`;
+	const cpu = result.cpuUsPerRequest === undefined ? "" : `, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req`;
+	return `${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms${cpu}${errors}`;
 }
 
 try {

@@ -16,6 +16,8 @@ export interface Target {
 	/** What the table shows; says so when a policy runs as another. */
 	readonly label: string;
 	readonly url: string;
+	/** The serving process (workerd; nginx's master only, so not its workers): its CPU time is reported. */
+	readonly pid?: number;
 	/** Switchyard only: requests its registry counts in flight now. */
 	readonly inFlight?: () => Promise<number>;
 }
@@ -49,7 +51,7 @@ export async function startTargets(
 		compatibilityDate: date,
 		text: origin,
 	});
-	targets.push({ id: "bare", label: "bare", url: bareServer.url });
+	targets.push({ id: "bare", label: "bare", url: bareServer.url, pid: bareServer.child.process.pid });
 	const rpcServer = await startWorkerd({
 		name: "bare-rpc",
 		modulePath: bareRpc.modulePath,
@@ -57,7 +59,7 @@ export async function startTargets(
 		text: origin,
 		durableObject: { className: "Noop", binding: "NOOP" },
 	});
-	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url });
+	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url, pid: rpcServer.child.process.pid });
 
 	const token = randomBytes(24).toString("hex");
 	for (const { id, policy } of POLICIES) {
@@ -71,7 +73,13 @@ export async function startTargets(
 		const configured = await configureSwitchyard(server.url, token, policy, origins);
 		for (const message of configured.policyMessages) log(`${id}: admin API says: ${message}`);
 		const label = configured.runs === policy ? id : `${id} (runs ${configured.runs})`;
-		targets.push({ id, label, url: server.url, inFlight: () => inFlight(server.url, token) });
+		targets.push({
+			id,
+			label,
+			url: server.url,
+			pid: server.child.process.pid,
+			inFlight: () => inFlight(server.url, token),
+		});
 	}
 
 	if (nginxPath) {
