@@ -1,4 +1,5 @@
 import type { Registry } from "./registry/registry";
+import { AUTHORITY } from "./registry/shard";
 
 /** Bindings, vars and secrets, as wrangler.toml and .dev.vars declare them. */
 export interface Env {
@@ -20,7 +21,23 @@ export interface Env {
 	readonly DEV_GEO_HEADERS?: string;
 }
 
-/** The one registry object. Later versions shard counters per colo without changing callers. */
+/**
+ * The authority: the one registry object holding configuration, health, drains, events and the
+ * audit log (admin API, cron, alarms, and the state copies Workers and shards take).
+ *
+ * Routing counters live elsewhere, in counter shards (`getShard`, src/registry/shard.ts): one
+ * object per load balancer, keyed by `shardKeyFor(name)`, answering `route` and `release` from a
+ * copy of the authority's state. That copy is eventually consistent: the authority pushes every
+ * change of configuration, health, drains or ejections to each load balancer's shard as it
+ * happens (admin writes and probe results return once the push is done, or after 1 s); a push
+ * that is lost is made up for by the shard's own check, at most every 5 s while it serves
+ * traffic. A shard with no copy (new, or evicted) pulls one before its first route.
+ */
 export function getRegistry(env: Env): DurableObjectStub<Registry> {
-	return env.REGISTRY.getByName("global");
+	return env.REGISTRY.getByName(AUTHORITY);
+}
+
+/** The counter shard named `shardKey` (or the authority, for leases issued before shards). */
+export function getShard(env: Env, shardKey: string): DurableObjectStub<Registry> {
+	return env.REGISTRY.getByName(shardKey);
 }

@@ -6,19 +6,22 @@
 
 import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
-import { type Env, getRegistry } from "./env";
+import { type Env, getRegistry, getShard } from "./env";
 import { runHealthSweep } from "./health/sweep";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { FailOpenPlanner } from "./proxy/fail-open";
 import { toVisitorLocation } from "./proxy/location";
-import { OutcomeBatcher, toUnusedLease } from "./proxy/outcome";
+import { toUnusedLease } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
-import { proxyRequest, type RouteRequest } from "./proxy/proxy";
+import { proxyRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
+import { ShardedOutcomes, toShardedRemote, UnmatchedHostBudget } from "./proxy/sharded-registry";
 import { toRelayedWebSocket } from "./proxy/websocket";
 
-/** One per isolate: outcomes of concurrent requests share one registry call. */
-let outcomes: OutcomeBatcher | undefined;
+/** One per isolate: outcomes of concurrent requests share one call per counter shard. */
+let outcomes: ShardedOutcomes | undefined;
+/** One per isolate: how often hostnames its copy does not know may be asked about. */
+const unmatchedHosts = new UnmatchedHostBudget();
 /** One per isolate: the registry's last state, to plan from when it does not answer. */
 const planner = new FailOpenPlanner();
 /** One per isolate: retries in flight stay within budget. */
@@ -40,24 +43,19 @@ export default {
 			}
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
-		outcomes ??= new OutcomeBatcher((batch) => getRegistry(env).release(batch));
+		outcomes ??= new ShardedOutcomes((shard, batch) => getShard(env, shard).release(batch));
 		const batcher = outcomes;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-		const registry = getRegistry(env);
-		const remote = {
-			// Outcomes of earlier requests ride along with this route call.
-			route: async (routeRequest: RouteRequest) => {
-				const taken = batcher.take();
-				const releases = routeRequest.releases ? [...routeRequest.releases, ...taken] : taken;
-				try {
-					return await registry.route(releases.length > 0 ? { ...routeRequest, releases } : routeRequest);
-				} catch (error) {
-					batcher.giveBack(releases);
-					throw error;
-				}
+		// Route calls go to the counter shard of the request's load balancer; outcomes ride along.
+		const remote = toShardedRemote(
+			planner,
+			batcher,
+			{
+				route: (shard, routeRequest) => getShard(env, shard).route(routeRequest),
+				stateCopy: () => getRegistry(env).stateCopy(),
 			},
-			stateCopy: () => registry.stateCopy(),
-		};
+			unmatchedHosts,
+		);
 		// Resolved values only are shared between requests: the runtime ties pending promises to one.
 		affinityKeys ??= await toAffinityKeys([
 			env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),

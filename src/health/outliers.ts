@@ -78,9 +78,8 @@ export class OutlierTracker {
 		const record = this.recordOf(key);
 		if (record.ejectedUntil > now) return undefined;
 		record.failures++;
-		if (record.failures < settings.consecutive_failures || !othersAvailable) return undefined;
-		const ejected = poolKeys.filter((other) => other !== key && this.isEjected(other, now)).length;
-		if (ejected + 1 > Math.floor((poolKeys.length * settings.max_ejection_percent) / 100)) return undefined;
+		if (record.failures < settings.consecutive_failures) return undefined;
+		if (!this.mayEject(key, poolKeys, settings, now, othersAvailable)) return undefined;
 		record.ejections++;
 		record.failures = 0;
 		const multiple = Math.min(record.ejections, MAX_EJECTION_MULTIPLE);
@@ -91,6 +90,52 @@ export class OutlierTracker {
 			until: record.ejectedUntil,
 			reason: `ejected for ${settings.base_ejection_s * multiple} s after ${settings.consecutive_failures} failed requests in a row (last: ${why})`,
 		};
+	}
+
+	/**
+	 * Whether ejecting `key` now keeps its pool within max_ejection_percent (`poolKeys`: its origins)
+	 * and leaves another origin to take traffic (`othersAvailable`). The authority asks this again of
+	 * ejections shards report, since two shards may each have ejected within their own limits.
+	 */
+	mayEject(
+		key: string,
+		poolKeys: readonly string[],
+		settings: OutlierSettings,
+		now: number,
+		othersAvailable: boolean,
+	): boolean {
+		if (!othersAvailable) return false;
+		const ejected = poolKeys.filter((other) => other !== key && this.isEjected(other, now)).length;
+		return ejected + 1 <= Math.floor((poolKeys.length * settings.max_ejection_percent) / 100);
+	}
+
+	/**
+	 * An ejection decided elsewhere (by another shard, as the authority relays it): honoured until
+	 * `until`, reported as a readmission when it ends. Idempotent; does not count towards this
+	 * tracker's ejection multiple, which each shard keeps for the ejections it decided.
+	 */
+	recordEjection(key: string, until: number, now: number): void {
+		const record = this.recordOf(key);
+		if (record.ejectedUntil >= until || until <= now) return;
+		record.ejectedUntil = until;
+		record.failures = 0;
+		record.readmissionPending = true;
+	}
+
+	/** Ends an ejection at once, without a readmission to report (the authority refused it). */
+	lift(key: string): void {
+		const record = this.origins.get(key);
+		if (!record) return;
+		record.ejectedUntil = 0;
+		record.readmissionPending = false;
+	}
+
+	/** Ejections in force now, until when. */
+	ejections(now: number): { key: string; until: number }[] {
+		const list: { key: string; until: number }[] = [];
+		for (const [key, record] of this.origins)
+			if (record.ejectedUntil > now) list.push({ key, until: record.ejectedUntil });
+		return list;
 	}
 
 	/** Origins whose ejection has ended since the last call: readmitted, on probation. */

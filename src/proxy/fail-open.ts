@@ -7,9 +7,10 @@
  */
 import { createOriginPolicy } from "../balancing";
 import type { OriginPolicy } from "../balancing/policy";
+import type { LoadBalancer } from "../config/schema";
 import { validateConfig } from "../config/validate";
 import { planRoute, type RoutePlan } from "../registry/plan";
-import { type Snapshot, toSnapshot } from "../registry/snapshot";
+import { findLoadBalancer, type Snapshot, toSnapshot } from "../registry/snapshot";
 import type { Planner, RouteRequest } from "./proxy";
 
 /** A `route` slower than this is given up on, and the request planned locally (when a copy exists). */
@@ -80,10 +81,11 @@ export class FailOpenPlanner {
 		});
 		try {
 			const plan = await Promise.race([answer, deadline]);
+			// Only a newer state: replies come from several counter shards, and one may lag the copy.
 			if (
 				plan.ok &&
 				plan.state !== undefined &&
-				plan.state !== this.local?.state &&
+				plan.state > (this.local?.state ?? Number.NEGATIVE_INFINITY) &&
 				plan.state !== this.refreshingState
 			) {
 				this.refreshingState = plan.state;
@@ -99,23 +101,42 @@ export class FailOpenPlanner {
 		}
 	}
 
+	/** Whether the isolate holds a copy yet: a cold one fetches it (`load`) before its first route. */
+	get hasCopy(): boolean {
+		return this.local !== undefined;
+	}
+
+	/** The load balancer `hostname` resolves to in this isolate's copy: which counter shard to ask. */
+	loadBalancerOf(hostname: string): LoadBalancer | undefined {
+		return this.local && findLoadBalancer(this.local.snapshot, hostname);
+	}
+
+	/** Fetches the copy and waits for it; throws when the registry does not answer. */
+	async load(remote: Pick<RemoteRegistry, "stateCopy">): Promise<void> {
+		this.install(await remote.stateCopy());
+	}
+
 	private async refresh(remote: RemoteRegistry): Promise<void> {
 		try {
-			const copy = await remote.stateCopy();
-			const checked = validateConfig(JSON.parse(copy.configJson));
-			if (!checked.ok) return;
-			this.local = {
-				state: copy.state,
-				snapshot: toSnapshot(checked.config, copy.version),
-				unhealthy: new Set(copy.unhealthy),
-				draining: new Set(copy.draining),
-				policies: new Map(),
-			};
+			this.install(await remote.stateCopy());
 		} catch (error) {
 			console.error("refreshing the registry copy failed", error);
 		} finally {
 			this.refreshingState = undefined;
 		}
+	}
+
+	private install(copy: StateCopy): void {
+		if (this.local && copy.state < this.local.state) return;
+		const checked = validateConfig(JSON.parse(copy.configJson));
+		if (!checked.ok) return;
+		this.local = {
+			state: copy.state,
+			snapshot: toSnapshot(checked.config, copy.version),
+			unhealthy: new Set(copy.unhealthy),
+			draining: new Set(copy.draining),
+			policies: new Map(),
+		};
 	}
 
 	private planLocally(request: RouteRequest): RoutePlan {

@@ -131,6 +131,11 @@ function toAttempt(origin: OriginEntry): Attempt {
 	return { key: origin.key, pool: origin.pool, origin: origin.name, base: origin.base };
 }
 
+/** The answer for a hostname no load balancer answers (the Worker gives it without asking a shard, too). */
+export function toNoLoadBalancer(hostname: string): RoutePlan {
+	return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
+}
+
 export function planRoute(
 	snapshot: Snapshot,
 	hostname: string,
@@ -140,9 +145,7 @@ export function planRoute(
 	},
 ): RoutePlan {
 	const lb = findLoadBalancer(snapshot, hostname);
-	if (!lb) {
-		return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
-	}
+	if (!lb) return toNoLoadBalancer(hostname);
 	if (!lb.enabled) {
 		return {
 			ok: false,

@@ -1,8 +1,12 @@
 /**
- * The registry Durable Object: configuration, health and balancing counters for every load
- * balancer. A thin RPC surface over pure code (validate, operations, diff, plan, state machine);
- * it only adds memory (counters, last-check times) and SQLite persistence (configuration, its
- * audit log, health transitions, drains).
+ * The registry Durable Object, in one of two roles (src/registry/shard.ts). The authority
+ * ("global") holds configuration, health, drains, events and the audit log, runs the alarm and
+ * answers the admin API. Counter shards (one per load balancer) answer `route` and `release` from
+ * a copy of the authority's state and keep the counters in memory: leases, policy cursors,
+ * latency EWMAs, passive health. A thin RPC surface over pure code (validate, operations, diff,
+ * plan, state machine); it only adds memory (counters, last-check times), the authority's SQLite
+ * persistence (configuration, its audit log, health transitions, drains) and the copying of state
+ * between the two roles.
  *
  * Configuration documents cross RPC as JSON text: loose objects (unknown fields kept) do not fit
  * RPC's serialisable types, and the admin API sends them on as text anyway.
@@ -16,7 +20,7 @@ import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument }
 import type { Config, LoadBalancer } from "../config/schema";
 import { outlierDetectionSchema } from "../config/schema";
 import { type FieldError, validateConfig } from "../config/validate";
-import type { Env } from "../env";
+import { type Env, getRegistry } from "../env";
 import { type Ejection, type OutlierSettings, OutlierTracker } from "../health/outliers";
 import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { probe } from "../health/probe";
@@ -32,7 +36,25 @@ import { SEED } from "../seed/seed.generated";
 import type { PoolFacts } from "../steering/policy";
 import { LeaseTable } from "./leases";
 import { isPoolHealthy, planRoute, poolsOf, type RoutePlan } from "./plan";
-import { findLoadBalancer, poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
+import {
+	AUTHORITY,
+	type CopyMark,
+	isAuthority,
+	isDueForRevalidation,
+	isForOtherShard,
+	isNewerCopy,
+	mergeShardCounters,
+	type OtherShard,
+	REVALIDATE_MS,
+	type ReportedEjection,
+	type ShardCopy,
+	type ShardCounters,
+	type ShardRouteRequest,
+	shardKeyFor,
+	toLeasePrefix,
+	toShardKeys,
+} from "./shard";
+import { findLoadBalancer, type PoolEntry, poolOfKey, type Snapshot, toOriginKey, toSnapshot } from "./snapshot";
 import {
 	appendAudit,
 	appendHealthEvent,
@@ -62,6 +84,14 @@ const MIN_ALARM_GAP_MS = 1000;
 export const PROBE_SUBREQUEST_BUDGET = 48;
 /** A probe due within this much of its interval is run now: cron fires once a minute, give or take. */
 const DUE_SLACK_MS = 5_000;
+/**
+ * Admin writes and probe results wait this long at most for the push of their change to the
+ * counter shards, so an admin client normally reads its own write through any load balancer; a
+ * slow or lost push only makes the change eventual (see REVALIDATE_MS).
+ */
+const PUSH_WAIT_MS = 1_000;
+/** /status waits this long at most for each shard's counters; a shard that does not answer is reported. */
+const SHARD_STATUS_TIMEOUT_MS = 2_000;
 
 interface OriginHealth {
 	state: HealthState;
@@ -138,12 +168,23 @@ export interface PoolStatus {
 	origins: OriginStatus[];
 }
 
+export interface ShardStatus {
+	/** The counter shard's key, e.g. "lb:www.example.com". */
+	key: string;
+	load_balancers: string[];
+	/** False when it did not answer in time: its requests in flight are missing from the counts. */
+	answered: boolean;
+	error?: string;
+}
+
 export interface StatusReport {
 	version: number;
 	/** Set when the stored configuration could not be loaded; PUT a new one. */
 	load_errors?: string[];
 	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
 	pools: PoolStatus[];
+	/** The counter shards whose counts (in flight, passive health) the origins show. */
+	shards: ShardStatus[];
 }
 
 export type EventEntry =
@@ -159,7 +200,7 @@ export class Registry extends DurableObject<Env> {
 	private readonly health = new Map<string, OriginHealth>();
 	private drains = new Map<string, Drain>();
 	private policies = new Map<string, OriginPolicy>();
-	private readonly leases = new LeaseTable(crypto.randomUUID().slice(0, 8));
+	private readonly leases: LeaseTable;
 	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
 	private readonly latency = new Map<string, PeakEwma>();
 	/** Peak-EWMA of each pool's time to first byte as seen from each colo ("<pool>\0<colo>"), for dynamic_latency. */
@@ -184,12 +225,43 @@ export class Registry extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
 	private loadErrors: string[] = [];
+	/** The name this object was addressed by: AUTHORITY, or a counter shard's key. */
+	private readonly shardKey: string;
+	/** The authority holds configuration and health; a counter shard only a copy of them. */
+	private readonly authority: boolean;
+	/** Rounds of health checks applied (authority), or of the copy held (shard): RTT averages move with it. */
+	private checks = 0;
+	/** Authority: set once started, so state moves from then on are pushed to the shards. */
+	private pushing = false;
+	private pushQueued = false;
+	/** Authority: the latest push to the shards (resolved when done, failed or not). */
+	private pushed: Promise<void> = Promise.resolve();
+	/**
+	 * Authority: shards of load balancers a change removed. They still get the next push: isolates
+	 * with an older copy may send them requests, which they must now answer from the new one.
+	 */
+	private readonly retiredShards = new Set<string>();
+	/** Shard: which copy of the authority's state it holds; undefined until it has one. */
+	private copyMark: CopyMark | undefined;
+	private copyConfigJson: string | undefined;
+	/** Shard: when the copy was last confirmed current (or replaced), and whether a check is out. */
+	private validatedAt = 0;
+	private validating = false;
+	/** Shard: ejections not yet reported to the authority, and when to try again after a failed report. */
+	private unreported: ReportedEjection[] = [];
+	private reportAfter = 0;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		this.shardKey = ctx.id.name ?? AUTHORITY;
+		this.authority = isAuthority(ctx.id.name);
+		// Each lease names its shard, so the Worker sends its release back there.
+		this.leases = new LeaseTable(toLeasePrefix(this.shardKey, crypto.randomUUID().slice(0, 8)));
 		this.sql = toCountingSql(ctx.storage.sql, (rows) => {
 			this.counters.rowsWritten += rows;
 		});
+		// A counter shard keeps nothing in storage: its state comes from the authority (ensureCopy).
+		if (!this.authority) return;
 		ctx.blockConcurrencyWhile(async () => {
 			const sql = this.sql;
 			migrate(sql);
@@ -214,18 +286,33 @@ export class Registry extends DurableObject<Env> {
 			}
 			this.drains = loadDrains(sql);
 			if (SEED) this.applySeed(SEED, Date.now());
+			// Not before: shards that outlived a restart see the new state when they next revalidate.
+			this.pushing = true;
 		});
 	}
 
 	/**
 	 * The hot path: which origins, in which order, should take a request for `hostname`, with a
 	 * lease that counts the request in flight on the chosen origin until its outcome is released.
+	 * A first try (`shardTry` 1) for a load balancer whose counters live in another shard is sent on
+	 * there instead (the authority keeps none, so it sends every one on).
 	 */
-	route(request: RouteRequest): RoutePlan {
+	async route(request: ShardRouteRequest): Promise<RoutePlan | OtherShard> {
 		this.count("route");
+		if (!this.copyMark && !this.authority) await this.ensureCopy();
 		if (request.releases?.length) this.applyOutcomes(request.releases);
 		const now = Date.now();
+		this.afterOutcomes(now);
 		const lb = findLoadBalancer(this.snapshot, request.hostname);
+		if (lb && isForOtherShard(request, this.shardKey, lb.name)) {
+			return {
+				ok: false,
+				problem: "other_shard",
+				loadBalancer: lb.name,
+				shard: shardKeyFor(lb.name),
+				state: this.state,
+			};
+		}
 		const colo = request.location?.colo;
 		const plan = planRoute(this.snapshot, request.hostname, {
 			isHealthy: (key) => this.isOriginHealthy(key, now),
@@ -313,11 +400,16 @@ export class Registry extends DurableObject<Env> {
 
 	/**
 	 * Outcomes of finished requests, batched by each Worker isolate: their leases end (idempotent),
-	 * and the serving origin's time to first byte feeds its latency EWMA. Nothing is written.
+	 * and the serving origin's time to first byte feeds its latency EWMA. Nothing is written. A
+	 * shard reports the ejections they caused before answering (a release is never on a request's
+	 * critical path), so the authority's /status and /events show them when the batch is done.
 	 */
-	release(records: OutcomeRecord[]): { released: number } {
+	async release(records: OutcomeRecord[]): Promise<{ released: number }> {
 		this.count("release");
-		return { released: this.applyOutcomes(records) };
+		if (!this.copyMark && !this.authority) await this.ensureCopy();
+		const released = this.applyOutcomes(records);
+		await this.reportEjections(Date.now());
+		return { released };
 	}
 
 	private applyOutcomes(records: readonly OutcomeRecord[]): number {
@@ -349,8 +441,13 @@ export class Registry extends DurableObject<Env> {
 		if (!entry) return;
 		const settings = this.poolSettings.get(entry.pool.id)?.outliers ?? DEFAULT_OUTLIERS;
 		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
-		// Never the last origin that can take traffic: ejecting it would empty the pool.
-		const othersAvailable = entry.origins.some(
+		const ejection = this.outliers.failed(key, poolKeys, settings, now, why, this.othersAvailable(entry, key, now));
+		if (ejection) this.noteEjection(ejection, now);
+	}
+
+	/** Whether another origin of the pool can take traffic: the last one is never ejected (it would empty the pool). */
+	private othersAvailable(entry: PoolEntry, key: string, now: number): boolean {
+		return entry.origins.some(
 			(origin) =>
 				origin.key !== key &&
 				origin.enabled &&
@@ -358,16 +455,271 @@ export class Registry extends DurableObject<Env> {
 				!this.drains.has(origin.key) &&
 				this.isOriginHealthy(origin.key, now),
 		);
-		const ejection = this.outliers.failed(key, poolKeys, settings, now, why, othersAvailable);
-		if (ejection) this.noteEjection(ejection, now);
 	}
 
 	private noteEjection(ejection: Ejection, now: number): void {
-		console.warn(`switchyard: ${ejection.key} ${ejection.reason}`);
+		console.warn(`switchyard: ${this.shardKey}: ${ejection.key} ${ejection.reason}`);
+		if (!this.authority) {
+			// The authority records the event and tells every shard (other load balancers may share the pool).
+			this.unreported.push({ key: ejection.key, until: ejection.until, reason: ejection.reason, at: now });
+			return;
+		}
 		this.pendingEvents.push({ at: now, originKey: ejection.key, healthy: false, reason: ejection.reason });
-		this.state++;
+		this.bumpState();
 		// Written off the hot path: the alarm flushes pending events within a second.
 		void this.armAlarm(now + 1000);
+	}
+
+	// --- Counter shards: copying the authority's state, reporting ejections, counters for /status ---
+
+	/** Shard, after outcomes were applied: check the copy now and then, report new ejections; both off the caller's path. */
+	private afterOutcomes(now: number): void {
+		if (this.authority) return;
+		if (!this.validating && isDueForRevalidation(this.validatedAt, now)) {
+			this.validating = true;
+			this.ctx.waitUntil(this.revalidate());
+		}
+		if (this.unreported.length > 0) this.ctx.waitUntil(this.reportEjections(now));
+	}
+
+	/**
+	 * Shard without a copy (new, or evicted): pulls one from the authority before answering. Other
+	 * calls wait meanwhile; when the authority does not answer, the call fails (the Worker then plans
+	 * from its own copy) and the object starts afresh.
+	 */
+	private async ensureCopy(): Promise<void> {
+		await this.ctx.blockConcurrencyWhile(async () => {
+			if (this.copyMark) return;
+			const copy = await getRegistry(this.env).shardCopySince(null);
+			if (copy) this.applyCopy(copy, Date.now());
+		});
+	}
+
+	/** Shard: the authority pushes its state here whenever it moves. Best effort: revalidation covers a lost push. */
+	adoptCopy(copy: ShardCopy): { state: number | undefined } {
+		this.count("adoptCopy");
+		this.assertShard("adoptCopy");
+		if (isNewerCopy(copy, this.copyMark)) this.applyCopy(copy, Date.now());
+		return { state: this.copyMark?.state };
+	}
+
+	/** Shard: asks the authority whether its copy is current, and takes the new one if not. */
+	private async revalidate(): Promise<void> {
+		try {
+			const copy = await getRegistry(this.env).shardCopySince(this.copyMark ?? null);
+			if (copy && isNewerCopy(copy, this.copyMark)) this.applyCopy(copy, Date.now());
+		} catch (error) {
+			console.error(`switchyard: ${this.shardKey} could not revalidate its copy`, error);
+		} finally {
+			// After a failure too: the next check waits its turn rather than following every request.
+			this.validatedAt = Date.now();
+			this.validating = false;
+		}
+	}
+
+	/**
+	 * Shard: replaces its copy of configuration, health, drains and ejections. The snapshot (and with
+	 * it the policies' cursors) is rebuilt only when the configuration itself changed.
+	 */
+	private applyCopy(copy: ShardCopy, now: number): void {
+		if (copy.configJson !== this.copyConfigJson) {
+			const checked = validateConfig(JSON.parse(copy.configJson));
+			if (checked.ok) {
+				this.install(checked.config, copy.version);
+				this.copyConfigJson = copy.configJson;
+			} else {
+				console.error(`switchyard: ${this.shardKey} refused the authority's configuration ${copy.version}`);
+			}
+		}
+		this.health.clear();
+		for (const entry of copy.health) {
+			this.health.set(entry.key, {
+				state: { healthy: entry.healthy, upStreak: 0, downStreak: 0, changedAt: entry.changedAt },
+				...(entry.rttEwmaMs !== undefined ? { rttEwmaMs: entry.rttEwmaMs } : {}),
+			});
+		}
+		this.healthySince.clear();
+		for (const { key, since } of copy.healthySince) this.healthySince.set(key, since);
+		this.drains = new Map(copy.drains.map((drain) => [drain.key, { since: drain.since, actor: "" }]));
+		for (const ejection of copy.ejections) this.outliers.recordEjection(ejection.key, ejection.until, now);
+		this.state = copy.state;
+		this.checks = copy.checks;
+		this.copyMark = { state: copy.state, checks: copy.checks };
+		this.validatedAt = now;
+	}
+
+	/** Shard: tells the authority about its new ejections in one call; lifts those it refuses. */
+	private async reportEjections(now: number): Promise<void> {
+		if (this.unreported.length === 0 || now < this.reportAfter) return;
+		const batch = this.unreported;
+		this.unreported = [];
+		try {
+			const { refused } = await getRegistry(this.env).recordEjections(batch);
+			for (const key of refused) this.outliers.lift(key);
+		} catch (error) {
+			console.error(`switchyard: ${this.shardKey} could not report ${batch.length} ejections`, error);
+			// Tried again with later outcomes, not before the copy's next check is due.
+			this.reportAfter = Date.now() + REVALIDATE_MS;
+			const later = Date.now();
+			this.unreported.push(...batch.filter((ejection) => this.outliers.isEjected(ejection.key, later)));
+		}
+	}
+
+	/** Authority: the state a shard copies, or null when `held` is current already (the cheap check). */
+	shardCopySince(held: CopyMark | null): ShardCopy | null {
+		this.count("shardCopy");
+		this.assertAuthority("shardCopySince");
+		if (held && held.state === this.state && held.checks === this.checks) return null;
+		return this.toShardCopy();
+	}
+
+	private toShardCopy(): ShardCopy {
+		return {
+			state: this.state,
+			checks: this.checks,
+			configJson: JSON.stringify(this.snapshot.config),
+			version: this.snapshot.version,
+			health: [...this.health].map(([key, health]) => ({
+				key,
+				healthy: health.state.healthy,
+				changedAt: health.state.changedAt,
+				...(health.rttEwmaMs !== undefined ? { rttEwmaMs: health.rttEwmaMs } : {}),
+			})),
+			healthySince: [...this.healthySince].map(([key, since]) => ({ key, since })),
+			drains: [...this.drains].map(([key, drain]) => ({ key, since: drain.since })),
+			ejections: this.outliers.ejections(Date.now()),
+		};
+	}
+
+	/**
+	 * Authority: ejections a shard decided. Each is checked again against every shard's ejections
+	 * (the pool's max_ejection_percent, never its last available origin), recorded as a health event
+	 * and pushed to every shard, so other load balancers sharing the pool stop using the origin too.
+	 * Returns the ones refused; the shard lifts them.
+	 */
+	async recordEjections(ejections: readonly ReportedEjection[]): Promise<{ refused: string[] }> {
+		this.count("recordEjections");
+		this.assertAuthority("recordEjections");
+		const now = Date.now();
+		const refused = ejections.filter((ejection) => !this.acceptEjection(ejection, now)).map((ejection) => ejection.key);
+		await this.pushSettled();
+		return { refused };
+	}
+
+	private acceptEjection(ejection: ReportedEjection, now: number): boolean {
+		const entry = this.snapshot.pools.get(poolOfKey(ejection.key));
+		if (!entry?.origins.some((origin) => origin.key === ejection.key)) return false;
+		// Over already, or decided by another shard too: nothing more to record.
+		if (ejection.until <= now) return true;
+		if (this.outliers.isEjected(ejection.key, now)) {
+			this.outliers.recordEjection(ejection.key, ejection.until, now);
+			return true;
+		}
+		const settings = this.poolSettings.get(entry.pool.id)?.outliers ?? DEFAULT_OUTLIERS;
+		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
+		const othersAvailable = this.othersAvailable(entry, ejection.key, now);
+		if (!this.outliers.mayEject(ejection.key, poolKeys, settings, now, othersAvailable)) return false;
+		this.outliers.recordEjection(ejection.key, ejection.until, now);
+		this.noteEjection(ejection, ejection.at);
+		return true;
+	}
+
+	/** This object's counters per origin, for the authority's /status. */
+	shardCounters(): ShardCounters {
+		this.count("shardCounters");
+		const now = Date.now();
+		const counters: ShardCounters = { inFlight: {}, passiveFailures: {}, ejectedUntil: {} };
+		for (const entry of this.snapshot.pools.values()) {
+			for (const { key } of entry.origins) {
+				const inFlight = this.leases.inFlight(key);
+				if (inFlight > 0) counters.inFlight[key] = inFlight;
+				const failures = this.outliers.consecutiveFailures(key);
+				if (failures > 0) counters.passiveFailures[key] = failures;
+				const until = this.outliers.ejectedUntil(key, now);
+				if (until !== undefined) counters.ejectedUntil[key] = until;
+			}
+		}
+		return counters;
+	}
+
+	/** Authority: every load balancer's shard's counters; a shard that does not answer in time is reported. */
+	private async askShards(): Promise<{ statuses: ShardStatus[]; counters: ShardCounters[] }> {
+		const keys = toShardKeys(this.snapshot.config.load_balancers.map((lb) => lb.name));
+		const answers = await Promise.all(
+			[...keys].map(async ([key, names]) => {
+				try {
+					const counters = await withTimeout(
+						this.env.REGISTRY.getByName(key).shardCounters(),
+						SHARD_STATUS_TIMEOUT_MS,
+						`${key} did not answer within ${SHARD_STATUS_TIMEOUT_MS} ms`,
+					);
+					return { status: { key, load_balancers: names, answered: true }, counters };
+				} catch (error) {
+					const message = error instanceof Error ? error.message : String(error);
+					return { status: { key, load_balancers: names, answered: false, error: message }, counters: undefined };
+				}
+			}),
+		);
+		return {
+			statuses: answers.map((answer) => answer.status),
+			counters: answers.flatMap((answer) => (answer.counters ? [answer.counters as ShardCounters] : [])),
+		};
+	}
+
+	/** Moves `state`: Workers refresh their copies, and the authority pushes its state to the shards. */
+	private bumpState(): void {
+		this.state++;
+		if (this.authority && this.pushing) this.schedulePush();
+	}
+
+	/** One push per burst of changes (a probe round's transitions, say), after the current call's own changes. */
+	private schedulePush(): void {
+		if (this.pushQueued) return;
+		this.pushQueued = true;
+		const push = Promise.resolve().then(() => {
+			this.pushQueued = false;
+			return this.pushToShards();
+		});
+		this.pushed = push;
+		this.ctx.waitUntil(push);
+	}
+
+	/** Sends the current state to every load balancer's shard, in parallel; failures are logged, never thrown. */
+	private async pushToShards(): Promise<void> {
+		const copy = this.toShardCopy();
+		const keys = new Set(toShardKeys(this.snapshot.config.load_balancers.map((lb) => lb.name)).keys());
+		const retired = [...this.retiredShards].filter((key) => !keys.has(key));
+		this.retiredShards.clear();
+		await Promise.all(
+			[...keys, ...retired].map(async (key) => {
+				try {
+					await this.env.REGISTRY.getByName(key).adoptCopy(copy);
+				} catch (error) {
+					console.error(
+						`switchyard: pushing state ${copy.state} to ${key} failed; it revalidates within ${REVALIDATE_MS / 1000} s`,
+						error,
+					);
+				}
+			}),
+		);
+	}
+
+	/** Waits for the latest push, at most PUSH_WAIT_MS. */
+	private async pushSettled(): Promise<void> {
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const cap = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, PUSH_WAIT_MS);
+		});
+		await Promise.race([this.pushed, cap]);
+		if (timer !== undefined) clearTimeout(timer);
+	}
+
+	private assertAuthority(method: string): void {
+		if (!this.authority) throw new Error(`${method} is for the authority ("${AUTHORITY}"), not shard ${this.shardKey}`);
+	}
+
+	private assertShard(method: string): void {
+		if (this.authority) throw new Error(`${method} is for counter shards, not the authority`);
 	}
 
 	/** Calls and SQLite rows written since the object started: what the one-call-per-request budget is checked on. */
@@ -389,12 +741,20 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	/** Replaces the whole configuration, all or nothing. */
-	putConfig(input: unknown, options: WriteOptions): WriteResult {
-		return this.write(input, options, "replaced the configuration");
+	async putConfig(input: unknown, options: WriteOptions): Promise<WriteResult> {
+		const result = this.write(input, options, "replaced the configuration");
+		await this.pushSettled();
+		return result;
 	}
 
 	/** One CRUD change, applied to the current document and validated as a whole, atomically. */
-	changeConfig(op: ConfigOperation, options: WriteOptions): WriteResult {
+	async changeConfig(op: ConfigOperation, options: WriteOptions): Promise<WriteResult> {
+		const result = this.applyChange(op, options);
+		await this.pushSettled();
+		return result;
+	}
+
+	private applyChange(op: ConfigOperation, options: WriteOptions): WriteResult {
 		const outcome = applyOperation(toDocument(this.snapshot.config), op, () => crypto.randomUUID().replaceAll("-", ""));
 		if (!outcome.ok) {
 			if (outcome.status === 400) {
@@ -426,7 +786,8 @@ export class Registry extends DurableObject<Env> {
 	 * Drain: the origin takes no new requests; requests in flight finish. (With session affinity,
 	 * pinned sessions keep reaching it until drain_duration ends.) Persisted until enabled again.
 	 */
-	drain(poolId: string, originName: string, actor: string): DrainResult {
+	async drain(poolId: string, originName: string, actor: string): Promise<DrainResult> {
+		this.assertAuthority("drain");
 		const key = toOriginKey(poolId, originName);
 		if (!this.hasOrigin(key))
 			return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
@@ -439,13 +800,15 @@ export class Registry extends DurableObject<Env> {
 				this.audit(actor, `drained origin "${originName}" in pool "${poolId}"`, []);
 			});
 			this.drains.set(key, drain);
-			this.state++;
+			this.bumpState();
+			await this.pushSettled();
 		}
 		return { ok: true, pool: poolId, origin: originName, draining: true, since: toIso(drain.since) };
 	}
 
 	/** Ends a drain, and enables the origin in the configuration if it was disabled there. */
-	enable(poolId: string, originName: string, actor: string): DrainResult | WriteResult {
+	async enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult> {
+		this.assertAuthority("enable");
 		const key = toOriginKey(poolId, originName);
 		if (!this.hasOrigin(key))
 			return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
@@ -455,21 +818,23 @@ export class Registry extends DurableObject<Env> {
 				this.audit(actor, `ended the drain of origin "${originName}" in pool "${poolId}"`, []);
 			});
 			this.drains.delete(key);
-			this.state++;
+			this.bumpState();
 		}
 		const origin = this.snapshot.pools.get(poolId)?.origins.find((entry) => entry.key === key);
 		if (origin && !origin.enabled) {
-			const result = this.changeConfig(
+			const result = this.applyChange(
 				{ target: "origins", action: "patch", pool: poolId, key: originName, body: { enabled: true } },
 				{ actor },
 			);
 			if (!result.ok) return result;
 		}
+		await this.pushSettled();
 		return { ok: true, pool: poolId, origin: originName, draining: false, since: null };
 	}
 
 	/** The audit log and health transitions, newest first. */
 	events(limit: number): EventEntry[] {
+		this.assertAuthority("events");
 		const sql = this.sql;
 		const config: EventEntry[] = listAudit(sql, limit).map((entry) => ({
 			type: "config",
@@ -526,6 +891,7 @@ export class Registry extends DurableObject<Env> {
 	 * within the subrequest budget of one invocation. The rest stay due for the next sweep.
 	 */
 	dueProbes(now: number): ProbeTarget[] {
+		this.assertAuthority("dueProbes");
 		// `now` is the sweep's time (a cron's scheduledTime may be late); leases run on the real clock.
 		const clock = Date.now();
 		const due: { target: ProbeTarget; dueAt: number; cost: number; worstMs: number }[] = [];
@@ -567,8 +933,12 @@ export class Registry extends DurableObject<Env> {
 		return chosen.map((item) => item.target);
 	}
 
-	/** Applies check results (rise/fall); writes only transitions, with their events, in one transaction. */
-	recordProbes(results: ProbeResult[]): { transitions: number } {
+	/**
+	 * Applies check results (rise/fall); writes only transitions, with their events, in one
+	 * transaction, and returns once the shards have them (or PUSH_WAIT_MS passed).
+	 */
+	async recordProbes(results: ProbeResult[]): Promise<{ transitions: number }> {
+		this.assertAuthority("recordProbes");
 		const changed: [string, OriginHealth][] = [];
 		for (const result of results) {
 			const entry = this.snapshot.pools.get(poolOfKey(result.key));
@@ -598,8 +968,10 @@ export class Registry extends DurableObject<Env> {
 				if (health.state.healthy) this.healthySince.set(result.key, result.at);
 			}
 		}
+		// RTT averages moved: shards pick them up at their next check (they steer by them, but need no push).
+		if (results.length > 0) this.checks++;
 		if (changed.length > 0) {
-			this.state++;
+			this.bumpState();
 			const sql = this.sql;
 			this.ctx.storage.transactionSync(() => {
 				for (const [key, health] of changed) {
@@ -608,6 +980,7 @@ export class Registry extends DurableObject<Env> {
 					appendHealthEvent(sql, { at: health.state.changedAt, originKey: key, healthy: health.state.healthy, reason });
 				}
 			});
+			await this.pushSettled();
 		}
 		return { transitions: changed.length };
 	}
@@ -619,6 +992,7 @@ export class Registry extends DurableObject<Env> {
 	 * paths from probing one origin at once.
 	 */
 	override async alarm(): Promise<void> {
+		if (!this.authority) return;
 		const now = Date.now();
 		for (const key of this.outliers.readmitted(now)) {
 			this.pendingEvents.push({
@@ -627,19 +1001,20 @@ export class Registry extends DurableObject<Env> {
 				healthy: true,
 				reason: "readmitted on probation after its ejection",
 			});
-			this.state++;
+			this.bumpState();
 		}
 		this.flushEvents();
 		const due = this.dueProbes(now);
 		if (due.length > 0) {
 			const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) => probe(target));
-			this.recordProbes(results);
+			await this.recordProbes(results);
 		}
 		await this.armAlarm();
 	}
 
 	/** Called by the cron sweep: arms the alarm if it is not set (lost, or never armed). */
 	async ensureAlarm(): Promise<{ armedFor: number | null }> {
+		this.assertAuthority("ensureAlarm");
 		const current = await this.ctx.storage.getAlarm();
 		if (current === null) await this.armAlarm();
 		return { armedFor: await this.ctx.storage.getAlarm() };
@@ -679,7 +1054,17 @@ export class Registry extends DurableObject<Env> {
 		});
 	}
 
-	status(): StatusReport {
+	/**
+	 * Configuration, health and drains as the authority holds them, with the counters (requests in
+	 * flight, passive health) of every load balancer's shard added up.
+	 */
+	async status(): Promise<StatusReport> {
+		this.assertAuthority("status");
+		const { statuses, counters } = await this.askShards();
+		const merged = mergeShardCounters([this.shardCounters(), ...counters]);
+		const now = Date.now();
+		// An origin some shard has ejected is out of rotation there, even before the authority heard of it.
+		const isHealthy = (key: string) => this.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);
 		const config = this.snapshot.config;
 		return {
 			version: this.snapshot.version,
@@ -694,16 +1079,12 @@ export class Registry extends DurableObject<Env> {
 				id: entry.pool.id,
 				name: entry.pool.name,
 				enabled: entry.pool.enabled,
-				healthy: isPoolHealthy(
-					entry,
-					(key) => this.isOriginHealthy(key),
-					(key) => this.drains.has(key),
-				),
+				healthy: isPoolHealthy(entry, isHealthy, (key) => this.drains.has(key)),
 				monitor: entry.monitor?.id ?? null,
 				rtt_ewma_ms: this.poolFacts(entry.pool.id, undefined, Date.now()).rttMs ?? null,
 				origins: entry.origins.map((origin, i) => {
 					const health = this.health.get(origin.key);
-					const healthy = this.isOriginHealthy(origin.key);
+					const healthy = isHealthy(origin.key);
 					return {
 						name: origin.name,
 						address: entry.pool.origins[i]?.address ?? "",
@@ -711,7 +1092,7 @@ export class Registry extends DurableObject<Env> {
 						weight: entry.pool.origins[i]?.weight ?? origin.weight,
 						healthy,
 						monitored: entry.monitor !== undefined,
-						in_flight: this.leases.inFlight(origin.key),
+						in_flight: merged.inFlight[origin.key] ?? 0,
 						draining: this.drains.has(origin.key),
 						draining_since: toIso(this.drains.get(origin.key)?.since),
 						last_check_at: toIso(health?.lastCheckAt),
@@ -720,18 +1101,20 @@ export class Registry extends DurableObject<Env> {
 						last_error: healthy ? null : (health?.lastFailure ?? health?.lastReason ?? null),
 						rtt_ms: health?.lastRttMs ?? null,
 						rtt_ewma_ms: health?.rttEwmaMs === undefined ? null : Math.round(health.rttEwmaMs * 10) / 10,
-						passive_failures: this.outliers.consecutiveFailures(origin.key),
-						ejected_until: toIso(this.outliers.ejectedUntil(origin.key, Date.now())),
+						passive_failures: merged.passiveFailures[origin.key] ?? 0,
+						ejected_until: toIso(merged.ejectedUntil[origin.key]),
 						slow_start: this.warmthOf(origin.key) < 1 ? Math.round(this.warmthOf(origin.key) * 100) / 100 : null,
 						changed_at: toIso(health?.state.changedAt),
 					};
 				}),
 			})),
+			shards: statuses,
 		};
 	}
 
 	/** Validates and stores a whole document (or only reports, on a dry run), with its audit entry. */
 	private write(input: unknown, options: WriteOptions, action: string): WriteResult {
+		this.assertAuthority("write");
 		// A stale precondition wins over the body's errors: the caller's picture is out of date.
 		const current = this.snapshot.version;
 		if (options.ifMatch !== undefined && options.ifMatch !== current) {
@@ -787,7 +1170,12 @@ export class Registry extends DurableObject<Env> {
 
 	private install(config: Config, version: number, now?: number): void {
 		const before = new Set([...this.snapshot.pools.values()].flatMap((entry) => entry.origins.map((o) => o.key)));
-		this.state++;
+		if (this.authority) {
+			const kept = toShardKeys(config.load_balancers.map((lb) => lb.name));
+			for (const key of toShardKeys([...this.snapshot.loadBalancers.keys()]).keys())
+				if (!kept.has(key)) this.retiredShards.add(key);
+		}
+		this.bumpState();
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new Map();
 		this.affinityPolicies = new Map();
@@ -890,4 +1278,17 @@ function toCountingSql(sql: SqlStorage, onWrite: (rows: number) => void): SqlSto
 
 function toIso(ms: number | undefined): string | null {
 	return ms ? new Date(ms).toISOString() : null;
+}
+
+/** `promise`, or a rejection with `message` after `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const deadline = new Promise<never>((_resolve, reject) => {
+		timer = setTimeout(() => reject(new Error(message)), ms);
+	});
+	try {
+		return await Promise.race([promise, deadline]);
+	} finally {
+		if (timer !== undefined) clearTimeout(timer);
+	}
 }

@@ -5,6 +5,7 @@ import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { shardKeyFor } from "../../src/registry/shard";
 import {
 	admin,
 	adminResult,
@@ -136,8 +137,11 @@ describe("preconditions", () => {
 describe("the hot path's budget", () => {
 	it("makes about one registry call per proxied request and writes no row while health does not change", async () => {
 		await putConfig(onePoolConfig(["a", "b", "c"]));
-		const registry = env.REGISTRY.getByName("global");
-		const before = await registry.stats();
+		// The calls go to the load balancer's counter shard; the authority gets none per request.
+		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
+		const authority = env.REGISTRY.getByName("global");
+		const before = await shard.stats();
+		const authorityBefore = await authority.stats();
 		const total = 1000;
 		const concurrency = 50;
 		let next = 0;
@@ -155,11 +159,16 @@ describe("the hot path's budget", () => {
 		};
 		await Promise.all(Array.from({ length: concurrency }, lane));
 		await Promise.all(background);
-		const after = await registry.stats();
+		const after = await shard.stats();
 		const callsPerRequest = (after.calls - before.calls) / total;
 		expect(callsPerRequest).toBeGreaterThanOrEqual(1); // one route per request, at least
 		expect(callsPerRequest).toBeLessThanOrEqual(1.25); // releases batched across concurrent requests
 		expect(after.rowsWritten - before.rowsWritten).toBe(0);
+		expect(after.rowsWritten).toBe(0); // a shard has no storage to write
+		const authorityAfter = await authority.stats();
+		// A state copy for the isolate, a revalidation every 5 s: a handful, not one per request.
+		expect(authorityAfter.calls - authorityBefore.calls).toBeLessThanOrEqual(5);
+		expect(authorityAfter.rowsWritten - authorityBefore.rowsWritten).toBe(0);
 		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
 		expect(status.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);
 	});

@@ -1,0 +1,142 @@
+/**
+ * The registry as one Worker isolate sees it once counters are sharded (see src/registry/shard.ts):
+ * `route` goes to the counter shard of the load balancer the hostname resolves to in the isolate's
+ * copy (a cold isolate fetches the copy from the authority first, once), outcome records go back
+ * to the shard that issued their lease, and the copy itself comes from the authority.
+ *
+ * Still one object call per proxied request. Only while the isolate's copy is stale can the shard
+ * it asked answer "ask that shard" (`OtherShard`); then it asks once more, as it does when its
+ * affinity header cache turns out stale, so a load balancer's counters never split between shards.
+ */
+import type { RoutePlan } from "../registry/plan";
+import { toNoLoadBalancer } from "../registry/plan";
+import {
+	AUTHORITY,
+	groupByShard,
+	isOtherShard,
+	type OtherShard,
+	type ShardRouteRequest,
+	shardKeyFor,
+	shardOfLease,
+} from "../registry/shard";
+import type { RemoteRegistry, StateCopy } from "./fail-open";
+import { OutcomeBatcher, type OutcomeRecord } from "./outcome";
+import type { RouteRequest } from "./proxy";
+
+/**
+ * Outcome records batched per shard: one OutcomeBatcher per shard key, so a release call (or a
+ * route call they ride along with) only ever carries leases of the shard it goes to.
+ */
+export class ShardedOutcomes {
+	private readonly batchers = new Map<string, OutcomeBatcher>();
+
+	constructor(
+		private readonly send: (shard: string, batch: OutcomeRecord[]) => Promise<unknown>,
+		private readonly delayMs?: number,
+	) {}
+
+	add(record: OutcomeRecord): Promise<void> {
+		return this.batcherOf(shardOfLease(record.leaseId)).add(record);
+	}
+
+	/** The records pending for `shard`, for a route call going there anyway. */
+	take(shard: string): OutcomeRecord[] {
+		return this.batchers.get(shard)?.take() ?? [];
+	}
+
+	giveBack(records: readonly OutcomeRecord[]): void {
+		for (const [shard, group] of groupByShard(records)) this.batcherOf(shard).giveBack(group);
+	}
+
+	private batcherOf(shard: string): OutcomeBatcher {
+		let batcher = this.batchers.get(shard);
+		if (!batcher) {
+			batcher = new OutcomeBatcher((batch) => this.send(shard, batch), this.delayMs);
+			this.batchers.set(shard, batcher);
+		}
+		return batcher;
+	}
+}
+
+/**
+ * How many route calls per second one isolate may send the authority for hostnames its copy does
+ * not know. Such a hostname may belong to a load balancer added since the copy was taken (the
+ * authority knows, and sends the Worker on to its shard); junk hostnames beyond this get the 404
+ * from the copy without a call, so they cannot flood the authority.
+ */
+export const UNMATCHED_ASKS_PER_SECOND = 10;
+
+/** A fixed one-second window of asks about unmatched hostnames. Time is passed in. */
+export class UnmatchedHostBudget {
+	private windowStart = Number.NEGATIVE_INFINITY;
+	private used = 0;
+
+	constructor(private readonly perSecond = UNMATCHED_ASKS_PER_SECOND) {}
+
+	tryAsk(now: number): boolean {
+		if (now - this.windowStart >= 1000) {
+			this.windowStart = now;
+			this.used = 0;
+		}
+		if (this.used >= this.perSecond) return false;
+		this.used++;
+		return true;
+	}
+}
+
+/** The isolate's copy of the authority's state (the FailOpenPlanner keeps it). */
+export interface IsolateCopy {
+	readonly hasCopy: boolean;
+	loadBalancerOf(hostname: string): { readonly name: string } | undefined;
+	load(remote: Pick<RemoteRegistry, "stateCopy">): Promise<void>;
+}
+
+/** The calls the Worker makes, by object name. */
+export interface ShardStubs {
+	route(shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard>;
+	/** The authority's state copy. */
+	stateCopy(): Promise<StateCopy>;
+}
+
+export function toShardedRemote(
+	copy: IsolateCopy,
+	outcomes: ShardedOutcomes,
+	stubs: ShardStubs,
+	unmatched: UnmatchedHostBudget,
+	now: () => number = Date.now,
+): RemoteRegistry {
+	/** One route call to `shard`, with the outcomes pending for it riding along. */
+	const ask = async (shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard> => {
+		const { releases: carried = [], ...rest } = request;
+		const elsewhere = carried.filter((record) => shardOfLease(record.leaseId) !== shard);
+		if (elsewhere.length > 0) outcomes.giveBack(elsewhere);
+		const own = elsewhere.length > 0 ? carried.filter((record) => !elsewhere.includes(record)) : carried;
+		const taken = outcomes.take(shard);
+		const releases = own.length > 0 ? [...own, ...taken] : taken;
+		try {
+			return await stubs.route(shard, releases.length > 0 ? { ...rest, releases } : rest);
+		} catch (error) {
+			outcomes.giveBack(releases);
+			throw error;
+		}
+	};
+
+	return {
+		route: async (request: RouteRequest): Promise<RoutePlan> => {
+			if (!copy.hasCopy) await copy.load(stubs);
+			const lb = copy.loadBalancerOf(request.hostname);
+			if (!lb && !unmatched.tryAsk(now())) {
+				if (request.releases?.length) outcomes.giveBack(request.releases);
+				return toNoLoadBalancer(request.hostname);
+			}
+			const first = await ask(lb ? shardKeyFor(lb.name) : AUTHORITY, { ...request, shardTry: 1 });
+			if (!isOtherShard(first)) return first;
+			// The copy is stale (the reply's state is newer, so the planner refreshes it in the background).
+			const { releases: _sent, ...again } = request;
+			const second = await ask(first.shard, { ...again, shardTry: 2 });
+			if (isOtherShard(second)) throw new Error(`shard ${first.shard} sent the request on to ${second.shard}`);
+			return second;
+		},
+		stateCopy: () => stubs.stateCopy(),
+	};
+}
