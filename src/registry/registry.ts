@@ -522,7 +522,7 @@ export class Registry extends DurableObject<Env> {
 	 * it the policies' cursors) is rebuilt only when the configuration itself changed.
 	 */
 	private applyCopy(copy: ShardCopy, now: number): void {
-		if (copy.configJson !== this.copyConfigJson) {
+		if (copy.configJson !== undefined && copy.configJson !== this.copyConfigJson) {
 			const checked = validateConfig(JSON.parse(copy.configJson));
 			if (checked.ok) {
 				this.install(checked.config, copy.version);
@@ -570,14 +570,15 @@ export class Registry extends DurableObject<Env> {
 		this.count("shardCopy");
 		this.assertAuthority("shardCopySince");
 		if (held && held.state === this.state && held.checks === this.checks) return null;
-		return this.toShardCopy();
+		// Only RTT averages moved: the configuration stays where it was.
+		return this.toShardCopy(held?.state !== this.state);
 	}
 
-	private toShardCopy(): ShardCopy {
+	private toShardCopy(withConfig = true): ShardCopy {
 		return {
 			state: this.state,
 			checks: this.checks,
-			configJson: JSON.stringify(this.snapshot.config),
+			...(withConfig ? { configJson: JSON.stringify(this.snapshot.config) } : {}),
 			version: this.snapshot.version,
 			health: [...this.health].map(([key, health]) => ({
 				key,

@@ -91,7 +91,8 @@ export interface ShardCopy {
 	readonly state: number;
 	/** Moves with every round of health checks: RTT averages change without a transition. */
 	readonly checks: number;
-	readonly configJson: string;
+	/** Left out when the shard holds this `state` already: the configuration never changes without it moving. */
+	readonly configJson?: string;
 	readonly version: number;
 	/** Origins of monitored pools that have been checked or loaded: up or down, since when, RTT average. */
 	readonly health: readonly { key: string; healthy: boolean; changedAt: number; rttEwmaMs?: number }[];

@@ -70,3 +70,48 @@ describe("FailOpenPlanner", () => {
 		);
 	});
 });
+
+// Issue 4: route replies come from several counter shards, one of which may lag behind the copy.
+describe("FailOpenPlanner with counter shards", () => {
+	it("refreshes its copy only for a newer state, never back to an older one", async () => {
+		const planner = new FailOpenPlanner(20);
+		const copies: number[] = [];
+		let state = 7;
+		const remote: RemoteRegistry = {
+			route: async () => okPlan(state, "l"),
+			stateCopy: async () => {
+				copies.push(state);
+				return copyOf(state);
+			},
+		};
+		const route = async () => {
+			const background: Promise<unknown>[] = [];
+			await planner.for(remote, (promise) => background.push(promise)).route({ hostname: "app.example.com" });
+			await Promise.all(background);
+		};
+		await route();
+		state = 6; // a shard that has not had the push yet
+		await route();
+		state = 8;
+		await route();
+		expect(copies).toEqual([7, 8]);
+	});
+
+	it("loads a copy on demand and resolves hostnames from it", async () => {
+		const planner = new FailOpenPlanner(20);
+		expect(planner.hasCopy).toBe(false);
+		expect(planner.loadBalancerOf("app.example.com")).toBeUndefined();
+		await planner.load({ stateCopy: async () => copyOf(3) });
+		expect(planner.hasCopy).toBe(true);
+		expect(planner.loadBalancerOf("APP.example.com")?.name).toBe("app.example.com");
+		expect(planner.loadBalancerOf("other.example.com")).toBeUndefined();
+		await expect(
+			planner.load({
+				stateCopy: async () => {
+					throw new Error("down");
+				},
+			}),
+		).rejects.toThrow("down");
+		expect(planner.hasCopy).toBe(true); // the copy it had stays
+	});
+});

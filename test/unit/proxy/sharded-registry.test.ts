@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { FailOpenPlanner, type StateCopy } from "../../../src/proxy/fail-open";
+import type { OutcomeRecord } from "../../../src/proxy/outcome";
+import {
+	ShardedOutcomes,
+	type ShardStubs,
+	toShardedRemote,
+	UNMATCHED_ASKS_PER_SECOND,
+	UnmatchedHostBudget,
+} from "../../../src/proxy/sharded-registry";
+import type { RoutePlan } from "../../../src/registry/plan";
+import {
+	AUTHORITY,
+	type OtherShard,
+	type ShardRouteRequest,
+	shardKeyFor,
+	toLeasePrefix,
+} from "../../../src/registry/shard";
+import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
+
+const aRecord = (leaseId: string): OutcomeRecord => ({
+	leaseId,
+	attempts: 1,
+	retried: false,
+	totalMs: 1,
+	aborted: false,
+});
+const leaseOf = (lb: string, n: number) => `${toLeasePrefix(shardKeyFor(lb), "i")}-${n}`;
+
+/** A copy with load balancers a.test and b.test over one pool. */
+function copyOf(state: number, names = ["a.test", "b.test"]): StateCopy {
+	const config = aValidConfig(
+		aConfig({
+			monitors: [],
+			pools: [aPool("p", [anOrigin("x")])],
+			load_balancers: names.map((name) => aLoadBalancer(name, ["p"])),
+		}),
+	);
+	return { state, configJson: JSON.stringify(config), version: 1, unhealthy: [], draining: [] };
+}
+
+const okPlan = (loadBalancer: string, state = 1): RoutePlan =>
+	({ ok: true, loadBalancer, pool: "p", fallback: false, attempts: [], proxy: {}, state }) as never;
+
+/** Stubs that record every call and answer each shard with a plan for the load balancer it keeps. */
+function recordingStubs(answer?: (shard: string, request: ShardRouteRequest) => RoutePlan | OtherShard) {
+	const calls: { shard: string; request: ShardRouteRequest }[] = [];
+	let copies = 0;
+	const stubs: ShardStubs = {
+		route: async (shard, request) => {
+			calls.push({ shard, request });
+			return answer ? answer(shard, request) : okPlan(shard.slice(3));
+		},
+		stateCopy: async () => {
+			copies++;
+			return copyOf(1);
+		},
+	};
+	return { stubs, calls, copies: () => copies };
+}
+
+const noSends = () => new ShardedOutcomes(async () => {});
+
+describe("toShardedRemote", () => {
+	it("sends each hostname's route to its load balancer's shard; a cold isolate fetches the copy once", async () => {
+		const { stubs, calls, copies } = recordingStubs();
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget());
+		await remote.route({ hostname: "a.test" });
+		await remote.route({ hostname: "b.test" });
+		await remote.route({ hostname: "A.TEST" });
+		expect(calls.map((call) => [call.shard, call.request.shardTry])).toEqual([
+			["lb:a.test", 1],
+			["lb:b.test", 1],
+			["lb:a.test", 1],
+		]);
+		expect(copies()).toBe(1);
+	});
+
+	it("answers a hostname no load balancer matches with the 404 plan, asking the authority within a budget", async () => {
+		const { stubs, calls } = recordingStubs((_shard, request) => ({
+			ok: false,
+			problem: "no_load_balancer",
+			detail: `no load balancer answers the host "${request.hostname}"`,
+		}));
+		let now = 0;
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget(), () => now);
+		const plans: RoutePlan[] = [];
+		for (let i = 0; i < UNMATCHED_ASKS_PER_SECOND + 5; i++) plans.push(await remote.route({ hostname: "nope.test" }));
+		expect(calls).toHaveLength(UNMATCHED_ASKS_PER_SECOND);
+		expect(calls.every((call) => call.shard === AUTHORITY)).toBe(true);
+		// Beyond the budget, the same answer from the copy, without a call.
+		expect(new Set(plans.map((plan) => JSON.stringify(plan))).size).toBe(1);
+		expect(plans[0]).toEqual({
+			ok: false,
+			problem: "no_load_balancer",
+			detail: 'no load balancer answers the host "nope.test"',
+		});
+		now = 1_000;
+		await remote.route({ hostname: "nope.test" });
+		expect(calls).toHaveLength(UNMATCHED_ASKS_PER_SECOND + 1);
+	});
+
+	it("asks once more where a shard with a newer copy sends it, and plans there", async () => {
+		const { stubs, calls } = recordingStubs((shard, request) =>
+			shard === "lb:a.test" && request.shardTry === 1
+				? { ok: false, problem: "other_shard", loadBalancer: "*", shard: "lb:*", state: 2 }
+				: okPlan("*", 2),
+		);
+		const outcomes = noSends();
+		outcomes.giveBack([aRecord(leaseOf("a.test", 1)), aRecord(leaseOf("*", 1))]);
+		const remote = toShardedRemote(new FailOpenPlanner(), outcomes, stubs, new UnmatchedHostBudget());
+		const plan = await remote.route({ hostname: "a.test" });
+		expect(plan).toMatchObject({ ok: true, loadBalancer: "*" });
+		expect(
+			calls.map((call) => [call.shard, call.request.shardTry, call.request.releases?.map((r) => r.leaseId)]),
+		).toEqual([
+			["lb:a.test", 1, [leaseOf("a.test", 1)]],
+			["lb:*", 2, [leaseOf("*", 1)]],
+		]);
+	});
+
+	it("sends along only the outcomes of the shard it calls, and gives them back when the call fails", async () => {
+		let fail = true;
+		const calls: { shard: string; request: ShardRouteRequest }[] = [];
+		const stubs: ShardStubs = {
+			route: async (shard, request) => {
+				calls.push({ shard, request });
+				if (fail) throw new Error("shard unavailable");
+				return okPlan(shard.slice(3));
+			},
+			stateCopy: async () => copyOf(1),
+		};
+		const outcomes = noSends();
+		outcomes.giveBack([aRecord(leaseOf("a.test", 1)), aRecord(leaseOf("b.test", 1))]);
+		const remote = toShardedRemote(new FailOpenPlanner(), outcomes, stubs, new UnmatchedHostBudget());
+		// A lease of b.test handed back with a route for a.test (a re-ask after a config change) goes to b.test.
+		const request = { hostname: "a.test", releases: [aRecord(leaseOf("a.test", 2)), aRecord(leaseOf("b.test", 2))] };
+		await expect(remote.route(request)).rejects.toThrow("shard unavailable");
+		expect(calls[0]?.request.releases?.map((record) => record.leaseId)).toEqual([
+			leaseOf("a.test", 2),
+			leaseOf("a.test", 1),
+		]);
+		fail = false;
+		await remote.route({ hostname: "a.test" });
+		expect(calls[1]?.request.releases?.map((record) => record.leaseId).sort()).toEqual(
+			[leaseOf("a.test", 1), leaseOf("a.test", 2)].sort(),
+		);
+		expect(outcomes.take("lb:b.test").map((record) => record.leaseId)).toEqual([
+			leaseOf("b.test", 1),
+			leaseOf("b.test", 2),
+		]);
+	});
+
+	it("fails (so the planner plans from its copy) when the authority cannot give a cold isolate its copy", async () => {
+		const stubs: ShardStubs = {
+			route: async () => okPlan("a.test"),
+			stateCopy: async () => {
+				throw new Error("authority down");
+			},
+		};
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget());
+		await expect(remote.route({ hostname: "a.test" })).rejects.toThrow("authority down");
+	});
+});
+
+describe("ShardedOutcomes", () => {
+	it("batches records per shard: one send per shard, never a mix", async () => {
+		const sent: [string, string[]][] = [];
+		const outcomes = new ShardedOutcomes(async (shard, batch) => {
+			sent.push([shard, batch.map((record) => record.leaseId)]);
+		}, 1);
+		await Promise.all([
+			outcomes.add(aRecord(leaseOf("a.test", 1))),
+			outcomes.add(aRecord(leaseOf("b.test", 1))),
+			outcomes.add(aRecord(leaseOf("a.test", 2))),
+		]);
+		expect(sent.sort()).toEqual([
+			["lb:a.test", [leaseOf("a.test", 1), leaseOf("a.test", 2)]],
+			["lb:b.test", [leaseOf("b.test", 1)]],
+		]);
+	});
+});
+
+describe("UnmatchedHostBudget", () => {
+	it("allows a number of asks per one-second window", () => {
+		const budget = new UnmatchedHostBudget(2);
+		expect([budget.tryAsk(0), budget.tryAsk(10), budget.tryAsk(999)]).toEqual([true, true, false]);
+		expect(budget.tryAsk(1_000)).toBe(true);
+	});
+});
