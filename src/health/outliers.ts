@@ -112,14 +112,16 @@ export class OutlierTracker {
 	/**
 	 * An ejection decided elsewhere (by another shard, as the authority relays it): honoured until
 	 * `until`, reported as a readmission when it ends. Idempotent; does not count towards this
-	 * tracker's ejection multiple, which each shard keeps for the ejections it decided.
+	 * tracker's ejection multiple, which each shard keeps for the ejections it decided. True when
+	 * it changed anything (a new ejection, or a later end).
 	 */
-	recordEjection(key: string, until: number, now: number): void {
+	recordEjection(key: string, until: number, now: number): boolean {
+		if (until <= now || (this.origins.get(key)?.ejectedUntil ?? 0) >= until) return false;
 		const record = this.recordOf(key);
-		if (record.ejectedUntil >= until || until <= now) return;
 		record.ejectedUntil = until;
 		record.failures = 0;
 		record.readmissionPending = true;
+		return true;
 	}
 
 	/** Ends an ejection at once, without a readmission to report (the authority refused it). */

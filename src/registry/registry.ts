@@ -610,10 +610,11 @@ export class Registry extends DurableObject<Env> {
 	private acceptEjection(ejection: ReportedEjection, now: number): boolean {
 		const entry = this.snapshot.pools.get(poolOfKey(ejection.key));
 		if (!entry?.origins.some((origin) => origin.key === ejection.key)) return false;
-		// Over already, or decided by another shard too: nothing more to record.
+		// Over already: nothing to honour.
 		if (ejection.until <= now) return true;
+		// Decided by another shard too: one event is enough, but a later end goes to every shard.
 		if (this.outliers.isEjected(ejection.key, now)) {
-			this.outliers.recordEjection(ejection.key, ejection.until, now);
+			if (this.outliers.recordEjection(ejection.key, ejection.until, now)) this.bumpState();
 			return true;
 		}
 		const settings = this.poolSettings.get(entry.pool.id)?.outliers ?? DEFAULT_OUTLIERS;
@@ -628,6 +629,10 @@ export class Registry extends DurableObject<Env> {
 	/** This object's counters per origin, for the authority's /status. */
 	shardCounters(): ShardCounters {
 		this.count("shardCounters");
+		return this.countersNow();
+	}
+
+	private countersNow(): ShardCounters {
 		const now = Date.now();
 		const counters: ShardCounters = { inFlight: {}, passiveFailures: {}, ejectedUntil: {} };
 		for (const entry of this.snapshot.pools.values()) {
@@ -1062,7 +1067,8 @@ export class Registry extends DurableObject<Env> {
 	async status(): Promise<StatusReport> {
 		this.assertAuthority("status");
 		const { statuses, counters } = await this.askShards();
-		const merged = mergeShardCounters([this.shardCounters(), ...counters]);
+		// The authority's own: leases from Workers that predate shards.
+		const merged = mergeShardCounters([this.countersNow(), ...counters]);
 		const now = Date.now();
 		// An origin some shard has ejected is out of rotation there, even before the authority heard of it.
 		const isHealthy = (key: string) => this.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);

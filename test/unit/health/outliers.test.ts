@@ -58,10 +58,12 @@ describe("OutlierTracker across shards", () => {
 
 	it("keeps the later end when two shards ejected the same origin, and ignores ejections that are over", () => {
 		const tracker = new OutlierTracker();
-		tracker.recordEjection("p/a", 10_000, 0);
-		tracker.recordEjection("p/a", 5_000, 0);
+		expect(tracker.recordEjection("p/a", 10_000, 0)).toBe(true);
+		expect(tracker.recordEjection("p/a", 5_000, 0)).toBe(false);
 		expect(tracker.ejectedUntil("p/a", 0)).toBe(10_000);
-		tracker.recordEjection("p/b", 1_000, 2_000);
+		expect(tracker.recordEjection("p/a", 12_000, 0)).toBe(true);
+		expect(tracker.ejectedUntil("p/a", 0)).toBe(12_000);
+		expect(tracker.recordEjection("p/b", 1_000, 2_000)).toBe(false);
 		expect(tracker.isEjected("p/b", 0)).toBe(false);
 	});
 
