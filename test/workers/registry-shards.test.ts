@@ -168,6 +168,10 @@ describe("changes reach the shards", () => {
 		});
 		// This request still uses the old copy (b may serve it) and starts the check in the background...
 		await servedBy("one.test", 1);
+		const stateOf = (stub: ReturnType<typeof authority>) =>
+			runInDurableObject(stub, (instance) => (instance as unknown as { state: number }).state);
+		const current = await stateOf(authority());
+		await expect.poll(() => stateOf(shardOf("one.test"))).toBe(current);
 		// ...after which b is out.
 		await clearReceived("b");
 		expect(await servedBy("one.test", 4)).toEqual(["a", "a", "a", "a"]);
@@ -250,10 +254,17 @@ describe("/status with shards", () => {
 		await putConfig(twoBalancers(["a"]));
 		await servedBy("one.test", 1);
 		// Keep two.test's shard busy for longer than /status waits for it.
+		let blocked: () => void = () => {};
+		const isBlocked = new Promise<void>((resolve) => {
+			blocked = resolve;
+		});
 		const busy = runInDurableObject(shardOf("two.test"), (_, state) =>
-			state.blockConcurrencyWhile(() => new Promise((resolve) => setTimeout(resolve, 3_000))),
+			state.blockConcurrencyWhile(async () => {
+				blocked();
+				await new Promise((resolve) => setTimeout(resolve, 3_000));
+			}),
 		);
-		await new Promise((resolve) => setTimeout(resolve, 50));
+		await isBlocked;
 		const response = await admin("GET", "/status");
 		expect(response.status).toBe(200);
 		const report = ((await response.json()) as { result: StatusReport }).result;
