@@ -75,7 +75,7 @@ export function toIdleWatch(idleMs: number, now: () => number = Date.now): Trans
  * is kept, so the client still gets Content-Length rather than chunked encoding.
  */
 export function toPassThrough(headers: Headers): TransformStream {
-	const length = plainLength(headers);
+	const length = declaredBodyLength(headers);
 	const platform = globalThis as {
 		FixedLengthStream?: new (length: number) => TransformStream;
 		IdentityTransformStream?: new () => TransformStream;
@@ -87,7 +87,7 @@ export function toPassThrough(headers: Headers): TransformStream {
 }
 
 /** The Content-Length of a body that is not re-encoded on its way, when the origin sent one. */
-function plainLength(headers: Headers): number | undefined {
+export function declaredBodyLength(headers: Headers): number | undefined {
 	const length = Number(headers.get("content-length") ?? Number.NaN);
 	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
 	return Number.isSafeInteger(length) && length >= 0 && encoding === "identity" ? length : undefined;
@@ -109,7 +109,7 @@ export function toWatchedBody(
 ): { stream: ReadableStream; piping: Promise<void> } {
 	const pass = toPassThrough(headers);
 	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
-	const length = plainLength(headers);
+	const length = declaredBodyLength(headers);
 	const watch = idleMs > 0 && (length === undefined || length > IDLE_WATCH_MIN_BYTES);
 	const source = watch ? body.pipeThrough(toIdleWatch(idleMs)) : body;
 	const piping = source.pipeTo(pass.writable).then(

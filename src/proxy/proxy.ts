@@ -25,6 +25,8 @@ import { isTrustedProxy } from "./trusted-proxies";
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
+/** Response bodies declared at most this long are read whole before they are sent on (proxy.buffer_response_bytes). */
+export const DEFAULT_BUFFER_RESPONSE_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** What the Worker asks the registry for one request. */
@@ -179,6 +181,7 @@ export async function proxyRequest(
 				if (hooks.retryBudget && !endRetry) break;
 			}
 			tried.push(attempt.origin);
+			let ttfbMs = 0;
 			const result = await forward(
 				toOriginUrl(attempt.base, url.protocol, pathAndQuery),
 				{
@@ -188,6 +191,10 @@ export async function proxyRequest(
 					bodyLength: body.length,
 					timeoutMs: proxy.timeout_ms,
 					idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
+					bufferUpTo: webSocket ? 0 : (proxy.buffer_response_bytes ?? DEFAULT_BUFFER_RESPONSE_BYTES),
+					onHeaders: () => {
+						ttfbMs = now() - started;
+					},
 				},
 				fetcher,
 			);
@@ -203,14 +210,14 @@ export async function proxyRequest(
 			}
 			const status = result.response.status;
 			if (!isLast && idempotent && retryOn.has(String(status)) && hasRetryBudget(hooks, proxy)) {
-				await result.response.body?.cancel();
+				if (result.bytes === undefined) await result.response.body?.cancel();
 				lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
 				failures.push({ origin: attempt.key, kind: "status", status });
 				continue;
 			}
-			const ttfbMs = now() - started;
 			const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
 			return toClientResponse(result.response, {
+				bytes: result.bytes,
 				setCookie,
 				debug: proxy.debug_headers ? attempt : undefined,
 				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
@@ -297,11 +304,14 @@ export function toPathAndQuery(rawUrl: string): string {
 /**
  * The origin's response for the client: hop-by-hop headers removed, debug headers added, and the
  * body piped through so `done` runs when it ends or the client goes away (the request stops being
- * in flight then, not when the headers were sent). A WebSocket is relayed until it closes.
+ * in flight then, not when the headers were sent). A body already read whole is done; a WebSocket
+ * is relayed until it closes.
  */
 function toClientResponse(
 	response: Response,
 	options: {
+		/** The whole body, already read from the origin: nothing left to watch. */
+		bytes: ArrayBuffer | undefined;
 		setCookie: string | undefined;
 		debug: Attempt | undefined;
 		idleMs: number;
@@ -321,9 +331,9 @@ function toClientResponse(
 		done(false);
 		return response;
 	}
-	if (response.body === null) {
+	if (response.body === null || options.bytes !== undefined) {
 		done(false);
-		return new Response(null, { status: response.status, statusText: response.statusText, headers });
+		return new Response(options.bytes ?? null, { status: response.status, statusText: response.statusText, headers });
 	}
 	const { stream, piping } = toWatchedBody(response.body, headers, options.idleMs, done);
 	hooks.waitUntil?.(piping);
