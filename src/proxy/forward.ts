@@ -6,6 +6,7 @@
  * nothing has reached the client yet if it fails. Failures come back as values, classified once.
  */
 import { declaredBodyLength, toIdleWatch } from "./bodies";
+import { DeadlineTimer } from "./deadline";
 import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
 export type ForwardResult =
@@ -24,6 +25,8 @@ export interface ForwardInit {
 	/** The body's length when the client declared it; kept for the origin (no chunked re-encoding). */
 	readonly bodyLength?: number;
 	readonly timeoutMs: number;
+	/** The request's deadline timer (one for all its waits); a fresh one when absent. */
+	readonly timer?: DeadlineTimer;
 	/** An upload that pauses longer than this is cut (0: never). */
 	readonly idleMs?: number;
 	/** A response body declared (Content-Length, not re-encoded) at most this long is read whole (0: never). */
@@ -38,16 +41,16 @@ export interface ForwardInit {
  */
 export async function forward(url: string, init: ForwardInit, fetcher: typeof fetch = fetch): Promise<ForwardResult> {
 	const controller = new AbortController();
+	const timer = init.timer ?? new DeadlineTimer();
 	let timedOut = false;
-	let timer: ReturnType<typeof setTimeout> | undefined;
 	let settled = false;
 	const armDeadline = () => {
 		// An origin may answer before it has read the whole body; then there is nothing left to time.
 		if (settled) return;
-		timer = setTimeout(() => {
+		timer.start(init.timeoutMs, () => {
 			timedOut = true;
 			controller.abort();
-		}, init.timeoutMs);
+		});
 	};
 	let body = init.body;
 	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline, init.idleMs ?? 0);
@@ -89,7 +92,7 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 		return { ok: false, failure, detail };
 	} finally {
 		settled = true;
-		if (timer !== undefined) clearTimeout(timer);
+		timer.stop();
 	}
 }
 

@@ -14,6 +14,7 @@ import type { Attempt, Pin, RoutePlan } from "../registry/plan";
 import type { VisitorLocation } from "../steering/policy";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
 import { streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
+import { DeadlineTimer } from "./deadline";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
@@ -45,7 +46,8 @@ export interface RouteRequest {
 }
 
 export interface Planner {
-	route(request: RouteRequest): Promise<RoutePlan>;
+	/** `timer`: the request's deadline timer, for a planner that gives up on a slow registry. */
+	route(request: RouteRequest, timer?: DeadlineTimer): Promise<RoutePlan>;
 }
 
 /** What the proxy needs from its host, as hooks (tests pass fakes; the Worker passes the platform's). */
@@ -96,8 +98,10 @@ export async function proxyRequest(
 		...(affinityHeaders ? { headers: affinityHeaders } : {}),
 	};
 	let plan: RoutePlan;
+	// One timer for every deadline of this request (the registry's answer, each attempt's headers).
+	const timer = new DeadlineTimer();
 	try {
-		plan = await planner.route(routeRequest);
+		plan = await planner.route(routeRequest, timer);
 		// What the isolate did not know yet (a changed configuration): header affinity's headers, or
 		// that the load balancer now steers by location. Ask once more with them, handing back the
 		// first plan's lease.
@@ -111,12 +115,15 @@ export async function proxyRequest(
 				const headers = missingHeaders ? affinityHooks?.headerCache.select(url.hostname, request.headers) : undefined;
 				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
-				plan = await planner.route({
-					...routeRequest,
-					...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
-					...(location ? { location } : {}),
-					releases: unused,
-				});
+				plan = await planner.route(
+					{
+						...routeRequest,
+						...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
+						...(location ? { location } : {}),
+						releases: unused,
+					},
+					timer,
+				);
 			}
 		}
 	} catch (error) {
@@ -190,6 +197,7 @@ export async function proxyRequest(
 					body: body.next(),
 					bodyLength: body.length,
 					timeoutMs: proxy.timeout_ms,
+					timer,
 					idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
 					bufferUpTo: webSocket ? 0 : (proxy.buffer_response_bytes ?? DEFAULT_BUFFER_RESPONSE_BYTES),
 					onHeaders: () => {
