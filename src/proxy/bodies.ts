@@ -13,6 +13,9 @@ export interface ReplayableBody {
 	next(): BodyInit | null;
 }
 
+/** A request without a body: replayable as it is. */
+export const NO_BODY: ReplayableBody = { replayable: true, next: () => null };
+
 export function declaredLength(request: Request): number | undefined {
 	const length = Number(request.headers.get("content-length") ?? Number.NaN);
 	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -20,7 +23,7 @@ export function declaredLength(request: Request): number | undefined {
 
 /** A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory). */
 export async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
-	if (request.body === null) return { replayable: true, next: () => null };
+	if (request.body === null) return NO_BODY;
 	const length = declaredLength(request);
 	if (length !== undefined && length <= maxBytes) {
 		const bytes = await request.arrayBuffer();

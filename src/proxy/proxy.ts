@@ -13,7 +13,7 @@ import { toOriginUrl } from "../config/origin-address";
 import type { Attempt, Pin, RoutePlan } from "../registry/plan";
 import type { VisitorLocation } from "../steering/policy";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
-import { streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
+import { NO_BODY, streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
 import { DeadlineTimer } from "./deadline";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
@@ -84,9 +84,8 @@ export async function proxyRequest(
 	}
 	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
 	const affinityHooks = hooks.affinity;
-	const pin = affinityHooks?.keys.length
-		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
-		: undefined;
+	const cookie = affinityHooks?.keys.length ? request.headers.get("cookie") : null;
+	const pin = cookie ? await readPin(cookie, url.hostname, affinityHooks?.keys ?? [], now()) : undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
@@ -164,9 +163,11 @@ export async function proxyRequest(
 		const proxy = plan.proxy;
 		const idempotent = IDEMPOTENT.has(request.method);
 		const body =
-			proxy.retries > 0
-				? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
-				: streamOnce(request);
+			request.body === null
+				? NO_BODY
+				: proxy.retries > 0
+					? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+					: streamOnce(request);
 		const headers = toUpstreamHeaders(request.headers, {
 			clientIp,
 			trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
@@ -223,7 +224,9 @@ export async function proxyRequest(
 				failures.push({ origin: attempt.key, kind: "status", status });
 				continue;
 			}
-			const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
+			const setCookie = plan.affinity
+				? await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now())
+				: undefined;
 			return toClientResponse(result.response, {
 				bytes: result.bytes,
 				setCookie,
