@@ -11,7 +11,7 @@
  * see "Health-check test knobs"), /work?ms=N, /stream?bytes=N
  * (&chunk, &delayms between chunks, &seed for pseudo-random bytes, &gate=NAME to
  * pause after the first chunk until the gate opens), /stall?afterBytes=N (sends
- * N bytes, then nothing), /redirect?to=URL, /respond?status=N&delayms=M (any method),
+ * N bytes, then nothing; &length=M declares a Content-Length of M), /redirect?to=URL, /respond?status=N&delayms=M (any method),
  * PUT|POST /upload (hashes the body as it streams in: {bytes, sha256}), /ws
  * (WebSocket echo: "<name>: <message>").
  * Tests in the same process watch uploads, downloads and sockets on `events`.
@@ -472,7 +472,12 @@ function handleStall(params: URLSearchParams, res: ServerResponse): void {
 		sendError(res, 400, "afterBytes must be an integer");
 		return;
 	}
-	res.writeHead(200, { "content-type": "application/octet-stream" });
+	// `length`: declare a Content-Length longer than what is sent (a body of known length that stalls).
+	const length = parseClampedInt(params.get("length"), 0, 0, MAX_STREAM_BYTES);
+	res.writeHead(200, {
+		"content-type": "application/octet-stream",
+		...(length !== undefined && length > afterBytes ? { "content-length": length } : {}),
+	});
 	if (afterBytes > 0) res.write(Buffer.alloc(afterBytes, "x"));
 	else res.flushHeaders();
 }

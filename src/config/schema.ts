@@ -119,6 +119,18 @@ export const proxySchema = z.strictObject({
 		.min(0)
 		.max(1024 * 1024)
 		.default(64 * 1024),
+	/**
+	 * Response bodies with a declared length up to this are read whole from the origin (under
+	 * timeout_ms) before they are sent on, as nginx's proxy_buffering does: the origin's request
+	 * ends as soon as it has sent them, and one that fails midway can still be retried. 0 streams
+	 * every body. Longer bodies, and bodies of unknown length, always stream.
+	 */
+	buffer_response_bytes: z
+		.number()
+		.int()
+		.min(0)
+		.max(1024 * 1024)
+		.default(64 * 1024),
 	/** CIDRs of proxies in front of Switchyard whose X-Forwarded-For is extended rather than replaced. */
 	trusted_proxies: z.array(z.string().regex(/^[0-9a-f:.]+\/\d{1,3}$/i, "a CIDR such as 10.0.0.0/8")).default([]),
 	/** Adds `x-switchyard-origin` and `x-switchyard-pool` to responses. Off by default: origin names are internal. */

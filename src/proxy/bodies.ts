@@ -13,6 +13,9 @@ export interface ReplayableBody {
 	next(): BodyInit | null;
 }
 
+/** A request without a body: replayable as it is. */
+export const NO_BODY: ReplayableBody = { replayable: true, next: () => null };
+
 export function declaredLength(request: Request): number | undefined {
 	const length = Number(request.headers.get("content-length") ?? Number.NaN);
 	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -20,7 +23,7 @@ export function declaredLength(request: Request): number | undefined {
 
 /** A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory). */
 export async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
-	if (request.body === null) return { replayable: true, next: () => null };
+	if (request.body === null) return NO_BODY;
 	const length = declaredLength(request);
 	if (length !== undefined && length <= maxBytes) {
 		const bytes = await request.arrayBuffer();
@@ -75,7 +78,7 @@ export function toIdleWatch(idleMs: number, now: () => number = Date.now): Trans
  * is kept, so the client still gets Content-Length rather than chunked encoding.
  */
 export function toPassThrough(headers: Headers): TransformStream {
-	const length = plainLength(headers);
+	const length = declaredBodyLength(headers);
 	const platform = globalThis as {
 		FixedLengthStream?: new (length: number) => TransformStream;
 		IdentityTransformStream?: new () => TransformStream;
@@ -87,7 +90,7 @@ export function toPassThrough(headers: Headers): TransformStream {
 }
 
 /** The Content-Length of a body that is not re-encoded on its way, when the origin sent one. */
-function plainLength(headers: Headers): number | undefined {
+export function declaredBodyLength(headers: Headers): number | undefined {
 	const length = Number(headers.get("content-length") ?? Number.NaN);
 	const encoding = (headers.get("content-encoding") ?? "identity").toLowerCase();
 	return Number.isSafeInteger(length) && length >= 0 && encoding === "identity" ? length : undefined;
@@ -109,7 +112,7 @@ export function toWatchedBody(
 ): { stream: ReadableStream; piping: Promise<void> } {
 	const pass = toPassThrough(headers);
 	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
-	const length = plainLength(headers);
+	const length = declaredBodyLength(headers);
 	const watch = idleMs > 0 && (length === undefined || length > IDLE_WATCH_MIN_BYTES);
 	const source = watch ? body.pipeThrough(toIdleWatch(idleMs)) : body;
 	const piping = source.pipeTo(pass.writable).then(

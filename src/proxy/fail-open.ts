@@ -11,6 +11,7 @@ import type { LoadBalancer } from "../config/schema";
 import { validateConfig } from "../config/validate";
 import { planRoute, type RoutePlan } from "../registry/plan";
 import { findLoadBalancer, type Snapshot, toSnapshot } from "../registry/snapshot";
+import { DeadlineTimer } from "./deadline";
 import type { Planner, RouteRequest } from "./proxy";
 
 /** A `route` slower than this is given up on, and the request planned locally (when a copy exists). */
@@ -54,7 +55,7 @@ export class FailOpenPlanner {
 		background: (promise: Promise<unknown>) => void,
 		onLateLease: (leaseId: string) => void = () => {},
 	): Planner {
-		return { route: (request) => this.route(request, remote, background, onLateLease) };
+		return { route: (request, timer) => this.route(request, remote, background, onLateLease, timer) };
 	}
 
 	private async route(
@@ -62,11 +63,11 @@ export class FailOpenPlanner {
 		remote: RemoteRegistry,
 		background: (promise: Promise<unknown>) => void,
 		onLateLease: (leaseId: string) => void,
+		timer: DeadlineTimer = new DeadlineTimer(),
 	): Promise<RoutePlan> {
-		let timer: ReturnType<typeof setTimeout> | undefined;
 		const answer = remote.route(request);
 		const deadline = new Promise<never>((_resolve, reject) => {
-			timer = setTimeout(() => {
+			timer.start(this.deadlineMs, () => {
 				// A reply that comes after we gave up carries a lease nobody will use: hand it back.
 				background(
 					answer.then(
@@ -77,7 +78,7 @@ export class FailOpenPlanner {
 					),
 				);
 				reject(new Error(`route took longer than ${this.deadlineMs} ms`));
-			}, this.deadlineMs);
+			});
 		});
 		try {
 			const plan = await Promise.race([answer, deadline]);
@@ -97,7 +98,7 @@ export class FailOpenPlanner {
 			console.error(`registry unavailable, planning from state ${this.local.state}:`, error);
 			return this.planLocally(request);
 		} finally {
-			if (timer !== undefined) clearTimeout(timer);
+			timer.stop();
 		}
 	}
 

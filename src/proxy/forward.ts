@@ -1,13 +1,21 @@
 /**
  * One attempt: send the request to one origin URL and wait for its response headers, with a
  * deadline. Bodies stream in both directions; the deadline is cleared once headers arrive, so it
- * can never cut a long download. Failures come back as values, classified once.
+ * can never cut a long download. A small body of declared length is read whole under the same
+ * deadline (as nginx's proxy_buffering does): the origin is done with it once it is read, and
+ * nothing has reached the client yet if it fails. Failures come back as values, classified once.
  */
-import { toIdleWatch } from "./bodies";
+import { declaredBodyLength, toIdleWatch } from "./bodies";
+import { DeadlineTimer } from "./deadline";
 import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
 export type ForwardResult =
-	| { readonly ok: true; readonly response: Response }
+	| {
+			readonly ok: true;
+			readonly response: Response;
+			/** The whole body, when it was short enough to read before answering (see ForwardInit.bufferUpTo). */
+			readonly bytes?: ArrayBuffer;
+	  }
 	| { readonly ok: false; readonly failure: FailureKind; readonly detail: string; readonly status?: number };
 
 export interface ForwardInit {
@@ -17,8 +25,14 @@ export interface ForwardInit {
 	/** The body's length when the client declared it; kept for the origin (no chunked re-encoding). */
 	readonly bodyLength?: number;
 	readonly timeoutMs: number;
+	/** The request's deadline timer (one for all its waits); a fresh one when absent. */
+	readonly timer?: DeadlineTimer;
 	/** An upload that pauses longer than this is cut (0: never). */
 	readonly idleMs?: number;
+	/** A response body declared (Content-Length, not re-encoded) at most this long is read whole (0: never). */
+	readonly bufferUpTo?: number;
+	/** Called when the response headers arrive (time to first byte, before a small body is read). */
+	readonly onHeaders?: () => void;
 }
 
 /**
@@ -27,20 +41,21 @@ export interface ForwardInit {
  */
 export async function forward(url: string, init: ForwardInit, fetcher: typeof fetch = fetch): Promise<ForwardResult> {
 	const controller = new AbortController();
+	const timer = init.timer ?? new DeadlineTimer();
 	let timedOut = false;
-	let timer: ReturnType<typeof setTimeout> | undefined;
 	let settled = false;
 	const armDeadline = () => {
 		// An origin may answer before it has read the whole body; then there is nothing left to time.
 		if (settled) return;
-		timer = setTimeout(() => {
+		timer.start(init.timeoutMs, () => {
 			timedOut = true;
 			controller.abort();
-		}, init.timeoutMs);
+		});
 	};
 	let body = init.body;
 	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline, init.idleMs ?? 0);
 	else armDeadline();
+	let headersArrived = false;
 	try {
 		const response = await fetcher(url, {
 			method: init.method,
@@ -49,6 +64,8 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 			redirect: "manual",
 			signal: controller.signal,
 		});
+		headersArrived = true;
+		init.onHeaders?.();
 		const failure = classifyStatus(response.status);
 		if (failure !== undefined) {
 			await response.body?.cancel();
@@ -59,17 +76,23 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 				detail: `the edge answered ${response.status} for the origin`,
 			};
 		}
+		const length = init.bufferUpTo ? declaredBodyLength(response.headers) : undefined;
+		if (response.body !== null && length !== undefined && length <= (init.bufferUpTo as number)) {
+			return { ok: true, response, bytes: await response.arrayBuffer() };
+		}
 		return { ok: true, response };
 	} catch (error) {
 		const failure = classifyError(timedOut);
-		const detail =
-			failure === "timeout"
+		const reason = error instanceof Error ? error.message : String(error);
+		const detail = headersArrived
+			? `the response body failed${failure === "timeout" ? ` to arrive within ${init.timeoutMs} ms` : `: ${reason}`}`
+			: failure === "timeout"
 				? `no response headers within ${init.timeoutMs} ms`
-				: `connection failed: ${error instanceof Error ? error.message : String(error)}`;
+				: `connection failed: ${reason}`;
 		return { ok: false, failure, detail };
 	} finally {
 		settled = true;
-		if (timer !== undefined) clearTimeout(timer);
+		timer.stop();
 	}
 }
 

@@ -73,13 +73,17 @@ export class OutcomeBatcher {
 
 	/**
 	 * Adds a record. The first request to add one while no flush is scheduled runs the timer (and
-	 * keeps the returned promise in its waitUntil); the others return at once — they never wait on
-	 * another request's promise.
+	 * keeps the returned promise in its waitUntil); the others get nothing to wait for — they never
+	 * wait on another request's promise, and need no waitUntil of their own.
 	 */
-	async add(record: OutcomeRecord): Promise<void> {
+	add(record: OutcomeRecord): Promise<void> | undefined {
 		this.pending.push(record);
-		if (this.flushScheduled) return;
+		if (this.flushScheduled) return undefined;
 		this.flushScheduled = true;
+		return this.flushSoon();
+	}
+
+	private async flushSoon(): Promise<void> {
 		try {
 			await new Promise<void>((resolve) => setTimeout(resolve, this.delayMs));
 		} finally {

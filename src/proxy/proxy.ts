@@ -13,7 +13,8 @@ import { toOriginUrl } from "../config/origin-address";
 import type { Attempt, Pin, RoutePlan } from "../registry/plan";
 import type { VisitorLocation } from "../steering/policy";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
-import { streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
+import { NO_BODY, streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
+import { DeadlineTimer } from "./deadline";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
@@ -25,6 +26,8 @@ import { isTrustedProxy } from "./trusted-proxies";
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
+/** Response bodies declared at most this long are read whole before they are sent on (proxy.buffer_response_bytes). */
+export const DEFAULT_BUFFER_RESPONSE_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** What the Worker asks the registry for one request. */
@@ -43,7 +46,8 @@ export interface RouteRequest {
 }
 
 export interface Planner {
-	route(request: RouteRequest): Promise<RoutePlan>;
+	/** `timer`: the request's deadline timer, for a planner that gives up on a slow registry. */
+	route(request: RouteRequest, timer?: DeadlineTimer): Promise<RoutePlan>;
 }
 
 /** What the proxy needs from its host, as hooks (tests pass fakes; the Worker passes the platform's). */
@@ -80,9 +84,8 @@ export async function proxyRequest(
 	}
 	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
 	const affinityHooks = hooks.affinity;
-	const pin = affinityHooks?.keys.length
-		? await readPin(request.headers.get("cookie"), url.hostname, affinityHooks.keys, now())
-		: undefined;
+	const cookie = affinityHooks?.keys.length ? request.headers.get("cookie") : null;
+	const pin = cookie ? await readPin(cookie, url.hostname, affinityHooks?.keys ?? [], now()) : undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
@@ -94,8 +97,10 @@ export async function proxyRequest(
 		...(affinityHeaders ? { headers: affinityHeaders } : {}),
 	};
 	let plan: RoutePlan;
+	// One timer for every deadline of this request (the registry's answer, each attempt's headers).
+	const timer = new DeadlineTimer();
 	try {
-		plan = await planner.route(routeRequest);
+		plan = await planner.route(routeRequest, timer);
 		// What the isolate did not know yet (a changed configuration): header affinity's headers, or
 		// that the load balancer now steers by location. Ask once more with them, handing back the
 		// first plan's lease.
@@ -109,12 +114,15 @@ export async function proxyRequest(
 				const headers = missingHeaders ? affinityHooks?.headerCache.select(url.hostname, request.headers) : undefined;
 				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
-				plan = await planner.route({
-					...routeRequest,
-					...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
-					...(location ? { location } : {}),
-					releases: unused,
-				});
+				plan = await planner.route(
+					{
+						...routeRequest,
+						...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
+						...(location ? { location } : {}),
+						releases: unused,
+					},
+					timer,
+				);
 			}
 		}
 	} catch (error) {
@@ -155,9 +163,11 @@ export async function proxyRequest(
 		const proxy = plan.proxy;
 		const idempotent = IDEMPOTENT.has(request.method);
 		const body =
-			proxy.retries > 0
-				? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
-				: streamOnce(request);
+			request.body === null
+				? NO_BODY
+				: proxy.retries > 0
+					? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+					: streamOnce(request);
 		const headers = toUpstreamHeaders(request.headers, {
 			clientIp,
 			trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
@@ -179,6 +189,7 @@ export async function proxyRequest(
 				if (hooks.retryBudget && !endRetry) break;
 			}
 			tried.push(attempt.origin);
+			let ttfbMs = 0;
 			const result = await forward(
 				toOriginUrl(attempt.base, url.protocol, pathAndQuery),
 				{
@@ -187,7 +198,12 @@ export async function proxyRequest(
 					body: body.next(),
 					bodyLength: body.length,
 					timeoutMs: proxy.timeout_ms,
+					timer,
 					idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
+					bufferUpTo: webSocket ? 0 : (proxy.buffer_response_bytes ?? DEFAULT_BUFFER_RESPONSE_BYTES),
+					onHeaders: () => {
+						ttfbMs = now() - started;
+					},
 				},
 				fetcher,
 			);
@@ -203,14 +219,16 @@ export async function proxyRequest(
 			}
 			const status = result.response.status;
 			if (!isLast && idempotent && retryOn.has(String(status)) && hasRetryBudget(hooks, proxy)) {
-				await result.response.body?.cancel();
+				if (result.bytes === undefined) await result.response.body?.cancel();
 				lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
 				failures.push({ origin: attempt.key, kind: "status", status });
 				continue;
 			}
-			const ttfbMs = now() - started;
-			const setCookie = await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now());
+			const setCookie = plan.affinity
+				? await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now())
+				: undefined;
 			return toClientResponse(result.response, {
+				bytes: result.bytes,
 				setCookie,
 				debug: proxy.debug_headers ? attempt : undefined,
 				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
@@ -297,11 +315,14 @@ export function toPathAndQuery(rawUrl: string): string {
 /**
  * The origin's response for the client: hop-by-hop headers removed, debug headers added, and the
  * body piped through so `done` runs when it ends or the client goes away (the request stops being
- * in flight then, not when the headers were sent). A WebSocket is relayed until it closes.
+ * in flight then, not when the headers were sent). A body already read whole is done; a WebSocket
+ * is relayed until it closes.
  */
 function toClientResponse(
 	response: Response,
 	options: {
+		/** The whole body, already read from the origin: nothing left to watch. */
+		bytes: ArrayBuffer | undefined;
 		setCookie: string | undefined;
 		debug: Attempt | undefined;
 		idleMs: number;
@@ -321,9 +342,9 @@ function toClientResponse(
 		done(false);
 		return response;
 	}
-	if (response.body === null) {
+	if (response.body === null || options.bytes !== undefined) {
 		done(false);
-		return new Response(null, { status: response.status, statusText: response.statusText, headers });
+		return new Response(options.bytes ?? null, { status: response.status, statusText: response.statusText, headers });
 	}
 	const { stream, piping } = toWatchedBody(response.body, headers, options.idleMs, done);
 	hooks.waitUntil?.(piping);

@@ -35,7 +35,7 @@ export class ShardedOutcomes {
 		private readonly delayMs?: number,
 	) {}
 
-	add(record: OutcomeRecord): Promise<void> {
+	add(record: OutcomeRecord): Promise<void> | undefined {
 		return this.batcherOf(shardOfLease(record.leaseId)).add(record);
 	}
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import {
+	admin,
 	adminResult,
 	clearReceived,
 	onePoolConfig,
@@ -148,6 +149,51 @@ describe("timeouts", () => {
 		expect(Date.now() - started).toBeLessThan(3000);
 		await settled;
 		expect(await inFlight()).toEqual([0]);
+	});
+});
+
+describe("small response bodies of declared length (buffer_response_bytes)", () => {
+	it("reads one whole under timeout_ms before answering: a GET whose body stalls goes to the next origin", async () => {
+		// a declares 4096 bytes and sends 1024; b, addressed under /fast, echoes at once.
+		await putConfig(orderedPool([live("a"), live("b", "/fast")], { timeout_ms: 400 }));
+		const response = await send("https://app.test/stall?afterBytes=1024&length=4096");
+		expect(response.status).toBe(200);
+		expect(response.headers.get("x-switchyard-origin")).toBe("b");
+		expect(await received("a")).toHaveLength(1);
+		expect(await inFlight()).toEqual([0, 0]);
+	});
+
+	it("answers 504 when the last origin's body stalls, with nothing of it sent", async () => {
+		await putConfig(orderedPool([live("a")], { timeout_ms: 400 }));
+		const response = await send("https://app.test/stall?afterBytes=1024&length=4096");
+		expect(response.status).toBe(504);
+		expect(response.headers.get("content-type")).toBe("application/problem+json");
+		expect(await inFlight()).toEqual([0]);
+	});
+
+	it("streams it when buffer_response_bytes is 0: the client gets what arrived", async () => {
+		await putConfig(orderedPool([live("a")], { timeout_ms: 400, idle_timeout_ms: 0, buffer_response_bytes: 0 }));
+		// 8 KiB of a declared 16 KiB, then silence: the body never ends.
+		const { response, settled } = await sendStreaming("https://app.test/stall?afterBytes=8192&length=16384");
+		expect(response.status).toBe(200);
+		expect(response.headers.get("content-length")).toBe("16384");
+		const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+		const first = await reader.read();
+		expect(first.done).toBe(false);
+		expect(first.value?.byteLength).toBeGreaterThan(0);
+		await reader.cancel(); // the client goes away: the request stops counting in flight
+		await settled;
+		expect(await inFlight()).toEqual([0]);
+	});
+
+	it("refuses a limit above 1 MiB", async () => {
+		const response = await admin(
+			"PUT",
+			"/config",
+			orderedPool([live("a")], { buffer_response_bytes: 2 * 1024 * 1024 }),
+		);
+		expect(response.status).toBe(400);
+		expect(JSON.stringify(await response.json())).toContain("buffer_response_bytes");
 	});
 });
 

@@ -51,6 +51,7 @@ describe("validateConfig: defaults", () => {
 				retry_on: ["connect_failure", "timeout", "502", "503", "504"],
 				retry_budget_percent: 20,
 				max_retry_body_bytes: 65_536,
+				buffer_response_bytes: 65_536,
 				trusted_proxies: [],
 				debug_headers: false,
 			},

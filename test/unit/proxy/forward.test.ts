@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ForwardInit, forward } from "../../../src/proxy/forward";
-import { hangingFetch, rejectingFetch, respondingFetch } from "../../fixtures/fetch";
+import { fakeFetch, hangingFetch, rejectingFetch, respondingFetch } from "../../fixtures/fetch";
 
 const URL_ = "http://origin.example.com/a?b=1";
 
@@ -80,5 +80,81 @@ describe("forward", () => {
 		push?.close();
 		expect(await result.response.text()).toBe("first second");
 		expect(signal?.aborted).toBe(false);
+	});
+
+	describe("small bodies of declared length (bufferUpTo)", () => {
+		const sized = (text: string, headers: Record<string, string> = {}) =>
+			new Response(text, { headers: { "content-length": String(text.length), ...headers } });
+
+		it("reads a body up to the limit whole, after telling when the headers came", async () => {
+			const events: string[] = [];
+			const result = await forward(
+				URL_,
+				anInit({ bufferUpTo: 5, onHeaders: () => events.push("headers") }),
+				respondingFetch(() => sized("hello")),
+			);
+			if (!result.ok) throw new Error(result.detail);
+			expect(events).toEqual(["headers"]);
+			expect(new TextDecoder().decode(result.bytes)).toBe("hello");
+		});
+
+		it.each([
+			{ name: "longer than the limit", response: () => sized("hello!") },
+			{ name: "of unknown length", response: () => new Response("hello") },
+			{
+				name: "re-encoded on its way (Content-Encoding)",
+				response: () => sized("hello", { "content-encoding": "gzip" }),
+			},
+		])("streams a body $name", async ({ response }) => {
+			const result = await forward(URL_, anInit({ bufferUpTo: 5 }), respondingFetch(response));
+			if (!result.ok) throw new Error(result.detail);
+			expect(result.bytes).toBeUndefined();
+			expect(await result.response.text()).toMatch(/^hello!?$/); // unread: still the whole body
+		});
+
+		it("streams every body when the limit is 0", async () => {
+			const result = await forward(
+				URL_,
+				anInit({ bufferUpTo: 0 }),
+				respondingFetch(() => sized("")),
+			);
+			expect(result.ok).toBe(true);
+			expect(result.ok && result.bytes).toBeUndefined();
+		});
+
+		it("is a timeout, not a response, when the body stops before the deadline", async () => {
+			// As the platform does: aborting the request errors a body still arriving.
+			const fetcher = fakeFetch((_url, init) => {
+				const body = new ReadableStream<Uint8Array>({
+					start(controller) {
+						controller.enqueue(new TextEncoder().encode("he"));
+						init?.signal?.addEventListener("abort", () => controller.error(init.signal?.reason));
+					},
+				});
+				return new Response(body, { headers: { "content-length": "5" } });
+			});
+			const result = await forward(URL_, anInit({ bufferUpTo: 5, timeoutMs: 30 }), fetcher);
+			expect(result).toEqual({
+				ok: false,
+				failure: "timeout",
+				detail: "the response body failed to arrive within 30 ms",
+			});
+			expect(fetcher.calls[0]?.init?.signal?.aborted).toBe(true);
+		});
+
+		it("is unreachable when the body breaks", async () => {
+			const body = new ReadableStream<Uint8Array>({
+				pull(controller) {
+					controller.error(new Error("connection reset"));
+				},
+			});
+			const fetcher = respondingFetch(() => new Response(body, { headers: { "content-length": "5" } }));
+			const result = await forward(URL_, anInit({ bufferUpTo: 5 }), fetcher);
+			expect(result).toEqual({
+				ok: false,
+				failure: "unreachable",
+				detail: "the response body failed: connection reset",
+			});
+		});
 	});
 });
