@@ -219,6 +219,8 @@ export class Registry extends DurableObject<Env> {
 	private pendingEvents: { at: number; originKey: string; healthy: boolean; reason: string }[] = [];
 	/** When an origin last became healthy or was added: the start of its slow start. */
 	private readonly healthySince = new Map<string, number>();
+	/** Until when some origin is still in its slow start (0: none is); see noteWarming. */
+	private warmingUntil = 0;
 	/** Per pool: the outlier detection and slow start settings of the first load balancer using it. */
 	private poolSettings = new Map<string, { outliers: OutlierSettings; slowStartS: number }>();
 	/** The object's SQLite, counting the rows every write statement changes. */
@@ -327,7 +329,8 @@ export class Registry extends DurableObject<Env> {
 			},
 			hashKey: request.clientIp,
 			now,
-			warmth: (key) => this.warmthOf(key, now),
+			// Slow start only while some origin is still warming: otherwise every share is 1.
+			...(now < this.warmingUntil ? { warmth: (key: string) => this.warmthOf(key, now) } : {}),
 			steering: {
 				...(request.location ? { location: request.location } : {}),
 				facts: (poolId) => this.poolFacts(poolId, colo, now),
@@ -540,6 +543,7 @@ export class Registry extends DurableObject<Env> {
 		}
 		this.healthySince.clear();
 		for (const { key, since } of copy.healthySince) this.healthySince.set(key, since);
+		this.noteWarming();
 		this.drains = new Map(copy.drains.map((drain) => [drain.key, { since: drain.since, actor: "" }]));
 		for (const ejection of copy.ejections) this.outliers.recordEjection(ejection.key, ejection.until, now);
 		this.state = copy.state;
@@ -974,6 +978,7 @@ export class Registry extends DurableObject<Env> {
 				if (health.state.healthy) this.healthySince.set(result.key, result.at);
 			}
 		}
+		if (changed.length > 0) this.noteWarming();
 		// RTT averages moved: shards pick them up at their next check (they steer by them, but need no push).
 		if (results.length > 0) this.checks++;
 		if (changed.length > 0) {
@@ -1199,6 +1204,17 @@ export class Registry extends DurableObject<Env> {
 		for (const key of this.healthySince.keys()) if (!keys.has(key)) this.healthySince.delete(key);
 		// Origins added by a change (not those loaded at start-up) begin with a slow start.
 		if (now !== undefined) for (const key of keys) if (!before.has(key)) this.healthySince.set(key, now);
+		this.noteWarming();
+	}
+
+	/** Called whenever healthySince or slow start settings change (never per request). */
+	private noteWarming(): void {
+		let until = 0;
+		for (const [key, since] of this.healthySince) {
+			const slowStartS = this.poolSettings.get(poolOfKey(key))?.slowStartS ?? 0;
+			if (slowStartS > 0) until = Math.max(until, since + slowStartS * 1000);
+		}
+		this.warmingUntil = until;
 	}
 
 	private hasOrigin(key: string): boolean {
