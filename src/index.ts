@@ -17,6 +17,9 @@ import { proxyRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
 import { ShardedOutcomes, toShardedRemote, UnmatchedHostBudget } from "./proxy/sharded-registry";
 import { toRelayedWebSocket } from "./proxy/websocket";
+import type { RoutePlan } from "./registry/plan";
+import type { OtherShard } from "./registry/shard";
+import type { CompactPlan } from "./registry/wire";
 
 /** One per isolate: outcomes of concurrent requests share one call per counter shard. */
 let outcomes: ShardedOutcomes | undefined;
@@ -51,7 +54,9 @@ export default {
 			planner,
 			batcher,
 			{
-				route: (shard, routeRequest) => getShard(env, shard).route(routeRequest),
+				// The stub's type loses the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
+				route: (shard, routeRequest) =>
+					getShard(env, shard).route(routeRequest) as Promise<RoutePlan | OtherShard | CompactPlan>,
 				stateCopy: () => getRegistry(env).stateCopy(),
 			},
 			unmatchedHosts,

@@ -11,6 +11,7 @@ import type { LoadBalancer } from "../config/schema";
 import { validateConfig } from "../config/validate";
 import { planRoute, type RoutePlan } from "../registry/plan";
 import { findLoadBalancer, type Snapshot, toSnapshot } from "../registry/snapshot";
+import { type CompactPlan, fromCompactPlan } from "../registry/wire";
 import { DeadlineTimer } from "./deadline";
 import type { Planner, RouteRequest } from "./proxy";
 
@@ -105,6 +106,18 @@ export class FailOpenPlanner {
 	/** Whether the isolate holds a copy yet: a cold one fetches it (`load`) before its first route. */
 	get hasCopy(): boolean {
 		return this.local !== undefined;
+	}
+
+	/** The registry state of this isolate's copy, if it has one. */
+	get state(): number | undefined {
+		return this.local?.state;
+	}
+
+	/** A compact route reply made whole from the copy; undefined unless the copy is the reply's state. */
+	expand(compact: CompactPlan, lb: LoadBalancer): RoutePlan | undefined {
+		const local = this.local;
+		if (!local || local.state !== compact[1]) return undefined;
+		return fromCompactPlan(compact, lb, local.snapshot);
 	}
 
 	/** The load balancer `hostname` resolves to in this isolate's copy: which counter shard to ask. */

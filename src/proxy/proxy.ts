@@ -43,6 +43,8 @@ export interface RouteRequest {
 	readonly pin?: Pin;
 	/** Request headers `header` affinity may hash (see AffinityHeaderCache). */
 	readonly headers?: Readonly<Record<string, string>>;
+	/** The registry state of the Worker's copy: at the same state the reply may be compact (src/registry/wire.ts). */
+	readonly known?: number;
 }
 
 export interface Planner {

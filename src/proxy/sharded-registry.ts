@@ -8,6 +8,7 @@
  * it asked answer "ask that shard" (`OtherShard`); then it asks once more, as it does when its
  * affinity header cache turns out stale, so a load balancer's counters never split between shards.
  */
+import type { LoadBalancer } from "../config/schema";
 import type { RoutePlan } from "../registry/plan";
 import { toNoLoadBalancer } from "../registry/plan";
 import {
@@ -19,8 +20,9 @@ import {
 	shardKeyFor,
 	shardOfLease,
 } from "../registry/shard";
+import { type CompactPlan, isCompactPlan } from "../registry/wire";
 import type { RemoteRegistry, StateCopy } from "./fail-open";
-import { OutcomeBatcher, type OutcomeRecord } from "./outcome";
+import { OutcomeBatcher, type OutcomeRecord, toUnusedLease } from "./outcome";
 import type { RouteRequest } from "./proxy";
 
 /**
@@ -87,13 +89,17 @@ export class UnmatchedHostBudget {
 /** The isolate's copy of the authority's state (the FailOpenPlanner keeps it). */
 export interface IsolateCopy {
 	readonly hasCopy: boolean;
-	loadBalancerOf(hostname: string): { readonly name: string } | undefined;
+	/** The copy's registry state: sent as `known`, so that the shard may answer compactly. */
+	readonly state: number | undefined;
+	loadBalancerOf(hostname: string): LoadBalancer | undefined;
 	load(remote: Pick<RemoteRegistry, "stateCopy">): Promise<void>;
+	/** A compact reply made whole, or undefined when the copy is no longer the reply's state. */
+	expand(compact: CompactPlan, lb: LoadBalancer): RoutePlan | undefined;
 }
 
 /** The calls the Worker makes, by object name. */
 export interface ShardStubs {
-	route(shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard>;
+	route(shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan>;
 	/** The authority's state copy. */
 	stateCopy(): Promise<StateCopy>;
 }
@@ -106,7 +112,7 @@ export function toShardedRemote(
 	now: () => number = Date.now,
 ): RemoteRegistry {
 	/** One route call to `shard`, with the outcomes pending for it riding along. */
-	const ask = async (shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard> => {
+	const ask = async (shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan> => {
 		const { releases: carried = [], ...rest } = request;
 		const elsewhere = carried.filter((record) => shardOfLease(record.leaseId) !== shard);
 		if (elsewhere.length > 0) outcomes.giveBack(elsewhere);
@@ -129,14 +135,27 @@ export function toShardedRemote(
 				if (request.releases?.length) outcomes.giveBack(request.releases);
 				return toNoLoadBalancer(request.hostname);
 			}
-			const first = await ask(lb ? shardKeyFor(lb.name) : AUTHORITY, { ...request, shardTry: 1 });
+			const shard = lb ? shardKeyFor(lb.name) : AUTHORITY;
+			const known = lb ? copy.state : undefined;
+			const first = await ask(shard, { ...request, shardTry: 1, ...(known !== undefined ? { known } : {}) });
+			const { releases: _sent, ...again } = request;
+			if (isCompactPlan(first)) {
+				const whole = lb && copy.expand(first, lb);
+				if (whole) return whole;
+				// The copy moved on while the question was out: ask for the whole plan, handing the lease back.
+				return wholePlan(await ask(shard, { ...again, shardTry: 2, releases: [toUnusedLease(first[2])] }), shard);
+			}
 			if (!isOtherShard(first)) return first;
 			// The copy is stale (the reply's state is newer, so the planner refreshes it in the background).
-			const { releases: _sent, ...again } = request;
-			const second = await ask(first.shard, { ...again, shardTry: 2 });
-			if (isOtherShard(second)) throw new Error(`shard ${first.shard} sent the request on to ${second.shard}`);
-			return second;
+			return wholePlan(await ask(first.shard, { ...again, shardTry: 2 }), first.shard);
 		},
 		stateCopy: () => stubs.stateCopy(),
 	};
+}
+
+/** A second answer, asked without `known` and for this shard regardless: a plan, or the registry is confused. */
+function wholePlan(reply: RoutePlan | OtherShard | CompactPlan, shard: string): RoutePlan {
+	if (isCompactPlan(reply)) throw new Error(`shard ${shard} answered compactly when asked for the whole plan`);
+	if (isOtherShard(reply)) throw new Error(`shard ${shard} sent the request on to ${reply.shard}`);
+	return reply;
 }

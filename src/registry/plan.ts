@@ -127,7 +127,7 @@ export interface AffinityContext {
 	readonly hashPolicyFor?: (poolId: string) => OriginPolicy;
 }
 
-function toAttempt(origin: OriginEntry): Attempt {
+export function toAttempt(origin: OriginEntry): Attempt {
 	return { key: origin.key, pool: origin.pool, origin: origin.name, base: origin.base };
 }
 

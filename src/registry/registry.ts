@@ -72,6 +72,7 @@ import {
 	saveHealth,
 	setMeta,
 } from "./storage";
+import { type CompactPlan, toCompactPlan } from "./wire";
 
 const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
 const DEFAULT_OUTLIERS: OutlierSettings = outlierDetectionSchema.parse({});
@@ -299,7 +300,7 @@ export class Registry extends DurableObject<Env> {
 	 * A first try (`shardTry` 1) for a load balancer whose counters live in another shard is sent on
 	 * there instead (the authority keeps none, so it sends every one on).
 	 */
-	async route(request: ShardRouteRequest): Promise<RoutePlan | OtherShard> {
+	async route(request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan> {
 		this.count("route");
 		if (!this.copyMark && !this.authority) await this.ensureCopy();
 		if (request.releases?.length) this.applyOutcomes(request.releases);
@@ -343,7 +344,10 @@ export class Registry extends DurableObject<Env> {
 			},
 		});
 		if (!plan.ok) return plan;
-		return { ...plan, state: this.state, leaseId: this.leases.take((plan.attempts[0] as { key: string }).key, now) };
+		const leaseId = this.leases.take((plan.attempts[0] as { key: string }).key, now);
+		// The Worker's copy is this state: send only what it cannot fill in from it.
+		const compact = request.known === this.state ? toCompactPlan(plan, this.state, leaseId) : undefined;
+		return compact ?? { ...plan, state: this.state, leaseId };
 	}
 
 	/** What pool steering may know about a pool: place, load, capacity, latency from the visitor's colo, RTT. */

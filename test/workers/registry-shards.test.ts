@@ -249,34 +249,44 @@ describe("/status with shards", () => {
 		const stats = await Promise.all([shardOf("one.test").stats(), shardOf("two.test").stats()]);
 		for (const shard of stats) expect(shard.callsByMethod.route).toBe(20);
 	});
+});
 
-	it("reports a shard that does not answer instead of failing", async () => {
-		await putConfig(twoBalancers(["a"]));
-		await servedBy("one.test", 1);
-		// Keep two.test's shard busy for longer than /status waits for it.
-		let blocked: () => void = () => {};
-		const isBlocked = new Promise<void>((resolve) => {
-			blocked = resolve;
-		});
-		const busy = runInDurableObject(shardOf("two.test"), (_, state) =>
-			state.blockConcurrencyWhile(async () => {
-				blocked();
-				await new Promise((resolve) => setTimeout(resolve, 3_000));
-			}),
-		);
-		await isBlocked;
-		const response = await admin("GET", "/status");
-		expect(response.status).toBe(200);
-		const report = ((await response.json()) as { result: StatusReport }).result;
-		expect(report.shards).toEqual([
-			{ key: "lb:one.test", load_balancers: ["one.test"], answered: true },
-			expect.objectContaining({
-				key: "lb:two.test",
-				answered: false,
-				error: expect.stringContaining("did not answer"),
-			}),
+describe("compact route replies (src/registry/wire.ts)", () => {
+	it("are what a shard answers a Worker whose copy is the shard's state; any other copy gets the whole plan", async () => {
+		await putConfig(twoBalancers(["a", "b"], { monitor: false }));
+		const shard = shardOf("one.test");
+		type Reply = { ok: boolean; state?: number; leaseId?: string } | (string | number)[];
+		// Inside the object, as the runtime delivers a Worker's call.
+		const ask = (known?: number) =>
+			runInDurableObject(
+				shard,
+				async (instance) =>
+					(await instance.route({
+						hostname: "one.test",
+						shardTry: 1,
+						...(known === undefined ? {} : { known }),
+					})) as Reply,
+			);
+		const whole = await ask();
+		if (Array.isArray(whole) || whole.state === undefined) throw new Error("expected a whole plan");
+		const compact = await ask(whole.state);
+		expect(compact).toEqual([
+			"plan",
+			whole.state,
+			expect.any(String),
+			"main",
+			0,
+			expect.any(String),
+			expect.any(String),
 		]);
-		expect(report.pools[0]?.origins[0]?.healthy).toBe(true);
-		await busy;
+		const stale = await ask(whole.state - 1);
+		expect(stale).toMatchObject({ ok: true, loadBalancer: "one.test", pool: "main", state: whole.state });
+		// Hand the three leases back: nothing stays in flight.
+		const leases = [whole.leaseId, (compact as string[])[2], (stale as { leaseId: string }).leaseId] as string[];
+		await shard.release(leases.map((leaseId) => ({ leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true })));
+		const status = await adminResult<StatusReport>("/status");
+		expect(status.pools.flatMap((pool) => pool.origins.map((origin: OriginStatus) => origin.in_flight))).toEqual([
+			0, 0,
+		]);
 	});
 });

@@ -16,6 +16,7 @@ import {
 	shardKeyFor,
 	toLeasePrefix,
 } from "../../../src/registry/shard";
+import type { CompactPlan } from "../../../src/registry/wire";
 import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
 
 const aRecord = (leaseId: string): OutcomeRecord => ({
@@ -43,7 +44,10 @@ const okPlan = (loadBalancer: string, state = 1): RoutePlan =>
 	({ ok: true, loadBalancer, pool: "p", fallback: false, attempts: [], proxy: {}, state }) as never;
 
 /** Stubs that record every call and answer each shard with a plan for the load balancer it keeps. */
-function recordingStubs(answer?: (shard: string, request: ShardRouteRequest) => RoutePlan | OtherShard) {
+function recordingStubs(
+	answer?: (shard: string, request: ShardRouteRequest) => RoutePlan | OtherShard | CompactPlan,
+	copyState = 1,
+) {
 	const calls: { shard: string; request: ShardRouteRequest }[] = [];
 	let copies = 0;
 	const stubs: ShardStubs = {
@@ -53,7 +57,7 @@ function recordingStubs(answer?: (shard: string, request: ShardRouteRequest) => 
 		},
 		stateCopy: async () => {
 			copies++;
-			return copyOf(1);
+			return copyOf(copyState);
 		},
 	};
 	return { stubs, calls, copies: () => copies };
@@ -148,6 +152,42 @@ describe("toShardedRemote", () => {
 		expect(outcomes.take("lb:b.test").map((record) => record.leaseId)).toEqual([
 			leaseOf("b.test", 1),
 			leaseOf("b.test", 2),
+		]);
+	});
+
+	it("tells the shard its copy's state, and makes a compact reply whole from the copy", async () => {
+		const compact: CompactPlan = ["plan", 7, "lease-1", "p", 0, "p/x"];
+		const { stubs, calls } = recordingStubs((_shard, request) => (request.known === 7 ? compact : okPlan("a.test")), 7);
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget());
+		const plan = await remote.route({ hostname: "a.test" });
+		expect(calls.map((call) => call.request.known)).toEqual([7]);
+		expect(plan).toMatchObject({
+			ok: true,
+			loadBalancer: "a.test",
+			pool: "p",
+			fallback: false,
+			leaseId: "lease-1",
+			state: 7,
+			attempts: [{ key: "p/x", pool: "p", origin: "x", base: { host: "x.example.com" } }],
+			proxy: { timeout_ms: 30_000, retries: 2 },
+		});
+	});
+
+	it("asks for the whole plan, handing the lease back, when the copy is not the compact reply's state", async () => {
+		const { stubs, calls } = recordingStubs(
+			(_shard, request) =>
+				request.shardTry === 1 ? ["plan", 6, leaseOf("a.test", 1), "p", 0, "p/x"] : okPlan("a.test", 7),
+			7,
+		);
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget());
+		const plan = await remote.route({ hostname: "a.test" });
+		expect(plan).toMatchObject({ ok: true, loadBalancer: "a.test", state: 7 });
+		expect(calls.map((call) => [call.shard, call.request.shardTry, call.request.known])).toEqual([
+			["lb:a.test", 1, 7],
+			["lb:a.test", 2, undefined],
+		]);
+		expect(calls[1]?.request.releases).toEqual([
+			{ leaseId: leaseOf("a.test", 1), attempts: 0, retried: false, totalMs: 0, aborted: true },
 		]);
 	});
 
