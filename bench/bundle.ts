@@ -51,6 +51,11 @@ export function bundleSwitchyard(): Promise<Bundle> {
 	return dryRun("switchyard", PROJECT_ROOT, []);
 }
 
+/** Switchyard from another checkout of the project (bench/ab.ts: a git ref exported to a temp dir). */
+export function bundleSwitchyardFrom(root: string): Promise<Bundle> {
+	return dryRun("switchyard", root, []);
+}
+
 /** `file` is a Worker in bench/ (bare.ts, bare-rpc.ts), bundled with a minimal wrangler.toml of its own. */
 export function bundleReference(file: string): Promise<Bundle> {
 	const name = file.replace(/\.ts$/, "");

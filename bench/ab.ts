@@ -1,0 +1,103 @@
+/**
+ * `npm run bench:ab`: is a change to the hot path faster? Bundles Switchyard twice, from a git ref
+ * (A, default HEAD) and from the working tree (B), runs both under workerd side by side with the
+ * same round robin configuration and origins, and alternates wrk runs between them (A B, B A, …).
+ * Prints the medians of the CPU time each workerd process spent per request, the figure that moves
+ * least with whatever else the machine is doing, and of requests per second.
+ *
+ *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50]
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { bundleSwitchyardFrom, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
+import { runLoad } from "./load.ts";
+import { startOrigins } from "./origins.ts";
+import { cleanUp, cleanUpOnSignals, findExecutable, makeTempDir, wasInterrupted } from "./processes.ts";
+import { median } from "./report.ts";
+import { configureSwitchyard } from "./switchyard.ts";
+import { startWorkerd } from "./workerd.ts";
+
+const { values } = parseArgs({
+	options: {
+		ref: { type: "string", default: "HEAD" },
+		runs: { type: "string", default: "5" },
+		seconds: { type: "string", default: "5" },
+		connections: { type: "string", default: "50" },
+	},
+});
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The tree at `ref`, exported to a temp dir that uses this checkout's node_modules. */
+function checkout(ref: string): string {
+	const dir = makeTempDir("ab-src");
+	const archive = execFileSync("git", ["archive", ref], { cwd: PROJECT_ROOT, maxBuffer: 1 << 30 });
+	mkdirSync(dir, { recursive: true });
+	execFileSync("tar", ["-x", "-C", dir], { input: archive });
+	symlinkSync(join(PROJECT_ROOT, "node_modules"), join(dir, "node_modules"));
+	return dir;
+}
+
+async function main(): Promise<void> {
+	const wrk = findExecutable("wrk");
+	if (!wrk) {
+		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
+		process.exitCode = 2;
+		return;
+	}
+	cleanUpOnSignals();
+	const token = "bench-ab-token";
+	log(`bundling ${values.ref} (A) and the working tree (B)…`);
+	const [a, b] = await Promise.all([bundleSwitchyardFrom(checkout(values.ref)), bundleSwitchyardFrom(PROJECT_ROOT)]);
+	const origins = await startOrigins();
+	const sides = [];
+	for (const [name, bundle] of [
+		["A", a],
+		["B", b],
+	] as const) {
+		const server = await startWorkerd({
+			name: `ab-${name}`,
+			modulePath: bundle.modulePath,
+			compatibilityDate: compatibilityDate(),
+			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
+			durableObject: { className: "Registry", binding: "REGISTRY" },
+		});
+		await configureSwitchyard(server.url, token, "round_robin", origins);
+		sides.push({ name, server, cpu: [] as number[], rps: [] as number[] });
+	}
+	const runs = Number(values.runs);
+	for (let run = 0; run < runs; run++) {
+		for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
+			const result = await runLoad({
+				wrk,
+				url: side.server.url,
+				connections: Number(values.connections),
+				durationS: Number(values.seconds),
+				warmupS: 1,
+				pid: side.server.child.process.pid,
+			});
+			if (result.errors > 0) throw new Error(`${side.name}: ${result.errors} failed requests`);
+			side.cpu.push(result.cpuUsPerRequest ?? Number.NaN);
+			side.rps.push(result.requestsPerS);
+			log(
+				`[${run + 1}/${runs}] ${side.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req, ${result.requestsPerS.toFixed(0)} req/s`,
+			);
+		}
+	}
+	for (const side of sides) {
+		const label = side.name === "A" ? `A (${values.ref})` : "B (working tree)";
+		process.stdout.write(
+			`${label}: ${median(side.cpu).toFixed(0)} µs CPU/req [${side.cpu.map((x) => x.toFixed(0)).join(" ")}], ${median(side.rps).toFixed(0)} req/s\n`,
+		);
+	}
+}
+
+try {
+	await main();
+} catch (error) {
+	if (!wasInterrupted()) log(`bench:ab: ${error instanceof Error ? error.message : String(error)}`);
+	process.exitCode = 1;
+} finally {
+	await cleanUp();
+}
