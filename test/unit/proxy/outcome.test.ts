@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { OutcomeBatcher, type OutcomeRecord } from "../../../src/proxy/outcome";
+import { OutcomeBatcher } from "../../../src/proxy/outcome";
+import { anOutcome } from "../../fixtures/outcomes";
 
-const aRecord = (leaseId: string): OutcomeRecord => ({
-	leaseId,
-	attempts: 1,
-	retried: false,
-	totalMs: 1,
-	aborted: false,
-});
+const aRecord = (leaseId: string) => anOutcome(leaseId);
 
 describe("OutcomeBatcher", () => {
 	it("sends records added together in one call; only the first add has a flush to wait for", async () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { FailOpenPlanner, type StateCopy } from "../../../src/proxy/fail-open";
-import type { OutcomeRecord } from "../../../src/proxy/outcome";
 import {
 	ShardedOutcomes,
 	type ShardStubs,
@@ -18,14 +17,9 @@ import {
 } from "../../../src/registry/shard";
 import type { CompactPlan } from "../../../src/registry/wire";
 import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
+import { anOutcome } from "../../fixtures/outcomes";
 
-const aRecord = (leaseId: string): OutcomeRecord => ({
-	leaseId,
-	attempts: 1,
-	retried: false,
-	totalMs: 1,
-	aborted: false,
-});
+const aRecord = (leaseId: string) => anOutcome(leaseId);
 const leaseOf = (lb: string, n: number) => `${toLeasePrefix(shardKeyFor(lb), "i")}-${n}`;
 
 /** A copy with load balancers a.test and b.test over one pool. */

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { OutcomeRecord } from "../../../src/proxy/outcome";
 import {
 	AUTHORITY,
 	groupByShard,
@@ -15,14 +14,9 @@ import {
 	toLeasePrefix,
 	toShardKeys,
 } from "../../../src/registry/shard";
+import { anOutcome } from "../../fixtures/outcomes";
 
-const aRecord = (leaseId: string): OutcomeRecord => ({
-	leaseId,
-	attempts: 1,
-	retried: false,
-	totalMs: 1,
-	aborted: false,
-});
+const aRecord = (leaseId: string) => anOutcome(leaseId);
 
 describe("shardKeyFor", () => {
 	it.each([
