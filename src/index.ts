@@ -60,6 +60,7 @@ export default {
 				stateCopy: () => getRegistry(env).stateCopy(),
 			},
 			unmatchedHosts,
+			{ background: waitUntil },
 		);
 		// Resolved values only are shared between requests: the runtime ties pending promises to one.
 		affinityKeys ??= await toAffinityKeys([

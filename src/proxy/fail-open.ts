@@ -17,6 +17,8 @@ import type { Planner, RouteRequest } from "./proxy";
 
 /** A `route` slower than this is given up on, and the request planned locally (when a copy exists). */
 export const ROUTE_DEADLINE_MS = 1000;
+/** A cold isolate's fetch of the copy that has run this long no longer holds other requests back. */
+export const COPY_LOAD_STALE_MS = 2000;
 
 /** The registry's state as the Worker keeps it. */
 export interface StateCopy {
@@ -44,6 +46,8 @@ export interface RemoteRegistry {
 export class FailOpenPlanner {
 	private local: LocalState | undefined;
 	private refreshingState: number | undefined;
+	/** When the running `load` started (see `loading`). */
+	private loadingSince: number | undefined;
 
 	constructor(private readonly deadlineMs = ROUTE_DEADLINE_MS) {}
 
@@ -54,7 +58,7 @@ export class FailOpenPlanner {
 	for(
 		remote: RemoteRegistry,
 		background: (promise: Promise<unknown>) => void,
-		onLateLease: (leaseId: string) => void = () => {},
+		onLateLease: (leaseId: string) => unknown = () => undefined,
 	): Planner {
 		return { route: (request, timer) => this.route(request, remote, background, onLateLease, timer) };
 	}
@@ -63,7 +67,7 @@ export class FailOpenPlanner {
 		request: RouteRequest,
 		remote: RemoteRegistry,
 		background: (promise: Promise<unknown>) => void,
-		onLateLease: (leaseId: string) => void,
+		onLateLease: (leaseId: string) => unknown,
 		timer: DeadlineTimer = new DeadlineTimer(),
 	): Promise<RoutePlan> {
 		const answer = remote.route(request);
@@ -72,9 +76,8 @@ export class FailOpenPlanner {
 				// A reply that comes after we gave up carries a lease nobody will use: hand it back.
 				background(
 					answer.then(
-						(plan) => {
-							if (plan.ok && plan.leaseId) onLateLease(plan.leaseId);
-						},
+						// The hand-back's flush, if it starts one, stays in this background promise.
+						(plan) => (plan.ok && plan.leaseId ? onLateLease(plan.leaseId) : undefined),
 						() => {},
 					),
 				);
@@ -108,6 +111,15 @@ export class FailOpenPlanner {
 		return this.local !== undefined;
 	}
 
+	/**
+	 * True while some request's `load` runs, for at most COPY_LOAD_STALE_MS: a load whose request
+	 * was cancelled never finishes, and must not keep the others waiting. A time, not the pending
+	 * promise: the runtime ties promises to the request that made them.
+	 */
+	get loading(): boolean {
+		return this.loadingSince !== undefined && Date.now() - this.loadingSince < COPY_LOAD_STALE_MS;
+	}
+
 	/** The registry state of this isolate's copy, if it has one. */
 	get state(): number | undefined {
 		return this.local?.state;
@@ -127,7 +139,13 @@ export class FailOpenPlanner {
 
 	/** Fetches the copy and waits for it; throws when the registry does not answer. */
 	async load(remote: Pick<RemoteRegistry, "stateCopy">): Promise<void> {
-		this.install(await remote.stateCopy());
+		const since = Date.now();
+		this.loadingSince = since;
+		try {
+			this.install(await remote.stateCopy());
+		} finally {
+			if (this.loadingSince === since) this.loadingSince = undefined;
+		}
 	}
 
 	private async refresh(remote: RemoteRegistry): Promise<void> {

@@ -67,8 +67,18 @@ export class OutcomeBatcher {
 		return batch;
 	}
 
-	giveBack(records: readonly OutcomeRecord[]): void {
+	/**
+	 * Records back from a call that did not take them (it failed, or they belong elsewhere), or a
+	 * lease handed back unused. They are sent by the next flush, which starts now if none is
+	 * scheduled: waiting for the next call that happens to go to the same registry object could
+	 * take as long as that object gets no traffic from this isolate. The caller keeps a returned
+	 * promise alive (waitUntil).
+	 */
+	giveBack(records: readonly OutcomeRecord[]): Promise<void> | undefined {
 		this.pending.push(...records);
+		if (this.flushScheduled || this.pending.length === 0) return undefined;
+		this.flushScheduled = true;
+		return this.flushSoon();
 	}
 
 	/**

@@ -46,8 +46,14 @@ export class ShardedOutcomes {
 		return this.batchers.get(shard)?.take() ?? [];
 	}
 
-	giveBack(records: readonly OutcomeRecord[]): void {
-		for (const [shard, group] of groupByShard(records)) this.batcherOf(shard).giveBack(group);
+	/** See OutcomeBatcher.giveBack: a returned promise is a flush that started, to keep alive. */
+	giveBack(records: readonly OutcomeRecord[]): Promise<unknown> | undefined {
+		const flushes: Promise<void>[] = [];
+		for (const [shard, group] of groupByShard(records)) {
+			const flush = this.batcherOf(shard).giveBack(group);
+			if (flush) flushes.push(flush);
+		}
+		return flushes.length > 0 ? Promise.all(flushes) : undefined;
 	}
 
 	private batcherOf(shard: string): OutcomeBatcher {
@@ -89,6 +95,8 @@ export class UnmatchedHostBudget {
 /** The isolate's copy of the authority's state (the FailOpenPlanner keeps it). */
 export interface IsolateCopy {
 	readonly hasCopy: boolean;
+	/** True while some request of the isolate is fetching the copy (`load`). */
+	readonly loading: boolean;
 	/** The copy's registry state: sent as `known`, so that the shard may answer compactly. */
 	readonly state: number | undefined;
 	loadBalancerOf(hostname: string): LoadBalancer | undefined;
@@ -104,35 +112,57 @@ export interface ShardStubs {
 	stateCopy(): Promise<StateCopy>;
 }
 
+export interface ShardedRemoteOptions {
+	readonly now?: () => number;
+	/** The request's waitUntil: keeps alive a flush of outcomes handed back. */
+	readonly background?: (promise: Promise<unknown>) => void;
+	readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** How often a request of a cold isolate looks whether the copy another request is fetching has come. */
+export const COPY_POLL_MS = 5;
+
+const platformSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export function toShardedRemote(
 	copy: IsolateCopy,
 	outcomes: ShardedOutcomes,
 	stubs: ShardStubs,
 	unmatched: UnmatchedHostBudget,
-	now: () => number = Date.now,
+	options: ShardedRemoteOptions = {},
 ): RemoteRegistry {
+	const { now = Date.now, background = () => {}, sleep = platformSleep } = options;
+	const giveBack = (records: readonly OutcomeRecord[]) => {
+		const flush = outcomes.giveBack(records);
+		if (flush) background(flush);
+	};
 	/** One route call to `shard`, with the outcomes pending for it riding along. */
 	const ask = async (shard: string, request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan> => {
 		const { releases: carried = [], ...rest } = request;
 		const elsewhere = carried.filter((record) => shardOfLease(record.leaseId) !== shard);
-		if (elsewhere.length > 0) outcomes.giveBack(elsewhere);
+		if (elsewhere.length > 0) giveBack(elsewhere);
 		const own = elsewhere.length > 0 ? carried.filter((record) => !elsewhere.includes(record)) : carried;
 		const taken = outcomes.take(shard);
 		const releases = own.length > 0 ? [...own, ...taken] : taken;
 		try {
 			return await stubs.route(shard, releases.length > 0 ? { ...rest, releases } : rest);
 		} catch (error) {
-			outcomes.giveBack(releases);
+			giveBack(releases);
 			throw error;
 		}
 	};
 
 	return {
 		route: async (request: RouteRequest): Promise<RoutePlan> => {
-			if (!copy.hasCopy) await copy.load(stubs);
+			if (!copy.hasCopy) {
+				// A cold isolate fetches the copy once: requests arriving meanwhile wait for it (polling
+				// a flag; the pending fetch itself belongs to the request that started it).
+				while (copy.loading) await sleep(COPY_POLL_MS);
+				if (!copy.hasCopy) await copy.load(stubs);
+			}
 			const lb = copy.loadBalancerOf(request.hostname);
 			if (!lb && !unmatched.tryAsk(now())) {
-				if (request.releases?.length) outcomes.giveBack(request.releases);
+				if (request.releases?.length) giveBack(request.releases);
 				return toNoLoadBalancer(request.hostname);
 			}
 			const shard = lb ? shardKeyFor(lb.name) : AUTHORITY;

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { FailOpenPlanner, type StateCopy } from "../../../src/proxy/fail-open";
+import { describe, expect, it, vi } from "vitest";
+import { COPY_LOAD_STALE_MS, FailOpenPlanner, type StateCopy } from "../../../src/proxy/fail-open";
 import {
 	ShardedOutcomes,
 	type ShardStubs,
@@ -17,6 +17,7 @@ import {
 } from "../../../src/registry/shard";
 import type { CompactPlan } from "../../../src/registry/wire";
 import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
+import { deferred } from "../../fixtures/fetch";
 import { anOutcome } from "../../fixtures/outcomes";
 
 const aRecord = (leaseId: string) => anOutcome(leaseId);
@@ -81,7 +82,9 @@ describe("toShardedRemote", () => {
 			detail: `no load balancer answers the host "${request.hostname}"`,
 		}));
 		let now = 0;
-		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget(), () => now);
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget(), {
+			now: () => now,
+		});
 		const plans: RoutePlan[] = [];
 		for (let i = 0; i < UNMATCHED_ASKS_PER_SECOND + 5; i++) plans.push(await remote.route({ hostname: "nope.test" }));
 		expect(calls).toHaveLength(UNMATCHED_ASKS_PER_SECOND);
@@ -185,6 +188,71 @@ describe("toShardedRemote", () => {
 		]);
 	});
 
+	it("fetches a cold isolate's copy once: requests arriving meanwhile wait for it, then go to their shard", async () => {
+		const copy = deferred<StateCopy>();
+		let copies = 0;
+		const calls: string[] = [];
+		const stubs: ShardStubs = {
+			route: async (shard) => {
+				calls.push(shard);
+				return okPlan(shard.slice(3));
+			},
+			stateCopy: () => {
+				copies++;
+				return copy.promise;
+			},
+		};
+		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget(), {
+			sleep: () => new Promise((resolve) => setTimeout(resolve, 0)),
+		});
+		const plans = Promise.all(Array.from({ length: 20 }, () => remote.route({ hostname: "a.test" })));
+		copy.resolve(copyOf(1));
+		expect((await plans).every((plan) => plan.ok)).toBe(true);
+		expect(copies).toBe(1);
+		expect(calls).toEqual(Array.from({ length: 20 }, () => "lb:a.test")); // none to the authority
+	});
+
+	it("does not wait on a copy fetch that has run too long (its request may be gone): fetches again", async () => {
+		const planner = new FailOpenPlanner();
+		let now = 1_000_000;
+		const spy = vi.spyOn(Date, "now").mockImplementation(() => now);
+		try {
+			void planner.load({ stateCopy: () => new Promise<never>(() => {}) }); // never answers
+			expect(planner.loading).toBe(true);
+			now += COPY_LOAD_STALE_MS;
+			expect(planner.loading).toBe(false);
+			await planner.load({ stateCopy: async () => copyOf(3) });
+			expect(planner.hasCopy).toBe(true);
+		} finally {
+			spy.mockRestore();
+		}
+	});
+
+	it("keeps alive the flush of outcomes handed back after a failed call: they go out without more traffic", async () => {
+		const sent: [string, string[]][] = [];
+		const outcomes = new ShardedOutcomes(async (shard, batch) => {
+			sent.push([shard, batch.map((record) => record.leaseId)]);
+		}, 1);
+		const stubs: ShardStubs = {
+			route: async () => {
+				throw new Error("shard unavailable");
+			},
+			stateCopy: async () => copyOf(1),
+		};
+		const kept: Promise<unknown>[] = [];
+		const remote = toShardedRemote(new FailOpenPlanner(), outcomes, stubs, new UnmatchedHostBudget(), {
+			background: (promise) => kept.push(promise),
+		});
+		await expect(
+			remote.route({ hostname: "a.test", releases: [aRecord(leaseOf("a.test", 1)), aRecord(leaseOf("b.test", 1))] }),
+		).rejects.toThrow("shard unavailable");
+		await Promise.all(kept);
+		expect(sent.sort()).toEqual([
+			["lb:a.test", [leaseOf("a.test", 1)]],
+			["lb:b.test", [leaseOf("b.test", 1)]],
+		]);
+	});
+
 	it("fails (so the planner plans from its copy) when the authority cannot give a cold isolate its copy", async () => {
 		const stubs: ShardStubs = {
 			route: async () => okPlan("a.test"),
@@ -198,6 +266,18 @@ describe("toShardedRemote", () => {
 });
 
 describe("ShardedOutcomes", () => {
+	it("sends a lease handed back even when its load balancer gets no more traffic", async () => {
+		const sent: string[] = [];
+		const outcomes = new ShardedOutcomes(async (_shard, batch) => {
+			sent.push(...batch.map((record) => record.leaseId));
+		}, 1);
+		const flush = outcomes.giveBack([aRecord(leaseOf("a.test", 1))]);
+		expect(flush).toBeDefined();
+		await outcomes.add(aRecord(leaseOf("b.test", 1)));
+		await flush;
+		expect(sent.sort()).toEqual([leaseOf("a.test", 1), leaseOf("b.test", 1)].sort());
+	});
+
 	it("batches records per shard: one send per shard, never a mix", async () => {
 		const sent: [string, string[]][] = [];
 		const outcomes = new ShardedOutcomes(async (shard, batch) => {
