@@ -40,7 +40,10 @@ const okPlan = (loadBalancer: string, state = 1): RoutePlan =>
 
 /** Stubs that record every call and answer each shard with a plan for the load balancer it keeps. */
 function recordingStubs(
-	answer?: (shard: string, request: ShardRouteRequest) => RoutePlan | OtherShard | CompactPlan,
+	answer?: (
+		shard: string,
+		request: ShardRouteRequest,
+	) => RoutePlan | OtherShard | CompactPlan | Promise<RoutePlan | OtherShard | CompactPlan>,
 	copyState = 1,
 ) {
 	const calls: { shard: string; request: ShardRouteRequest }[] = [];
@@ -170,15 +173,17 @@ describe("toShardedRemote", () => {
 		});
 	});
 
-	it("asks for the whole plan, handing the lease back, when the copy is not the compact reply's state", async () => {
-		const { stubs, calls } = recordingStubs(
-			(_shard, request) =>
-				request.shardTry === 1 ? ["plan", 6, leaseOf("a.test", 1), "p", 0, "p/x"] : okPlan("a.test", 7),
-			7,
-		);
-		const remote = toShardedRemote(new FailOpenPlanner(), noSends(), stubs, new UnmatchedHostBudget());
+	it("asks for the whole plan, handing the lease back, when the copy moved on while the compact reply was out", async () => {
+		const planner = new FailOpenPlanner();
+		const { stubs, calls } = recordingStubs(async (_shard, request) => {
+			if (request.shardTry !== 1) return okPlan("a.test", 8);
+			// Another request of the isolate refreshes the copy to state 8 meanwhile.
+			await planner.load({ stateCopy: async () => copyOf(8) });
+			return ["plan", 7, leaseOf("a.test", 1), "p", 0, "p/x"];
+		}, 7);
+		const remote = toShardedRemote(planner, noSends(), stubs, new UnmatchedHostBudget());
 		const plan = await remote.route({ hostname: "a.test" });
-		expect(plan).toMatchObject({ ok: true, loadBalancer: "a.test", state: 7 });
+		expect(plan).toMatchObject({ ok: true, loadBalancer: "a.test", state: 8 });
 		expect(calls.map((call) => [call.shard, call.request.shardTry, call.request.known])).toEqual([
 			["lb:a.test", 1, 7],
 			["lb:a.test", 2, undefined],
