@@ -74,11 +74,10 @@ export function toIdleWatch(idleMs: number, now: () => number = Date.now): Trans
 }
 
 /**
- * An identity stream for a response body. With a plain (not re-encoded) Content-Length the length
- * is kept, so the client still gets Content-Length rather than chunked encoding.
+ * An identity stream for a body. With its length known (a plain, not re-encoded, Content-Length)
+ * the length is kept, so the receiver still gets Content-Length rather than chunked encoding.
  */
-export function toPassThrough(headers: Headers): TransformStream {
-	const length = declaredBodyLength(headers);
+export function toPassThrough(length: number | undefined): TransformStream {
 	const platform = globalThis as {
 		FixedLengthStream?: new (length: number) => TransformStream;
 		IdentityTransformStream?: new () => TransformStream;
@@ -110,9 +109,9 @@ export function toWatchedBody(
 	idleMs: number,
 	done: (aborted: boolean) => void,
 ): { stream: ReadableStream; piping: Promise<void> } {
-	const pass = toPassThrough(headers);
-	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
 	const length = declaredBodyLength(headers);
+	const pass = toPassThrough(length);
+	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
 	const watch = idleMs > 0 && (length === undefined || length > IDLE_WATCH_MIN_BYTES);
 	const source = watch ? body.pipeThrough(toIdleWatch(idleMs)) : body;
 	const piping = source.pipeTo(pass.writable).then(

@@ -5,7 +5,7 @@
  * deadline (as nginx's proxy_buffering does): the origin is done with it once it is read, and
  * nothing has reached the client yet if it fails. Failures come back as values, classified once.
  */
-import { declaredBodyLength, toIdleWatch } from "./bodies";
+import { declaredBodyLength, toIdleWatch, toPassThrough } from "./bodies";
 import { DeadlineTimer } from "./deadline";
 import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
@@ -105,6 +105,5 @@ function withEndSignal(
 ): ReadableStream {
 	const source = idleMs > 0 ? body.pipeThrough(toIdleWatch(idleMs)) : body;
 	const watched = source.pipeThrough(new TransformStream({ flush: onEnd }));
-	const FixedLength = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream }).FixedLengthStream;
-	return length !== undefined && FixedLength ? watched.pipeThrough(new FixedLength(length)) : watched;
+	return length !== undefined ? watched.pipeThrough(toPassThrough(length)) : watched;
 }

@@ -76,9 +76,7 @@ export class OutcomeBatcher {
 	 */
 	giveBack(records: readonly OutcomeRecord[]): Promise<void> | undefined {
 		this.pending.push(...records);
-		if (this.flushScheduled || this.pending.length === 0) return undefined;
-		this.flushScheduled = true;
-		return this.flushSoon();
+		return this.pending.length > 0 ? this.scheduleFlush() : undefined;
 	}
 
 	/**
@@ -88,6 +86,11 @@ export class OutcomeBatcher {
 	 */
 	add(record: OutcomeRecord): Promise<void> | undefined {
 		this.pending.push(record);
+		return this.scheduleFlush();
+	}
+
+	/** Starts the flush timer unless one is running: the returned promise is that flush, to keep alive. */
+	private scheduleFlush(): Promise<void> | undefined {
 		if (this.flushScheduled) return undefined;
 		this.flushScheduled = true;
 		return this.flushSoon();

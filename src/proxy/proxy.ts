@@ -181,7 +181,7 @@ export async function proxyRequest(
 		if (webSocket) headers.set("upgrade", "websocket");
 		const pathAndQuery = toPathAndQuery(request.url);
 		const attempts = plan.attempts.slice(0, body.replayable ? 1 + proxy.retries : 1);
-		const retryOn = new Set<string>(proxy.retry_on);
+		const retryOn: readonly string[] = proxy.retry_on;
 
 		let lastFailure: { failure: FailureKind; detail: string; attempt: Attempt } | undefined;
 		let endRetry: (() => void) | undefined;
@@ -214,13 +214,13 @@ export async function proxyRequest(
 			if (!result.ok) {
 				lastFailure = { failure: result.failure, detail: result.detail, attempt };
 				failures.push({ origin: attempt.key, kind: result.failure });
-				const listed = retryOn.has(result.failure === "timeout" ? "timeout" : "connect_failure");
+				const listed = retryOn.includes(result.failure === "timeout" ? "timeout" : "connect_failure");
 				// A request that may have reached the origin is sent again only when repeating it is harmless.
 				if (!listed || (!idempotent && result.failure !== "refused")) break;
 				continue;
 			}
 			const status = result.response.status;
-			if (!isLast && idempotent && retryOn.has(String(status)) && hasRetryBudget(hooks, proxy)) {
+			if (!isLast && idempotent && retryOn.includes(String(status)) && hasRetryBudget(hooks, proxy)) {
 				if (result.bytes === undefined) await result.response.body?.cancel();
 				lastFailure = { failure: "unreachable", detail: `origin answered ${status}`, attempt };
 				failures.push({ origin: attempt.key, kind: "status", status });
