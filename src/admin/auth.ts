@@ -4,6 +4,7 @@
  * read. Without ADMIN_TOKEN the API refuses everything (fails closed). Tokens are compared in
  * constant time, and named in the audit log by a short hash, never by their value.
  */
+import { sha256, shortDigest } from "../digest";
 import { AdminError } from "./envelope";
 
 export type Role = "admin" | "read";
@@ -38,10 +39,6 @@ export function toBearerToken(authorization: string | null): string | undefined 
 	return match?.[1];
 }
 
-async function sha256(text: string): Promise<ArrayBuffer> {
-	return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-}
-
 /** Constant-time comparison of two secrets (hashed first, so their lengths do not leak either). */
 export async function isSameSecret(given: string, expected: string): Promise<boolean> {
 	const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
@@ -49,8 +46,7 @@ export async function isSameSecret(given: string, expected: string): Promise<boo
 }
 
 async function toActor(role: Role, token: string): Promise<string> {
-	const digest = new Uint8Array(await sha256(token));
-	return `${role}:${[...digest.slice(0, 4)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+	return `${role}:${await shortDigest(token)}`;
 }
 
 /** The caller's role, or an AdminError (503 no token configured, 401 missing or wrong token). */

@@ -169,6 +169,14 @@ for (const collection of COLLECTIONS) {
 		const key = param(request, "key");
 		return collection === "load_balancers" ? key.toLowerCase() : key;
 	};
+	/** PUT or PATCH of one item (the key is read before the body: a bad key is a 404 first). */
+	const write = (action: "replace" | "patch") => async (request: IRequest, env: Env) =>
+		change(request as AdminRequest, env, {
+			target: collection,
+			action,
+			key: keyOf(request),
+			body: await readJsonObject(request as unknown as Request),
+		});
 	router
 		.get(`/${collection}`, async (_request, env) => toSuccess(await listOf(env, collection)))
 		.post(`/${collection}`, async (request, env) =>
@@ -185,22 +193,8 @@ for (const collection of COLLECTIONS) {
 				throw new AdminError("not_found", `no ${collection.slice(0, -1)} with ${keyName} "${keyOf(request)}"`);
 			return toSuccessJson(json);
 		})
-		.put(`/${collection}/:key`, async (request, env) =>
-			change(request as AdminRequest, env, {
-				target: collection,
-				action: "replace",
-				key: keyOf(request),
-				body: await readJsonObject(request as unknown as Request),
-			}),
-		)
-		.patch(`/${collection}/:key`, async (request, env) =>
-			change(request as AdminRequest, env, {
-				target: collection,
-				action: "patch",
-				key: keyOf(request),
-				body: await readJsonObject(request as unknown as Request),
-			}),
-		)
+		.put(`/${collection}/:key`, write("replace"))
+		.patch(`/${collection}/:key`, write("patch"))
 		.delete(`/${collection}/:key`, async (request, env) =>
 			change(request as AdminRequest, env, { target: collection, action: "delete", key: keyOf(request) }),
 		);

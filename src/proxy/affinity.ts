@@ -6,6 +6,7 @@
  * Cloudflare's equivalent is the `__cflb` cookie:
  * https://developers.cloudflare.com/load-balancing/understand-basics/session-affinity/
  */
+import { shortDigest } from "../digest";
 import type { AffinityPlan, Pin } from "../registry/plan";
 
 export const AFFINITY_COOKIE = "__switchyard_affinity";
@@ -47,8 +48,7 @@ export async function toAffinityKeys(secrets: readonly (string | undefined)[]): 
 	const keys: AffinityKey[] = [];
 	for (const secret of secrets) {
 		if (!secret) continue;
-		const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(secret)));
-		const id = [...digest.slice(0, 4)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+		const id = await shortDigest(secret);
 		const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
 			"sign",
 			"verify",

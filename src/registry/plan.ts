@@ -143,8 +143,9 @@ export function planRoute(
 		steering?: Omit<SteeringInput, "defaultPools" | "fallbackPool" | "isHealthy">;
 		affinity?: AffinityContext;
 	},
+	/** The load balancer `hostname` resolves to, when the caller has looked it up already. */
+	lb: LoadBalancer | undefined = findLoadBalancer(snapshot, hostname),
 ): RoutePlan {
-	const lb = findLoadBalancer(snapshot, hostname);
 	if (!lb) return toNoLoadBalancer(hostname);
 	if (!lb.enabled) {
 		return {
@@ -219,7 +220,7 @@ export function planRoute(
 		fallback,
 		attempts,
 		proxy: lb.proxy,
-		...(LOCATION_POLICIES.has(lb.steering_policy) ? { needsLocation: true } : { needsLocation: false }),
+		needsLocation: LOCATION_POLICIES.has(lb.steering_policy),
 		...(mode === "none"
 			? {}
 			: {

@@ -317,32 +317,37 @@ export class Registry extends DurableObject<Env> {
 			};
 		}
 		const colo = request.location?.colo;
-		const plan = planRoute(this.snapshot, request.hostname, {
-			isHealthy: (key) => this.isOriginHealthy(key, now),
-			isDraining: (key) => this.drains.has(key),
-			policyFor: (poolId) => this.policyFor(poolId),
-			random: Math.random,
-			inFlight: (key) => this.leases.inFlight(key),
-			// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
-			latencyMs: (key) => {
-				const stored = this.latency.get(key);
-				return stored && updatePeakEwma(stored, 0, now).valueMs;
+		const plan = planRoute(
+			this.snapshot,
+			request.hostname,
+			{
+				isHealthy: (key) => this.isOriginHealthy(key, now),
+				isDraining: (key) => this.drains.has(key),
+				policyFor: (poolId) => this.policyFor(poolId),
+				random: Math.random,
+				inFlight: (key) => this.leases.inFlight(key),
+				// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
+				latencyMs: (key) => {
+					const stored = this.latency.get(key);
+					return stored && updatePeakEwma(stored, 0, now).valueMs;
+				},
+				hashKey: request.clientIp,
+				now,
+				// Slow start only while some origin is still warming: otherwise every share is 1.
+				...(now < this.warmingUntil ? { warmth: (key: string) => this.warmthOf(key, now) } : {}),
+				steering: {
+					...(request.location ? { location: request.location } : {}),
+					facts: (poolId) => this.poolFacts(poolId, colo, now),
+				},
+				affinity: {
+					...(request.pin ? { pin: request.pin } : {}),
+					key: lb ? toAffinityKey(lb, request) : undefined,
+					drainingSince: (key) => this.drains.get(key)?.since,
+					hashPolicyFor: (poolId) => this.affinityPolicyFor(poolId),
+				},
 			},
-			hashKey: request.clientIp,
-			now,
-			// Slow start only while some origin is still warming: otherwise every share is 1.
-			...(now < this.warmingUntil ? { warmth: (key: string) => this.warmthOf(key, now) } : {}),
-			steering: {
-				...(request.location ? { location: request.location } : {}),
-				facts: (poolId) => this.poolFacts(poolId, colo, now),
-			},
-			affinity: {
-				...(request.pin ? { pin: request.pin } : {}),
-				key: lb ? toAffinityKey(lb, request) : undefined,
-				drainingSince: (key) => this.drains.get(key)?.since,
-				hashPolicyFor: (poolId) => this.affinityPolicyFor(poolId),
-			},
-		});
+			lb,
+		);
 		if (!plan.ok) return plan;
 		const leaseId = this.leases.take((plan.attempts[0] as { key: string }).key, now);
 		// The Worker's copy is this state: send only what it cannot fill in from it.
@@ -834,7 +839,7 @@ export class Registry extends DurableObject<Env> {
 			this.drains.delete(key);
 			this.bumpState();
 		}
-		const origin = this.snapshot.pools.get(poolId)?.origins.find((entry) => entry.key === key);
+		const origin = this.snapshot.origins.get(key);
 		if (origin && !origin.enabled) {
 			const result = this.applyChange(
 				{ target: "origins", action: "patch", pool: poolId, key: originName, body: { enabled: true } },
@@ -1222,7 +1227,7 @@ export class Registry extends DurableObject<Env> {
 	}
 
 	private hasOrigin(key: string): boolean {
-		return this.snapshot.pools.get(poolOfKey(key))?.origins.some((origin) => origin.key === key) ?? false;
+		return this.snapshot.origins.has(key);
 	}
 
 	private policyFor(poolId: string): OriginPolicy {

@@ -26,6 +26,8 @@ export interface Snapshot {
 	readonly config: Config;
 	readonly pools: ReadonlyMap<string, PoolEntry>;
 	readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
+	/** Every origin by its key ("<pool>/<origin>"). */
+	readonly origins: ReadonlyMap<string, OriginEntry>;
 }
 
 /** Pool ids cannot contain "/" (the schema says so), which keeps keys unambiguous. */
@@ -41,6 +43,7 @@ export function poolOfKey(originKey: string): string {
 export function toSnapshot(config: Config, version: number): Snapshot {
 	const monitors = new Map(config.monitors.map((monitor) => [monitor.id, monitor]));
 	const pools = new Map<string, PoolEntry>();
+	const originsByKey = new Map<string, OriginEntry>();
 	for (const pool of config.pools) {
 		// Cloudflare writes weights from 0 to 1; whole numbers (5, 1, 1) are scaled into that range.
 		const maxWeight = Math.max(1, ...pool.origins.map((origin) => origin.weight));
@@ -57,9 +60,10 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 			};
 		});
 		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });
+		for (const origin of origins) if (!originsByKey.has(origin.key)) originsByKey.set(origin.key, origin);
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
-	return { version, config, pools, loadBalancers };
+	return { version, config, pools, loadBalancers, origins: originsByKey };
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { LoadBalancer } from "../config/schema";
 import { type RoutePlan, toAttempt } from "./plan";
-import { poolOfKey, type Snapshot } from "./snapshot";
+import type { Snapshot } from "./snapshot";
 
 /** ["plan", state, leaseId, pool, flags, ...origin keys in try order]. */
 export type CompactPlan = readonly [typeof COMPACT_TAG, number, string, string, number, ...string[]];
@@ -43,7 +43,7 @@ export function fromCompactPlan(compact: CompactPlan, lb: LoadBalancer, snapshot
 	const attempts = [];
 	for (let i = HEADER_LENGTH; i < compact.length; i++) {
 		const key = compact[i] as string;
-		const origin = snapshot.pools.get(poolOfKey(key))?.origins.find((entry) => entry.key === key);
+		const origin = snapshot.origins.get(key);
 		if (!origin) return undefined;
 		attempts.push(toAttempt(origin));
 	}
