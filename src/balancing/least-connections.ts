@@ -8,10 +8,7 @@
  * https://developers.cloudflare.com/load-balancing/understand-basics/traffic-steering/origin-level-steering/least-outstanding-requests-origin-steering/
  * and both names run this implementation. Without an `inFlight` counter every origin counts as idle.
  */
-import type { OriginPolicy } from "./policy";
-
-/** Scores this close (relatively) are ties: 3 / 0.3 and 1 / 0.1 should not differ by rounding. */
-const TIE = 1e-9;
+import { type OriginPolicy, TIE } from "./policy";
 
 function make(name: string): OriginPolicy {
 	let cursor = 0;

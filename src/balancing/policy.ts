@@ -41,3 +41,6 @@ export function toAttemptOrder<C extends Candidate>(candidates: readonly C[], fi
 	const at = candidates.indexOf(first);
 	return [...candidates.slice(at), ...candidates.slice(0, at)];
 }
+
+/** Scores this close (relatively) are ties: 3 / 0.3 and 1 / 0.1 should not differ by rounding. */
+export const TIE = 1e-9;

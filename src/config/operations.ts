@@ -4,7 +4,7 @@
  * document, returns the next one (to be validated as a whole) or a refusal with the HTTP status
  * that fits (404 unknown id, 409 conflict such as deleting a pool that is still referenced).
  */
-import type { Config } from "./schema";
+import { type Config, POOL_MAP_FIELDS } from "./schema";
 
 export type Collection = "monitors" | "pools" | "load_balancers";
 
@@ -79,7 +79,7 @@ function keyOf(target: Collection | "origins", item: Item): string {
 function poolReference(lb: Item, poolId: string): string | undefined {
 	if ((lb.default_pools as unknown[] | undefined)?.includes(poolId)) return "default_pools";
 	if (lb.fallback_pool === poolId) return "fallback_pool";
-	for (const field of ["region_pools", "country_pools", "pop_pools"]) {
+	for (const field of POOL_MAP_FIELDS) {
 		const map = (lb[field] ?? {}) as Record<string, unknown[]>;
 		for (const [where, pools] of Object.entries(map)) if (pools?.includes(poolId)) return `${field}.${where}`;
 	}

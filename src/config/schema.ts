@@ -147,6 +147,9 @@ export const outlierDetectionSchema = z.strictObject({
 	max_ejection_percent: z.number().int().min(0).max(100).default(50),
 });
 
+/** A load balancer's maps from a place (region, country, data center) to pools, in lookup order. */
+export const POOL_MAP_FIELDS = ["region_pools", "country_pools", "pop_pools"] as const;
+
 /** Cloudflare's region codes (region_pools keys). */
 export const REGIONS = [
 	"WNAM",

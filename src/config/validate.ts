@@ -16,6 +16,7 @@ import {
 	monitorSchema,
 	originSchema,
 	outlierDetectionSchema,
+	POOL_MAP_FIELDS,
 	poolSchema,
 	proxySchema,
 } from "./schema";
@@ -137,7 +138,7 @@ export function validateConfig(input: unknown): ValidationResult {
 			checkPool(`${at}.default_pools[${j}]`, poolId);
 		});
 		if (lb.fallback_pool !== undefined) checkPool(`${at}.fallback_pool`, lb.fallback_pool);
-		for (const key of ["region_pools", "country_pools", "pop_pools"] as const) {
+		for (const key of POOL_MAP_FIELDS) {
 			for (const [where, pools] of Object.entries(lb[key])) {
 				(pools ?? []).forEach((poolId, j) => {
 					checkPool(`${at}.${key}.${where}[${j}]`, poolId);

@@ -8,7 +8,7 @@
 import type { OriginPolicy, PickContext } from "../balancing/policy";
 import { toAttemptOrder } from "../balancing/policy";
 import type { OriginBase } from "../config/origin-address";
-import type { LoadBalancer, ProxySettings } from "../config/schema";
+import { type LoadBalancer, POOL_MAP_FIELDS, type ProxySettings } from "../config/schema";
 import { getSteeringPolicy } from "../steering";
 import { type SteeringInput, toPoolPlan } from "../steering/policy";
 import { findLoadBalancer, type OriginEntry, type PoolEntry, type Snapshot } from "./snapshot";
@@ -242,8 +242,8 @@ export function planRoute(
 export function poolsOf(lb: LoadBalancer): Set<string> {
 	const pools = new Set(lb.default_pools);
 	if (lb.fallback_pool) pools.add(lb.fallback_pool);
-	for (const map of [lb.region_pools, lb.country_pools, lb.pop_pools]) {
-		for (const list of Object.values(map)) for (const poolId of list ?? []) pools.add(poolId);
+	for (const field of POOL_MAP_FIELDS) {
+		for (const list of Object.values(lb[field])) for (const poolId of list ?? []) pools.add(poolId);
 	}
 	return pools;
 }

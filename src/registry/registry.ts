@@ -791,13 +791,7 @@ export class Registry extends DurableObject<Env> {
 
 	/** The object a CRUD read names, as JSON, or undefined. */
 	readItem(target: ConfigOperation["target"], key: string, pool?: string): string | undefined {
-		const document = toDocument(this.snapshot.config);
-		const item =
-			target === "origins"
-				? (document.pools.find((p) => p.id === pool)?.origins as Record<string, unknown>[] | undefined)?.find(
-						(origin) => origin.name === key,
-					)
-				: document[target].find((entry) => String(target === "load_balancers" ? entry.name : entry.id) === key);
+		const item = findInDocument(toDocument(this.snapshot.config), target, key, pool);
 		return item === undefined ? undefined : JSON.stringify(item);
 	}
 
@@ -1273,12 +1267,22 @@ export class Registry extends DurableObject<Env> {
 
 /** The object an operation names, in a document. */
 function findItem(document: ConfigDocument, op: ConfigOperation, key: string): Record<string, unknown> | undefined {
-	if (op.target === "origins") {
-		const pool = document.pools.find((entry) => entry.id === op.pool);
-		return (pool?.origins as Record<string, unknown>[] | undefined)?.find((origin) => origin.name === key);
+	if (op.target !== "origins" && op.action === "delete") return undefined;
+	return findInDocument(document, op.target, key, op.target === "origins" ? op.pool : undefined);
+}
+
+/** One item of a document: an origin of `pool` by name, a load balancer by name, anything else by id. */
+function findInDocument(
+	document: ConfigDocument,
+	target: ConfigOperation["target"],
+	key: string,
+	pool?: string,
+): Record<string, unknown> | undefined {
+	if (target === "origins") {
+		const entry = document.pools.find((candidate) => candidate.id === pool);
+		return (entry?.origins as Record<string, unknown>[] | undefined)?.find((origin) => origin.name === key);
 	}
-	if (op.action === "delete") return undefined;
-	return document[op.target].find((item) => String(op.target === "load_balancers" ? item.name : item.id) === key);
+	return document[target].find((item) => String(target === "load_balancers" ? item.name : item.id) === key);
 }
 
 /** What affinity hashes for a request: header values (`header`), the client's IP (`ip_cookie`), else nothing. */

@@ -9,10 +9,8 @@
  * are its failover order.
  * Source: https://developers.cloudflare.com/load-balancing/understand-basics/traffic-steering/steering-policies/least-outstanding-requests/
  */
+import { TIE } from "../balancing/policy";
 import type { SteeringPolicy } from "./policy";
-
-/** Scores this close (relatively) are ties: 3 / 0.3 and 1 / 0.1 should not differ by rounding. */
-const TIE = 1e-9;
 
 function make(name: string): SteeringPolicy {
 	return {
