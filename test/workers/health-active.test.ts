@@ -14,6 +14,7 @@ import type { EventEntry, OriginStatus, StatusReport } from "../../src/registry/
 import {
 	adminResult,
 	clearReceived,
+	originControl as control,
 	onePoolConfig,
 	originUrl,
 	putConfig,
@@ -25,12 +26,6 @@ import {
 
 const ALL = ["a", "b", "c", "d", "e"];
 const MINUTE = 60_000;
-
-/** POSTs (or DELETEs) one of the demo origin's control calls (/_origin/...). */
-async function control(name: string, path: string, method = "POST"): Promise<void> {
-	const response = await fetch(`${originUrl(name)}/_origin/${path}`, { method });
-	expect(response.status, `${method} /_origin/${path} on ${name}`).toBe(204);
-}
 
 async function restoreOrigins(): Promise<void> {
 	await Promise.all(

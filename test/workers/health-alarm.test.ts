@@ -10,7 +10,16 @@ import { reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:tes
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../src/registry/registry";
-import { adminResult, clearReceived, onePoolConfig, originUrl, putConfig, runCron, setOriginHealthy } from "./helpers";
+import {
+	adminResult,
+	clearReceived,
+	originControl as control,
+	onePoolConfig,
+	originUrl,
+	putConfig,
+	runCron,
+	setOriginHealthy,
+} from "./helpers";
 
 const ALL = ["a", "b", "c", "d", "e"];
 
@@ -26,11 +35,6 @@ interface HealthStats {
 	maxInFlight: number;
 	byPath: Record<string, { count: number; inFlight: number; maxInFlight: number }>;
 	spans: HealthSpan[];
-}
-
-async function control(name: string, path: string, method = "POST"): Promise<void> {
-	const response = await fetch(`${originUrl(name)}/_origin/${path}`, { method });
-	expect(response.status, `${method} /_origin/${path} on ${name}`).toBe(204);
 }
 
 async function healthStats(name: string): Promise<HealthStats> {

@@ -12,14 +12,9 @@ import { reset, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import type { EventEntry, OriginStatus, StatusReport } from "../../src/registry/registry";
-import { adminResult, clearReceived, originUrl, putConfig, received, send } from "./helpers";
+import { adminResult, clearReceived, originControl as control, originUrl, putConfig, received, send } from "./helpers";
 
 const FOUR = ["a", "b", "c", "d"];
-
-async function control(name: string, path: string, method = "POST"): Promise<void> {
-	const response = await fetch(`${originUrl(name)}/_origin/${path}`, { method });
-	expect(response.status, `${method} /_origin/${path} on ${name}`).toBe(204);
-}
 
 const failRequests = (name: string, status = 500) => control(name, `traffic-status?status=${status}`);
 const serveRequests = (name: string) => control(name, "traffic-status", "DELETE");

@@ -5,7 +5,7 @@
 import { createExecutionContext, createScheduledController, reset, waitOnExecutionContext } from "cloudflare:test";
 import "./provided-context";
 import { env } from "cloudflare:workers";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import worker from "../../src/index";
 
 export const ADMIN = "http://admin.test";
@@ -146,3 +146,28 @@ export function onePoolConfig(
 		],
 	};
 }
+
+/** POSTs (or DELETEs) one of the demo origin's control calls (/_origin/...); it must answer 204. */
+export async function originControl(name: string, path: string, method = "POST"): Promise<void> {
+	const response = await fetch(`${originUrl(name)}/_origin/${path}`, { method });
+	expect(response.status, `${method} /_origin/${path} on ${name}`).toBe(204);
+}
+
+let configs = 0;
+
+/**
+ * One pool "p" whose origins are tried in the order given: round robin starts at the first. Each
+ * configuration is new (its description differs), so the registry installs it with fresh
+ * counters even if an identical one is still in its memory from the previous test.
+ */
+export function orderedPool(origins: { name: string; address: string }[], proxy: Record<string, unknown> = {}) {
+	return {
+		pools: [
+			{ id: "p", name: "p", description: `config ${++configs}`, origin_steering: { policy: "round_robin" }, origins },
+		],
+		load_balancers: [{ name: "app.test", default_pools: ["p"], proxy: { debug_headers: true, ...proxy } }],
+	};
+}
+
+export const dead = () => ({ name: "dead", address: inject("deadOrigin") });
+export const live = (name: string, prefix = "") => ({ name, address: `${originUrl(name)}${prefix}` });

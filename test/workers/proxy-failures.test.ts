@@ -1,10 +1,12 @@
-import { beforeEach, describe, expect, inject, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
 	admin,
 	adminResult,
 	clearReceived,
+	dead,
+	live,
 	onePoolConfig,
-	originUrl,
+	orderedPool,
 	putConfig,
 	received,
 	send,
@@ -20,25 +22,6 @@ interface Problem {
 	load_balancer?: string;
 	pool?: string;
 }
-
-let configs = 0;
-
-/**
- * One pool "p" whose origins are tried in the order given: round robin starts at the first. Each
- * configuration is new (its description differs), so the registry installs it with fresh
- * counters even if an identical one is still in its memory from the previous test.
- */
-function orderedPool(origins: { name: string; address: string }[], proxy: Record<string, unknown> = {}) {
-	return {
-		pools: [
-			{ id: "p", name: "p", description: `config ${++configs}`, origin_steering: { policy: "round_robin" }, origins },
-		],
-		load_balancers: [{ name: "app.test", default_pools: ["p"], proxy: { debug_headers: true, ...proxy } }],
-	};
-}
-
-const dead = () => ({ name: "dead", address: inject("deadOrigin") });
-const live = (name: string, prefix = "") => ({ name, address: `${originUrl(name)}${prefix}` });
 
 async function inFlight(): Promise<number[]> {
 	const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");

@@ -3,8 +3,11 @@ import {
 	admin,
 	adminResult,
 	clearReceived,
+	dead,
 	type Envelope,
+	live,
 	onePoolConfig,
+	orderedPool,
 	originUrl,
 	putConfig,
 	type Received,
@@ -108,20 +111,7 @@ describe("failures the client sees", () => {
 	});
 
 	it("retries an idempotent request on the next origin after a refused connection", async () => {
-		await putConfig({
-			pools: [
-				{
-					id: "p",
-					name: "p",
-					origin_steering: { policy: "round_robin" },
-					origins: [
-						{ name: "dead", address: inject("deadOrigin") },
-						{ name: "a", address: originUrl("a") },
-					],
-				},
-			],
-			load_balancers: [{ name: "app.test", default_pools: ["p"], proxy: { debug_headers: true } }],
-		});
+		await putConfig(orderedPool([dead(), live("a")]));
 		for (let i = 0; i < 4; i++) {
 			const response = await send("https://app.test/retry-me");
 			expect(response.status).toBe(200);
@@ -132,20 +122,7 @@ describe("failures the client sees", () => {
 	});
 
 	it("does not retry a POST: the client gets the failure, the request is not sent twice", async () => {
-		await putConfig({
-			pools: [
-				{
-					id: "p",
-					name: "p",
-					origin_steering: { policy: "round_robin" },
-					origins: [
-						{ name: "dead", address: inject("deadOrigin") },
-						{ name: "a", address: originUrl("a") },
-					],
-				},
-			],
-			load_balancers: [{ name: "app.test", default_pools: ["p"] }],
-		});
+		await putConfig(orderedPool([dead(), live("a")], { debug_headers: false }));
 		const statuses: number[] = [];
 		for (let i = 0; i < 2; i++) {
 			const response = await send("https://app.test/order", { method: "POST", body: "x" });

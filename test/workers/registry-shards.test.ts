@@ -15,6 +15,7 @@ import {
 	admin,
 	adminResult,
 	clearReceived,
+	originControl as control,
 	ORIGINS,
 	originUrl,
 	putConfig,
@@ -27,11 +28,6 @@ import {
 
 const authority = () => env.REGISTRY.getByName(AUTHORITY);
 const shardOf = (host: string) => env.REGISTRY.getByName(shardKeyFor(host));
-
-async function control(name: string, path: string, method = "POST"): Promise<void> {
-	const response = await fetch(`${originUrl(name)}/_origin/${path}`, { method });
-	expect(response.status, `${method} /_origin/${path} on ${name}`).toBe(204);
-}
 
 beforeEach(startClean);
 afterEach(() => Promise.all(ORIGINS.map((name) => control(name, "traffic-status", "DELETE"))));
