@@ -1,6 +1,6 @@
 /**
- * Starts everything that is measured, each in its own process: the two reference Workers and
- * Switchyard (one workerd per policy, each configured once through the admin API) under workerd,
+ * Starts everything that is measured, each in its own process: the reference Workers (bare,
+ * bare+RPC, floor, floor+RPC) and Switchyard (one workerd per policy, each configured once through the admin API) under workerd,
  * and nginx when it is installed.
  */
 import { randomBytes } from "node:crypto";
@@ -11,7 +11,7 @@ import { configureSwitchyard, inFlight } from "./switchyard.ts";
 import { startWorkerd } from "./workerd.ts";
 
 export interface Target {
-	/** Stable id: bare, bare-rpc, switchyard-rr, switchyard-lc, switchyard-p2c, nginx. */
+	/** Stable id: bare, bare-rpc, floor, floor-rpc, switchyard-rr, switchyard-lc, switchyard-p2c, nginx. */
 	readonly id: string;
 	/** What the table shows; says so when a policy runs as another. */
 	readonly label: string;
@@ -36,9 +36,10 @@ export async function startTargets(
 	const first = origins[0] as Origin;
 	const date = compatibilityDate();
 	log("bundling the Workers (wrangler deploy --dry-run)…");
-	const [bare, bareRpc, switchyard] = await Promise.all([
+	const [bare, bareRpc, floor, switchyard] = await Promise.all([
 		bundleReference("bare.ts"),
 		bundleReference("bare-rpc.ts"),
+		bundleReference("floor.ts"),
 		bundleSwitchyard(),
 	]);
 	const targets: Target[] = [];
@@ -60,6 +61,21 @@ export async function startTargets(
 		durableObject: { className: "Noop", binding: "NOOP" },
 	});
 	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url, pid: rpcServer.child.process.pid });
+
+	log(`starting workerd: floor, floor+RPC (the proxy rules alone; forward to ${first.name} only)…`);
+	for (const [id, label, rpc] of [
+		["floor", "floor", false],
+		["floor-rpc", "floor+RPC", true],
+	] as const) {
+		const server = await startWorkerd({
+			name: id,
+			modulePath: floor.modulePath,
+			compatibilityDate: date,
+			text: origin,
+			...(rpc ? { durableObject: { className: "Noop", binding: "NOOP" } } : {}),
+		});
+		targets.push({ id, label, url: server.url, pid: server.child.process.pid });
+	}
 
 	const token = randomBytes(24).toString("hex");
 	for (const { id, policy } of POLICIES) {
