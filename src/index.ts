@@ -15,14 +15,18 @@ import { toUnusedLease } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
+import { RouteLanes } from "./proxy/route-batch";
 import { ShardedOutcomes, toShardedRemote, UnmatchedHostBudget } from "./proxy/sharded-registry";
 import { toRelayedWebSocket } from "./proxy/websocket";
 import type { RoutePlan } from "./registry/plan";
-import type { OtherShard } from "./registry/shard";
+import type { OtherShard, ShardRouteRequest } from "./registry/shard";
 import type { CompactPlan } from "./registry/wire";
 
 /** One per isolate: outcomes of concurrent requests share one call per counter shard. */
 let outcomes: ShardedOutcomes | undefined;
+type RouteReply = RoutePlan | OtherShard | CompactPlan;
+/** One per isolate: route requests that find a call to their shard already out share the next one. */
+let routeLanes: RouteLanes<ShardRouteRequest, RouteReply> | undefined;
 /** One per isolate: how often hostnames its copy does not know may be asked about. */
 const unmatchedHosts = new UnmatchedHostBudget();
 /** One per isolate: the registry's last state, to plan from when it does not answer. */
@@ -49,14 +53,18 @@ export default {
 		outcomes ??= new ShardedOutcomes((shard, batch) => getShard(env, shard).release(batch));
 		const batcher = outcomes;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
+		// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
+		routeLanes ??= new RouteLanes({
+			one: (shard, routeRequest) => getShard(env, shard).route(routeRequest) as Promise<RouteReply>,
+			many: (shard, routeRequests) => getShard(env, shard).routeMany(routeRequests) as Promise<RouteReply[]>,
+		});
+		const lanes = routeLanes;
 		// Route calls go to the counter shard of the request's load balancer; outcomes ride along.
 		const remote = toShardedRemote(
 			planner,
 			batcher,
 			{
-				// The stub's type loses the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
-				route: (shard, routeRequest) =>
-					getShard(env, shard).route(routeRequest) as Promise<RoutePlan | OtherShard | CompactPlan>,
+				route: (shard, routeRequest) => lanes.route(shard, routeRequest, waitUntil),
 				stateCopy: () => getRegistry(env).stateCopy(),
 			},
 			unmatchedHosts,

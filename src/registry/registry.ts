@@ -207,7 +207,7 @@ export class Registry extends DurableObject<Env> {
 	/** Peak-EWMA of each pool's time to first byte as seen from each colo ("<pool>\0<colo>"), for dynamic_latency. */
 	private readonly coloLatency = new Map<string, PeakEwma>();
 	private affinityPolicies = new Map<string, OriginPolicy>();
-	private readonly counters = { calls: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
+	private readonly counters = { calls: 0, routed: 0, rowsWritten: 0, byMethod: {} as Record<string, number> };
 	/**
 	 * Moves whenever configuration, health or drains change: the version of what Workers copy to fail
 	 * open and of what they learned per hostname. Starts from the clock, so a restarted registry never
@@ -302,6 +302,22 @@ export class Registry extends DurableObject<Env> {
 	 */
 	async route(request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan> {
 		this.count("route");
+		return this.routeOne(request);
+	}
+
+	/**
+	 * Several route requests in one call (src/proxy/route-batch.ts), planned one after another in
+	 * this order, exactly as separate `route` calls arriving in this order would be.
+	 */
+	async routeMany(requests: readonly ShardRouteRequest[]): Promise<(RoutePlan | OtherShard | CompactPlan)[]> {
+		this.count("routeMany");
+		const replies: (RoutePlan | OtherShard | CompactPlan)[] = [];
+		for (const request of requests) replies.push(await this.routeOne(request));
+		return replies;
+	}
+
+	private async routeOne(request: ShardRouteRequest): Promise<RoutePlan | OtherShard | CompactPlan> {
+		this.counters.routed++;
 		if (!this.copyMark && !this.authority) await this.ensureCopy();
 		if (request.releases?.length) this.applyOutcomes(request.releases);
 		const now = Date.now();
@@ -741,10 +757,14 @@ export class Registry extends DurableObject<Env> {
 		if (this.authority) throw new Error(`${method} is for counter shards, not the authority`);
 	}
 
-	/** Calls and SQLite rows written since the object started: what the one-call-per-request budget is checked on. */
-	stats(): { calls: number; callsByMethod: Record<string, number>; rowsWritten: number } {
+	/**
+	 * Calls, route requests planned (several per call when they share one) and SQLite rows written
+	 * since the object started: what the one-call-per-request budget is checked on.
+	 */
+	stats(): { calls: number; routed: number; callsByMethod: Record<string, number>; rowsWritten: number } {
 		return {
 			calls: this.counters.calls,
+			routed: this.counters.routed,
 			callsByMethod: { ...this.counters.byMethod },
 			rowsWritten: this.counters.rowsWritten,
 		};
