@@ -56,7 +56,7 @@ export default {
 		// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
 		routeLanes ??= new RouteLanes({
 			one: (shard, routeRequest) => getShard(env, shard).route(routeRequest) as Promise<RouteReply>,
-			many: (shard, routeRequests) => getShard(env, shard).routeMany(routeRequests) as Promise<RouteReply[]>,
+			many: (shard, routeRequests) => getShard(env, shard).routeMany(routeRequests) as Promise<(RouteReply | Error)[]>,
 		});
 		const lanes = routeLanes;
 		// Route calls go to the counter shard of the request's load balancer; outcomes ride along.

@@ -1,29 +1,43 @@
 /**
  * Route calls that share one registry call. Every call to a Durable Object has a fixed price, paid
- * by the Worker and, more importantly, by the object, which serves every request of its load
- * balancer on one thread: that price, not the planning, is most of what a counter shard spends per
- * request (docs/benchmarks.md). So an isolate keeps one lane per shard. A request whose lane is
- * idle asks at once, alone: an unloaded balancer waits for nothing. A request that finds a call
- * already out waits for it to come back, and then goes with every other request that queued
- * meanwhile, as one call (`sendMany`); the shard plans them one after another in arrival order,
- * exactly as it would have planned separate calls. No request waits longer than `maxWaitMs` for
- * the call ahead of it: after that its batch goes anyway, beside the one still out, so a slow or
- * distant registry costs at most that much more. `maxWaitMs` 0 turns sharing off.
+ * by the Worker and by the object, which serves every request of its load balancer on one thread:
+ * measured here, a `route` call costs the runtime about 100 µs of CPU per request, of which a no-op
+ * call already costs 60–70 µs (docs/benchmarks.md). So an isolate keeps one lane per shard. A
+ * request whose lane is idle asks at once, alone: an unloaded balancer waits for nothing. A request
+ * that finds a call already out queues, and the queue goes as one call (`many`) when that call comes
+ * back; the shard plans its requests one after another in arrival order, as it would have planned
+ * separate calls. A queue waits at most `maxWaitMs` for the call ahead: after that it goes anyway,
+ * beside the one still out. `maxWaitMs` 0 turns sharing off.
  *
- * A batch is sent from the context of the request that makes it go (the one whose call came back,
- * or the first to queue when its wait is up): the runtime ties a call to the request that made
- * it, so that request keeps the batch alive in its waitUntil (`background`). Replies reach the
- * other requests as values. Pure apart from the timer function passed in.
+ * Each request sends at most one call, from its own context: the runtime ties a call to the
+ * request that made it, and cancels it when that request's invocation ends. A request alone sends
+ * its own call; the first request of a queue sends the queue's, when told that the call ahead came
+ * back or when its wait is up, and keeps that wait and that call alive in its own waitUntil
+ * (`background`), so its client going away strands nobody. Replies reach the other requests as
+ * values. A call out for longer than `staleMs` (its request's invocation was cut short, and it will
+ * never come back) no longer holds its lane. Pure apart from the timer and clock passed in.
  */
 
-/** How long a request waits at most for the call ahead of it before its batch is sent anyway. */
+/** How long a queue waits at most for the call ahead of it before it goes anyway. */
 export const ROUTE_BATCH_WAIT_MS = 5;
+/** A call out this long no longer counts: the Worker gives up on a route after 1 s (fail-open.ts). */
+export const STALE_CALL_MS = 1000;
 
 export interface RouteSender<Request, Reply> {
 	/** One request alone: the call as it was before sharing. */
 	one(shard: string, request: Request): Promise<Reply>;
-	/** Several, planned in this order; the replies in the same order. */
-	many(shard: string, requests: readonly Request[]): Promise<readonly Reply[]>;
+	/**
+	 * Several, planned in this order; the replies in the same order, an Error in the place of a
+	 * request that could not be planned (the others still are).
+	 */
+	many(shard: string, requests: readonly Request[]): Promise<readonly (Reply | Error)[]>;
+}
+
+export interface RouteLaneOptions {
+	readonly maxWaitMs?: number;
+	readonly staleMs?: number;
+	readonly setTimer?: (callback: () => void, ms: number) => unknown;
+	readonly now?: () => number;
 }
 
 interface Waiter<Request, Reply> {
@@ -32,74 +46,98 @@ interface Waiter<Request, Reply> {
 	readonly reject: (error: unknown) => void;
 }
 
+interface Queue<Request, Reply> {
+	readonly waiters: Waiter<Request, Reply>[];
+	/** Tells the queue's first request to send it now (the call ahead came back). */
+	go: () => void;
+}
+
 interface Lane<Request, Reply> {
-	/** Calls out now. */
-	out: number;
-	/** Requests waiting for the next call, in arrival order (undefined: none). */
-	queued: Waiter<Request, Reply>[] | undefined;
+	/** When each call out now was sent. */
+	readonly out: number[];
+	queue: Queue<Request, Reply> | undefined;
 }
 
 export class RouteLanes<Request, Reply> {
 	private readonly lanes = new Map<string, Lane<Request, Reply>>();
+	private readonly maxWaitMs: number;
+	private readonly staleMs: number;
+	private readonly setTimer: (callback: () => void, ms: number) => unknown;
+	private readonly now: () => number;
 
 	constructor(
 		private readonly sender: RouteSender<Request, Reply>,
-		private readonly maxWaitMs = ROUTE_BATCH_WAIT_MS,
-		private readonly setTimer: (callback: () => void, ms: number) => unknown = (callback, ms) =>
-			setTimeout(callback, ms),
-	) {}
+		options: RouteLaneOptions = {},
+	) {
+		this.maxWaitMs = options.maxWaitMs ?? ROUTE_BATCH_WAIT_MS;
+		this.staleMs = options.staleMs ?? STALE_CALL_MS;
+		this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
+		this.now = options.now ?? Date.now;
+	}
 
 	/**
-	 * The shard's reply to `request`. `background` is the calling request's waitUntil: a batch this
-	 * request sends is kept alive there.
+	 * The shard's reply to `request`. `background` is the calling request's waitUntil: the call this
+	 * request sends, and its wait to send a queue, are kept alive there.
 	 */
 	route(shard: string, request: Request, background: (promise: Promise<unknown>) => void): Promise<Reply> {
 		const lane = this.laneOf(shard);
 		return new Promise<Reply>((resolve, reject) => {
 			const waiter = { request, resolve, reject };
-			if (lane.out === 0 || this.maxWaitMs <= 0) {
-				background(this.send(shard, lane, [waiter], background));
+			if (lane.queue) {
+				lane.queue.waiters.push(waiter);
 				return;
 			}
-			if (lane.queued) {
-				lane.queued.push(waiter);
+			if (this.maxWaitMs <= 0 || !this.busy(lane)) {
+				background(this.send(shard, lane, [waiter]));
 				return;
 			}
-			const queued = [waiter];
-			lane.queued = queued;
-			// The first to queue bounds the wait for its whole batch (unless the call out returns first).
-			this.setTimer(() => {
-				if (lane.queued !== queued) return;
-				lane.queued = undefined;
-				background(this.send(shard, lane, queued, background));
-			}, this.maxWaitMs);
+			const queue: Queue<Request, Reply> = { waiters: [waiter], go: () => {} };
+			lane.queue = queue;
+			const turn = new Promise<void>((go) => {
+				queue.go = go;
+				this.setTimer(go, this.maxWaitMs);
+			});
+			background(
+				turn.then(() => {
+					lane.queue = undefined;
+					return this.send(shard, lane, queue.waiters);
+				}),
+			);
 		});
 	}
 
 	/** Requests waiting for a call, over all shards (for tests and status). */
 	get queued(): number {
 		let count = 0;
-		for (const lane of this.lanes.values()) count += lane.queued?.length ?? 0;
+		for (const lane of this.lanes.values()) count += lane.queue?.waiters.length ?? 0;
 		return count;
 	}
 
 	private laneOf(shard: string): Lane<Request, Reply> {
 		let lane = this.lanes.get(shard);
 		if (!lane) {
-			lane = { out: 0, queued: undefined };
+			lane = { out: [], queue: undefined };
 			this.lanes.set(shard, lane);
 		}
 		return lane;
 	}
 
-	/** One call for `waiters`; when it is back, the requests queued meanwhile go, from this context. */
+	/** Whether a call that may still come back is out on `lane`; forgets calls out longer than staleMs. */
+	private busy(lane: Lane<Request, Reply>): boolean {
+		if (lane.out.length === 0) return false;
+		const oldest = this.now() - this.staleMs;
+		while (lane.out.length > 0 && (lane.out[0] as number) <= oldest) lane.out.shift();
+		return lane.out.length > 0;
+	}
+
+	/** One call for `waiters`; when it is back, the queue's first request is told to send the queue. */
 	private async send(
 		shard: string,
 		lane: Lane<Request, Reply>,
 		waiters: readonly Waiter<Request, Reply>[],
-		background: (promise: Promise<unknown>) => void,
 	): Promise<void> {
-		lane.out++;
+		const sent = this.now();
+		lane.out.push(sent);
 		try {
 			const single = waiters.length === 1 ? (waiters[0] as Waiter<Request, Reply>) : undefined;
 			if (single) {
@@ -112,17 +150,18 @@ export class RouteLanes<Request, Reply> {
 				if (replies.length !== waiters.length) {
 					throw new Error(`shard ${shard} answered ${replies.length} of ${waiters.length} route requests`);
 				}
-				for (const [i, waiter] of waiters.entries()) waiter.resolve(replies[i] as Reply);
+				for (const [i, waiter] of waiters.entries()) {
+					const reply = replies[i];
+					if (reply instanceof Error) waiter.reject(reply);
+					else waiter.resolve(reply as Reply);
+				}
 			}
 		} catch (error) {
 			for (const waiter of waiters) waiter.reject(error);
 		} finally {
-			lane.out--;
-			const next = lane.queued;
-			if (next) {
-				lane.queued = undefined;
-				background(this.send(shard, lane, next, background));
-			}
+			const at = lane.out.indexOf(sent);
+			if (at !== -1) lane.out.splice(at, 1);
+			lane.queue?.go();
 		}
 	}
 }

@@ -4,7 +4,8 @@
  * copy (a cold isolate fetches the copy from the authority first, once), outcome records go back
  * to the shard that issued their lease, and the copy itself comes from the authority.
  *
- * Still one object call per proxied request. Only while the isolate's copy is stale can the shard
+ * Still at most one object call per proxied request (fewer when route requests share a call, see
+ * route-batch.ts, which sits behind `ShardStubs.route`). Only while the isolate's copy is stale can the shard
  * it asked answer "ask that shard" (`OtherShard`); then it asks once more, as it does when its
  * affinity header cache turns out stale, so a load balancer's counters never split between shards.
  */

@@ -307,12 +307,19 @@ export class Registry extends DurableObject<Env> {
 
 	/**
 	 * Several route requests in one call (src/proxy/route-batch.ts), planned one after another in
-	 * this order, exactly as separate `route` calls arriving in this order would be.
+	 * this order, exactly as separate `route` calls arriving in this order would be. A request that
+	 * cannot be planned gets its Error in its place; the others are planned all the same.
 	 */
-	async routeMany(requests: readonly ShardRouteRequest[]): Promise<(RoutePlan | OtherShard | CompactPlan)[]> {
+	async routeMany(requests: readonly ShardRouteRequest[]): Promise<(RoutePlan | OtherShard | CompactPlan | Error)[]> {
 		this.count("routeMany");
-		const replies: (RoutePlan | OtherShard | CompactPlan)[] = [];
-		for (const request of requests) replies.push(await this.routeOne(request));
+		const replies: (RoutePlan | OtherShard | CompactPlan | Error)[] = [];
+		for (const request of requests) {
+			try {
+				replies.push(await this.routeOne(request));
+			} catch (error) {
+				replies.push(error instanceof Error ? error : new Error(String(error)));
+			}
+		}
 		return replies;
 	}
 

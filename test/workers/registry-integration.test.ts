@@ -200,4 +200,21 @@ describe("route requests that share a call", () => {
 		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
 		expect(status.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);
 	});
+
+	it("answers a request it cannot plan with its Error in its place, and plans the others of the call", async () => {
+		await putConfig(onePoolConfig(["a", "b"]));
+		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
+		const good = { hostname: "app.test", shardTry: 1 };
+		const broken = { shardTry: 1 } as unknown as typeof good; // no hostname
+		const replies = (await shard.routeMany([good, broken, good])) as unknown[];
+		expect(replies).toHaveLength(3);
+		expect(replies[1]).toBeInstanceOf(Error);
+		const origins = [replies[0], replies[2]].map((reply) => {
+			if (!reply || typeof reply !== "object" || !("attempts" in reply))
+				throw new Error(`not a plan: ${String(reply)}`);
+			return (reply as { attempts: { origin: string }[] }).attempts[0]?.origin;
+		});
+		expect(origins).toEqual(["a", "b"]); // planned in turn, the broken one taking no turn
+		expect((await shard.stats()).callsByMethod.routeMany).toBe(1);
+	});
 });

@@ -16,112 +16,136 @@ function heldRegistry() {
 		one: async (shard, request) => (await call(shard, [request]))[0] as string,
 		many: (shard, requests) => call(shard, [...requests]),
 	};
-	return { calls, sender };
+	return { calls, sender, sent: () => calls.map((call) => call.requests) };
 }
 
-/** Timers the test fires by hand. */
-function heldTimers() {
+/** Timers the test fires by hand, and a clock it moves. */
+function heldTime() {
 	const timers: { ms: number; fire: () => void }[] = [];
-	return { timers, setTimer: (fire: () => void, ms: number) => timers.push({ ms, fire }) };
+	const clock = { now: 1_000_000 };
+	return {
+		timers,
+		clock,
+		options: (maxWaitMs = 5) => ({
+			maxWaitMs,
+			staleMs: 1000,
+			setTimer: (fire: () => void, ms: number) => timers.push({ ms, fire }),
+			now: () => clock.now,
+		}),
+	};
+}
+
+/** What one request's waitUntil was given. */
+function aRequestContext() {
+	const kept: Promise<unknown>[] = [];
+	return { kept, background: (promise: Promise<unknown>) => kept.push(promise) };
 }
 
 const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const ignore = () => {};
 
 describe("RouteLanes", () => {
-	it("sends a request alone and at once when no call to its shard is out", async () => {
-		const { calls, sender } = heldRegistry();
-		const { timers, setTimer } = heldTimers();
-		const lanes = new RouteLanes(sender, 5, setTimer);
-		const kept: Promise<unknown>[] = [];
-		const reply = lanes.route("lb:app", "r1", (promise) => kept.push(promise));
-		expect(calls.map((call) => call.requests)).toEqual([["r1"]]);
+	it("sends a request alone and at once when no call to its shard is out, kept alive by that request", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		const context = aRequestContext();
+		const reply = lanes.route("lb:app", "r1", context.background);
+		expect(sent()).toEqual([["r1"]]);
 		expect(timers).toEqual([]);
+		expect(context.kept).toHaveLength(1);
 		calls[0]?.answer();
 		await expect(reply).resolves.toBe("plan for r1");
-		expect(kept).toHaveLength(1); // the call is kept alive by the request that made it
 	});
 
-	it("queues requests while a call is out, then sends them as one call in arrival order", async () => {
-		const { calls, sender } = heldRegistry();
-		const { timers, setTimer } = heldTimers();
-		const lanes = new RouteLanes(sender, 5, setTimer);
-		const first = lanes.route("lb:app", "r1", () => {});
-		const queued = ["r2", "r3", "r4"].map((request) => lanes.route("lb:app", request, () => {}));
-		expect(calls).toHaveLength(1);
-		expect(lanes.queued).toBe(3);
-		expect(timers.map((timer) => timer.ms)).toEqual([5]); // one wait bound for the whole batch
+	it("queues requests while a call is out; the first of them sends them as one call, in arrival order", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		const [first, second, third, fourth] = [1, 2, 3, 4].map(aRequestContext) as ReturnType<typeof aRequestContext>[];
+		const ahead = lanes.route("lb:app", "r1", first?.background ?? ignore);
+		const queued = [
+			lanes.route("lb:app", "r2", second?.background ?? ignore),
+			lanes.route("lb:app", "r3", third?.background ?? ignore),
+		];
+		expect(sent()).toEqual([["r1"]]);
+		expect(lanes.queued).toBe(2);
+		expect(timers.map((timer) => timer.ms)).toEqual([5]); // one wait bound for the whole queue
 		calls[0]?.answer();
-		await expect(first).resolves.toBe("plan for r1");
+		// Until the queue's first request has sent it, a late comer joins the queue.
+		queued.push(lanes.route("lb:app", "r4", fourth?.background ?? ignore));
+		await expect(ahead).resolves.toBe("plan for r1");
 		await settle();
-		expect(calls.map((call) => call.requests)).toEqual([["r1"], ["r2", "r3", "r4"]]);
+		expect(sent()).toEqual([["r1"], ["r2", "r3", "r4"]]);
 		expect(lanes.queued).toBe(0);
+		// Each request sent at most one call, from its own context: r1 its own, r2 the queue's.
+		expect([first, second, third, fourth].map((context) => context?.kept.length)).toEqual([1, 1, 0, 0]);
 		calls[1]?.answer();
 		await expect(Promise.all(queued)).resolves.toEqual(["plan for r2", "plan for r3", "plan for r4"]);
 	});
 
-	it("sends a queued batch from the request whose call came back, in that request's background", async () => {
-		const { calls, sender } = heldRegistry();
-		const lanes = new RouteLanes(sender, 5, () => {});
-		const keptByFirst: Promise<unknown>[] = [];
-		const keptBySecond: Promise<unknown>[] = [];
-		const first = lanes.route("lb:app", "r1", (promise) => keptByFirst.push(promise));
-		const second = lanes.route("lb:app", "r2", (promise) => keptBySecond.push(promise));
-		calls[0]?.answer();
-		await first;
-		await settle();
-		expect(keptByFirst).toHaveLength(2); // its own call, then the batch it sent on
-		expect(keptBySecond).toHaveLength(0);
-		calls[1]?.answer();
-		await expect(second).resolves.toBe("plan for r2");
-	});
-
-	it("sends a batch anyway when its first request has waited maxWaitMs for the call ahead", async () => {
-		const { calls, sender } = heldRegistry();
-		const { timers, setTimer } = heldTimers();
-		const lanes = new RouteLanes(sender, 5, setTimer);
-		const keptBySecond: Promise<unknown>[] = [];
-		void lanes.route("lb:app", "r1", () => {});
-		const second = lanes.route("lb:app", "r2", (promise) => keptBySecond.push(promise));
-		const third = lanes.route("lb:app", "r3", () => {});
+	it("sends a queue anyway once its first request has waited maxWaitMs for the call ahead", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		void lanes.route("lb:app", "r1", ignore);
+		const queued = [lanes.route("lb:app", "r2", ignore), lanes.route("lb:app", "r3", ignore)];
 		timers[0]?.fire();
-		expect(calls.map((call) => call.requests)).toEqual([["r1"], ["r2", "r3"]]);
-		expect(keptBySecond).toHaveLength(1); // the first to queue sent its batch
+		await settle();
+		expect(sent()).toEqual([["r1"], ["r2", "r3"]]);
 		calls[1]?.answer(); // answered before the slow call ahead of it
-		await expect(Promise.all([second, third])).resolves.toEqual(["plan for r2", "plan for r3"]);
-		// The call ahead coming back later finds nothing queued, and a timer firing late sends nothing twice.
-		calls[0]?.answer();
+		await expect(Promise.all(queued)).resolves.toEqual(["plan for r2", "plan for r3"]);
+		calls[0]?.answer(); // the call ahead comes back with nothing queued behind it
 		await settle();
 		expect(calls).toHaveLength(2);
 	});
 
-	it("a timer whose batch already went with a returning call does nothing", async () => {
+	it("queues behind either of two calls out, and goes when the first of them comes back", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		void lanes.route("lb:app", "r1", ignore);
+		void lanes.route("lb:app", "r2", ignore);
+		timers[0]?.fire(); // r2 goes beside r1
+		await settle();
+		const third = lanes.route("lb:app", "r3", ignore);
+		expect(sent()).toEqual([["r1"], ["r2"]]);
+		calls[1]?.answer();
+		await settle();
+		expect(sent()).toEqual([["r1"], ["r2"], ["r3"]]);
+		calls[2]?.answer();
+		await expect(third).resolves.toBe("plan for r3");
+	});
+
+	it("sends nothing twice when the wait is up after the queue went with a returning call", async () => {
 		const { calls, sender } = heldRegistry();
-		const { timers, setTimer } = heldTimers();
-		const lanes = new RouteLanes(sender, 5, setTimer);
-		void lanes.route("lb:app", "r1", () => {});
-		void lanes.route("lb:app", "r2", () => {});
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		void lanes.route("lb:app", "r1", ignore);
+		void lanes.route("lb:app", "r2", ignore);
 		calls[0]?.answer();
 		await settle();
 		expect(calls).toHaveLength(2);
 		timers[0]?.fire();
+		await settle();
 		expect(calls).toHaveLength(2);
 	});
 
 	it("never queues with maxWaitMs 0: every request its own call, all out at once", () => {
-		const { calls, sender } = heldRegistry();
-		const { timers, setTimer } = heldTimers();
-		const lanes = new RouteLanes(sender, 0, setTimer);
-		for (const request of ["r1", "r2", "r3"]) void lanes.route("lb:app", request, () => {});
-		expect(calls.map((call) => call.requests)).toEqual([["r1"], ["r2"], ["r3"]]);
+		const { sender, sent } = heldRegistry();
+		const { timers, options } = heldTime();
+		const lanes = new RouteLanes(sender, options(0));
+		for (const request of ["r1", "r2", "r3"]) void lanes.route("lb:app", request, ignore);
+		expect(sent()).toEqual([["r1"], ["r2"], ["r3"]]);
 		expect(timers).toEqual([]);
 	});
 
 	it("keeps one lane per shard: a call out to one shard holds back no request for another", () => {
 		const { calls, sender } = heldRegistry();
-		const lanes = new RouteLanes(sender, 5, () => {});
-		void lanes.route("lb:app", "r1", () => {});
-		void lanes.route("lb:api", "r2", () => {});
-		void lanes.route("lb:app", "r3", () => {});
+		const lanes = new RouteLanes(sender, heldTime().options());
+		void lanes.route("lb:app", "r1", ignore);
+		void lanes.route("lb:api", "r2", ignore);
+		void lanes.route("lb:app", "r3", ignore);
 		expect(calls.map((call) => [call.shard, call.requests])).toEqual([
 			["lb:app", ["r1"]],
 			["lb:api", ["r2"]],
@@ -129,39 +153,75 @@ describe("RouteLanes", () => {
 		expect(lanes.queued).toBe(1);
 	});
 
+	it("stops waiting for a call that has been out longer than staleMs: its request's invocation is gone", () => {
+		const { sender, sent } = heldRegistry();
+		const { clock, options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		void lanes.route("lb:app", "r1", ignore); // never answered
+		clock.now += 999;
+		void lanes.route("lb:app", "r2", ignore);
+		expect(sent()).toEqual([["r1"]]);
+		expect(lanes.queued).toBe(1);
+		const after = new RouteLanes(sender, options());
+		void after.route("lb:app", "r3", ignore);
+		clock.now += 1000;
+		void after.route("lb:app", "r4", ignore);
+		expect(sent()).toEqual([["r1"], ["r3"], ["r4"]]);
+		expect(after.queued).toBe(0);
+	});
+
 	it("fails every request of a failed call, and the lane goes on with the next one", async () => {
-		const { calls, sender } = heldRegistry();
-		const lanes = new RouteLanes(sender, 5, () => {});
-		const first = lanes.route("lb:app", "r1", () => {});
-		const batch = ["r2", "r3"].map((request) => lanes.route("lb:app", request, () => {}));
+		const { calls, sender, sent } = heldRegistry();
+		const lanes = new RouteLanes(sender, heldTime().options());
+		const first = lanes.route("lb:app", "r1", ignore);
+		const batch = ["r2", "r3"].map((request) => lanes.route("lb:app", request, ignore));
 		calls[0]?.answer();
 		await first;
 		await settle();
 		calls[1]?.answer(new Error("object reset"));
 		for (const reply of batch) await expect(reply).rejects.toThrow("object reset");
-		const next = lanes.route("lb:app", "r4", () => {});
-		expect(calls.map((call) => call.requests)).toEqual([["r1"], ["r2", "r3"], ["r4"]]);
+		const next = lanes.route("lb:app", "r4", ignore);
+		expect(sent()).toEqual([["r1"], ["r2", "r3"], ["r4"]]);
 		calls[2]?.answer();
 		await expect(next).resolves.toBe("plan for r4");
 	});
 
-	it("fails the whole batch when the registry answers a different number of requests", async () => {
+	it("fails only the request the shard could not plan; the others of its call get their plans", async () => {
+		let answerFirst: (reply: string) => void = ignore;
 		const sender: RouteSender<string, string> = {
-			one: async (_shard, request) => `plan for ${request}`,
+			one: (_shard, request) =>
+				new Promise((resolve) => {
+					answerFirst = () => resolve(`plan for ${request}`);
+				}),
+			many: async (_shard, requests) =>
+				requests.map((request) => (request === "bad" ? new Error("no hostname") : `plan for ${request}`)),
+		};
+		const lanes = new RouteLanes(sender, heldTime().options());
+		const first = lanes.route("lb:app", "r1", ignore);
+		const batch = ["r2", "bad", "r3"].map((request) => lanes.route("lb:app", request, ignore));
+		answerFirst("");
+		await first;
+		const settled = await Promise.allSettled(batch);
+		expect(settled.map((result) => (result.status === "fulfilled" ? result.value : String(result.reason)))).toEqual([
+			"plan for r2",
+			"Error: no hostname",
+			"plan for r3",
+		]);
+	});
+
+	it("fails the whole call when the shard answers a different number of requests", async () => {
+		let answerFirst: () => void = ignore;
+		const sender: RouteSender<string, string> = {
+			one: (_shard, request) =>
+				new Promise((resolve) => {
+					answerFirst = () => resolve(`plan for ${request}`);
+				}),
 			many: async () => ["only one"],
 		};
-		let release: () => void = () => {};
-		const held: RouteSender<string, string> = {
-			one: (shard, request) =>
-				new Promise((resolve) => {
-					release = () => resolve(sender.one(shard, request));
-				}),
-			many: sender.many,
-		};
-		const lanes = new RouteLanes(held, 5, () => {});
-		const first = lanes.route("lb:app", "r1", () => {});
-		const batch = ["r2", "r3"].map((request) => lanes.route("lb:app", request, () => {}));
-		release();
+		const lanes = new RouteLanes(sender, heldTime().options());
+		const first = lanes.route("lb:app", "r1", ignore);
+		const batch = ["r2", "r3"].map((request) => lanes.route("lb:app", request, ignore));
+		answerFirst();
 		await first;
 		for (const reply of batch) await expect(reply).rejects.toThrow("answered 1 of 2 route requests");
 	});
