@@ -80,6 +80,7 @@ export default {
 			locate: () => toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true"),
 			affinity: { keys: affinityKeys, headerCache: affinityHeaders },
 			report: (record) => batcher.add(record),
+			url,
 			waitUntil,
 			retryBudget,
 			relayWebSocket: toRelayedWebSocket,

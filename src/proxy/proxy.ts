@@ -67,6 +67,8 @@ export interface ProxyHooks {
 	/** Joins a WebSocket from the origin to the client (Workers: a WebSocketPair relay). */
 	readonly relayWebSocket?: (origin: WebSocket, headers: Headers, done: () => void) => Response;
 	readonly now?: () => number;
+	/** `request.url` parsed, when the host has parsed it already (once per request is enough). */
+	readonly url?: URL;
 }
 
 export async function proxyRequest(
@@ -77,7 +79,7 @@ export async function proxyRequest(
 ): Promise<Response> {
 	const now = hooks.now ?? Date.now;
 	const started = now();
-	const url = new URL(request.url);
+	const url = hooks.url ?? new URL(request.url);
 	const hops = countLoopHops(request.headers.get("cdn-loop"));
 	if (hops >= MAX_LOOP_HOPS) {
 		return toProblemResponse("loop_detected", {

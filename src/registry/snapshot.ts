@@ -28,7 +28,12 @@ export interface Snapshot {
 	readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
 	/** Every origin by its key ("<pool>/<origin>"). */
 	readonly origins: ReadonlyMap<string, OriginEntry>;
+	/** findLoadBalancer's answers so far, by hostname as asked (at most MAX_REMEMBERED_HOSTS). */
+	readonly hostLookups: Map<string, LoadBalancer | null>;
 }
+
+/** Hostnames whose load balancer a snapshot remembers; beyond this it forgets them all and starts again. */
+export const MAX_REMEMBERED_HOSTS = 1024;
 
 /** Pool ids cannot contain "/" (the schema says so), which keeps keys unambiguous. */
 export function toOriginKey(poolId: string, originName: string): string {
@@ -63,7 +68,7 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 		for (const origin of origins) if (!originsByKey.has(origin.key)) originsByKey.set(origin.key, origin);
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
-	return { version, config, pools, loadBalancers, origins: originsByKey };
+	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups: new Map() };
 }
 
 /**
@@ -71,6 +76,15 @@ export function toSnapshot(config: Config, version: number): Snapshot {
  * ("*.example.com" answers "a.example.com" and "a.b.example.com"), then the catch-all "*".
  */
 export function findLoadBalancer(snapshot: Snapshot, hostname: string): LoadBalancer | undefined {
+	const remembered = snapshot.hostLookups.get(hostname);
+	if (remembered !== undefined) return remembered ?? undefined;
+	const found = lookUp(snapshot, hostname);
+	if (snapshot.hostLookups.size >= MAX_REMEMBERED_HOSTS) snapshot.hostLookups.clear();
+	snapshot.hostLookups.set(hostname, found ?? null);
+	return found;
+}
+
+function lookUp(snapshot: Snapshot, hostname: string): LoadBalancer | undefined {
 	const host = hostname.toLowerCase().replace(/\.$/, "");
 	const exact = snapshot.loadBalancers.get(host);
 	if (exact) return exact;

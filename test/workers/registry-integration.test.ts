@@ -204,7 +204,7 @@ describe("route requests that share a call", () => {
 	it("answers a request it cannot plan with its Error in its place, and plans the others of the call", async () => {
 		await putConfig(onePoolConfig(["a", "b"]));
 		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
-		const good = { hostname: "app.test", shardTry: 1 };
+		const good = { hostname: "app.test", shardTry: 1 as const };
 		const broken = { shardTry: 1 } as unknown as typeof good; // no hostname
 		const replies = (await shard.routeMany([good, broken, good])) as unknown[];
 		expect(replies).toHaveLength(3);

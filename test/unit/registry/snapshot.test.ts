@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findLoadBalancer, poolOfKey, toOriginKey } from "../../../src/registry/snapshot";
+import { findLoadBalancer, MAX_REMEMBERED_HOSTS, poolOfKey, toOriginKey } from "../../../src/registry/snapshot";
 import { aConfig, aLoadBalancer, aMonitor, anOrigin, aPool, aSnapshot } from "../../fixtures/config";
 
 describe("toSnapshot", () => {
@@ -117,5 +117,23 @@ describe("findLoadBalancer", () => {
 			}),
 		);
 		expect(findLoadBalancer(reordered, "app.example.com")?.name).toBe("app.example.com");
+	});
+
+	it("answers the same when asked again, and remembers a bounded number of hostnames", () => {
+		const fresh = aSnapshot(
+			aConfig({
+				pools: [aPool("p", [anOrigin("a")])],
+				load_balancers: ["app.example.com", "*.example.com"].map((name) => aLoadBalancer(name, ["p"])),
+			}),
+		);
+		for (let round = 0; round < 2; round++) {
+			expect(findLoadBalancer(fresh, "APP.example.com")?.name).toBe("app.example.com");
+			expect(findLoadBalancer(fresh, "x.example.com")?.name).toBe("*.example.com");
+			expect(findLoadBalancer(fresh, "other.org")).toBeUndefined();
+		}
+		// Junk hostnames (anyone can send any Host) never grow the memory past its bound.
+		for (let i = 0; i < 3 * MAX_REMEMBERED_HOSTS; i++) findLoadBalancer(fresh, `junk-${i}.org`);
+		expect(fresh.hostLookups.size).toBeLessThanOrEqual(MAX_REMEMBERED_HOSTS);
+		expect(findLoadBalancer(fresh, "x.example.com")?.name).toBe("*.example.com");
 	});
 });
