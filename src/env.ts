@@ -19,6 +19,11 @@ export interface Env {
 	 * stand in for request.cf (which is a placeholder under wrangler dev). Never set it in production.
 	 */
 	readonly DEV_GEO_HEADERS?: string;
+	/**
+	 * How long (ms, 0–100, default 5) a route request that finds a call to its shard already out
+	 * waits for it before its own batch goes; 0: every request its own call (src/proxy/route-batch.ts).
+	 */
+	readonly ROUTE_BATCH_WAIT_MS?: string;
 }
 
 /**

@@ -15,7 +15,7 @@ import { toUnusedLease } from "./proxy/outcome";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
 import { RetryBudget } from "./proxy/retry-budget";
-import { RouteLanes } from "./proxy/route-batch";
+import { RouteLanes, toRouteBatchWaitMs } from "./proxy/route-batch";
 import { ShardedOutcomes, toShardedRemote, UnmatchedHostBudget } from "./proxy/sharded-registry";
 import { toRelayedWebSocket } from "./proxy/websocket";
 import type { RoutePlan } from "./registry/plan";
@@ -40,6 +40,19 @@ let affinityKeys: AffinityKey[] | undefined;
 
 export { Registry } from "./registry/registry";
 
+function newRouteLanes(env: Env): RouteLanes<ShardRouteRequest, RouteReply> {
+	const wait = toRouteBatchWaitMs(env.ROUTE_BATCH_WAIT_MS);
+	if (wait.error) console.error(wait.error);
+	// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
+	return new RouteLanes(
+		{
+			one: (shard, routeRequest) => getShard(env, shard).route(routeRequest) as Promise<RouteReply>,
+			many: (shard, routeRequests) => getShard(env, shard).routeMany(routeRequests) as Promise<(RouteReply | Error)[]>,
+		},
+		{ maxWaitMs: wait.ms },
+	);
+}
+
 export default {
 	async fetch(request, env, ctx) {
 		const url = new URL(request.url);
@@ -53,11 +66,7 @@ export default {
 		outcomes ??= new ShardedOutcomes((shard, batch) => getShard(env, shard).release(batch));
 		const batcher = outcomes;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-		// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
-		routeLanes ??= new RouteLanes({
-			one: (shard, routeRequest) => getShard(env, shard).route(routeRequest) as Promise<RouteReply>,
-			many: (shard, routeRequests) => getShard(env, shard).routeMany(routeRequests) as Promise<(RouteReply | Error)[]>,
-		});
+		routeLanes ??= newRouteLanes(env);
 		const lanes = routeLanes;
 		// Route calls go to the counter shard of the request's load balancer; outcomes ride along.
 		const remote = toShardedRemote(

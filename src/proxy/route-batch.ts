@@ -7,7 +7,7 @@
  * that finds a call already out queues, and the queue goes as one call (`many`) when that call comes
  * back; the shard plans its requests one after another in arrival order, as it would have planned
  * separate calls. A queue waits at most `maxWaitMs` for the call ahead: after that it goes anyway,
- * beside the one still out. `maxWaitMs` 0 turns sharing off.
+ * beside the one still out. `maxWaitMs` 0 turns sharing off (the ROUTE_BATCH_WAIT_MS var sets it).
  *
  * Each request sends at most one call, from its own context: the runtime ties a call to the
  * request that made it, and cancels it when that request's invocation ends. A request alone sends
@@ -18,8 +18,24 @@
  * never come back) no longer holds its lane. Pure apart from the timer and clock passed in.
  */
 
-/** How long a queue waits at most for the call ahead of it before it goes anyway. */
+/** How long a queue waits at most for the call ahead of it before it goes anyway (the default). */
 export const ROUTE_BATCH_WAIT_MS = 5;
+/** The longest wait the ROUTE_BATCH_WAIT_MS var may set: beyond it the registry's own deadline nears. */
+export const MAX_ROUTE_BATCH_WAIT_MS = 100;
+
+/**
+ * The wait from the ROUTE_BATCH_WAIT_MS var: whole milliseconds from 0 (no sharing) to 100; the
+ * default when unset, and the default with an error to log when it is anything else.
+ */
+export function toRouteBatchWaitMs(value: string | undefined): { readonly ms: number; readonly error?: string } {
+	if (value === undefined || value.trim() === "") return { ms: ROUTE_BATCH_WAIT_MS };
+	const ms = Number(value.trim());
+	if (Number.isInteger(ms) && ms >= 0 && ms <= MAX_ROUTE_BATCH_WAIT_MS) return { ms };
+	return {
+		ms: ROUTE_BATCH_WAIT_MS,
+		error: `ROUTE_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to ${MAX_ROUTE_BATCH_WAIT_MS}, not ${JSON.stringify(value)}; using ${ROUTE_BATCH_WAIT_MS}`,
+	};
+}
 /** A call out this long no longer counts: the Worker gives up on a route after 1 s (fail-open.ts). */
 export const STALE_CALL_MS = 1000;
 

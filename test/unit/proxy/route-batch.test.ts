@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RouteLanes, type RouteSender } from "../../../src/proxy/route-batch";
+import { RouteLanes, type RouteSender, toRouteBatchWaitMs } from "../../../src/proxy/route-batch";
 
 /** A registry whose calls the test answers by hand, in any order; it records what each call carried. */
 function heldRegistry() {
@@ -224,5 +224,24 @@ describe("RouteLanes", () => {
 		answerFirst();
 		await first;
 		for (const reply of batch) await expect(reply).rejects.toThrow("answered 1 of 2 route requests");
+	});
+});
+
+describe("toRouteBatchWaitMs (the ROUTE_BATCH_WAIT_MS var)", () => {
+	it.each([
+		[undefined, 5],
+		["", 5],
+		["0", 0],
+		[" 20 ", 20],
+		["100", 100],
+	])("%j → %i ms", (value, ms) => {
+		expect(toRouteBatchWaitMs(value)).toEqual({ ms });
+	});
+
+	it.each(["-1", "101", "2.5", "5ms", "soon"])("refuses %j: the default, and an error that says why", (value) => {
+		const wait = toRouteBatchWaitMs(value);
+		expect(wait.ms).toBe(5);
+		expect(wait.error).toContain("ROUTE_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to 100");
+		expect(wait.error).toContain(JSON.stringify(value));
 	});
 });
