@@ -176,6 +176,9 @@ export interface ShardStatus {
 	/** False when it did not answer in time: its requests in flight are missing from the counts. */
 	answered: boolean;
 	error?: string;
+	/** Since the shard started: requests it planned, and the route calls they came in (fewer when requests share one). */
+	routed?: number;
+	route_calls?: number;
 }
 
 export interface StatusReport {
@@ -665,7 +668,11 @@ export class Registry extends DurableObject<Env> {
 	/** This object's counters per origin, for the authority's /status. */
 	shardCounters(): ShardCounters {
 		this.count("shardCounters");
-		return this.countersNow();
+		const byMethod = this.counters.byMethod;
+		return {
+			...this.countersNow(),
+			traffic: { routed: this.counters.routed, routeCalls: (byMethod.route ?? 0) + (byMethod.routeMany ?? 0) },
+		};
 	}
 
 	private countersNow(): ShardCounters {
@@ -695,7 +702,9 @@ export class Registry extends DurableObject<Env> {
 						SHARD_STATUS_TIMEOUT_MS,
 						`${key} did not answer within ${SHARD_STATUS_TIMEOUT_MS} ms`,
 					);
-					return { status: { key, load_balancers: names, answered: true }, counters };
+					const traffic = counters.traffic;
+					const seen = traffic ? { routed: traffic.routed, route_calls: traffic.routeCalls } : {};
+					return { status: { key, load_balancers: names, answered: true, ...seen }, counters };
 				} catch (error) {
 					const message = error instanceof Error ? error.message : String(error);
 					return { status: { key, load_balancers: names, answered: false, error: message }, counters: undefined };

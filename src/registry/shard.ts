@@ -141,6 +141,8 @@ export interface ShardCounters {
 	readonly passiveFailures: Record<string, number>;
 	/** Ejections this shard honours, until when. */
 	readonly ejectedUntil: Record<string, number>;
+	/** Since the shard started: requests it planned, and the route calls they came in (fewer when shared). */
+	readonly traffic?: { readonly routed: number; readonly routeCalls: number };
 }
 
 /**

@@ -194,6 +194,13 @@ describe("route requests that share a call", () => {
 		const routeCalls = (name: string) => (after.callsByMethod[name] ?? 0) - (before.callsByMethod[name] ?? 0);
 		expect(routeCalls("routeMany")).toBeGreaterThan(0);
 		expect(routeCalls("route") + routeCalls("routeMany")).toBeLessThan(total);
+		// What /status shows of it: more requests planned than calls made.
+		const shards = (await adminResult<{ shards: { key: string; routed?: number; route_calls?: number }[] }>("/status"))
+			.shards;
+		const seen = shards.find((entry) => entry.key === shardKeyFor("app.test"));
+		expect(seen?.routed).toBe(after.routed);
+		expect(seen?.route_calls).toBe((after.callsByMethod.route ?? 0) + (after.callsByMethod.routeMany ?? 0));
+		expect(seen?.route_calls).toBeLessThan(seen?.routed ?? 0);
 		// Round robin saw every request in turn: exactly a third each.
 		const counts = await Promise.all(["a", "b", "c"].map(async (name) => (await received(name)).length));
 		expect(counts).toEqual([10, 10, 10]);

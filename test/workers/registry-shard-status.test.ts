@@ -55,7 +55,7 @@ describe("/status with shards", () => {
 		expect(response.status).toBe(200);
 		const report = ((await response.json()) as { result: StatusReport }).result;
 		expect(report.shards).toEqual([
-			{ key: "lb:one.test", load_balancers: ["one.test"], answered: true },
+			expect.objectContaining({ key: "lb:one.test", load_balancers: ["one.test"], answered: true }),
 			expect.objectContaining({
 				key: "lb:two.test",
 				answered: false,

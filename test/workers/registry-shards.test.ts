@@ -226,8 +226,9 @@ describe("/status with shards", () => {
 		const during = await adminResult<StatusReport>("/status");
 		expect(during.pools[0]?.origins[0]?.in_flight).toBe(2);
 		expect(during.shards).toEqual([
-			{ key: "lb:one.test", load_balancers: ["one.test"], answered: true },
-			{ key: "lb:two.test", load_balancers: ["two.test"], answered: true },
+			// One request each so far, planned in one call each.
+			{ key: "lb:one.test", load_balancers: ["one.test"], answered: true, routed: 1, route_calls: 1 },
+			{ key: "lb:two.test", load_balancers: ["two.test"], answered: true, routed: 1, route_calls: 1 },
 		]);
 		await Promise.all([one, two].map(async ({ response, settled }) => [await response.arrayBuffer(), await settled]));
 		expect((await originOf("a")).in_flight).toBe(0);
