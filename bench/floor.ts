@@ -1,14 +1,18 @@
 /**
- * Reference Worker "floor": what any correct reverse proxy must do per request on this runtime,
- * written as cheaply as we know how, with no load balancing at all: the request and response
- * headers rewritten (hop-by-hop and Connection-named headers out, X-Forwarded-* and CDN-Loop in),
- * a response-header deadline with an abort signal, redirects passed through, and a small body read
- * whole so the proxy knows when the origin is done with it. With a NOOP binding it first makes one
- * no-op Durable Object RPC, as bare+RPC does ("floor+RPC"). The gap between "bare" and "floor" is
- * the price of the proxy rules alone, before any load balancing; "floor+RPC" is the least any
- * design that follows those rules and makes one registry call per request can cost.
+ * Reference Worker "floor": Switchyard's forwarding rules (README, "Forwarding") with no load
+ * balancing at all, using Switchyard's own header and loop helpers, so that "floor" costs what the
+ * rules cost and nothing else: CDN-Loop counted (508 on a loop) and extended, the request headers
+ * rewritten (hop-by-hop and Connection-named headers out, client-sent forwarding and x-switchyard-*
+ * headers out, X-Forwarded-*, X-Real-IP and CDN-Loop in), a response-header deadline with an abort
+ * signal, redirects passed through, hop-by-hop headers out of the response, and a small body read
+ * whole, as Switchyard does to know when the origin is done with the request (its leases need
+ * that). With a NOOP binding it first makes one no-op Durable Object RPC, as bare+RPC does
+ * ("floor+RPC"): the least a design that follows these rules and makes one registry call per
+ * request costs. The gap between "bare" and "floor" is the price of the rules alone.
  */
 import { DurableObject } from "cloudflare:workers";
+import { toUpstreamHeaders, withoutHopByHop } from "../src/proxy/headers";
+import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "../src/proxy/loop";
 
 interface Env {
 	readonly ORIGIN: string;
@@ -21,41 +25,23 @@ export class Noop extends DurableObject {
 	}
 }
 
-const DROP = new Set([
-	"connection",
-	"keep-alive",
-	"proxy-connection",
-	"proxy-authenticate",
-	"proxy-authorization",
-	"te",
-	"trailer",
-	"transfer-encoding",
-	"upgrade",
-	"host",
-	"x-forwarded-for",
-]);
-
-/** A copy of `headers` without hop-by-hop headers, those Connection names, Host and X-Forwarded-For. */
-function rewrite(headers: Headers): Headers {
-	const out = new Headers(headers);
-	const connection = headers.get("connection");
-	const named = connection === null ? undefined : new Set(connection.toLowerCase().split(/\s*,\s*/));
-	for (const name of headers.keys()) if (DROP.has(name) || named?.has(name)) out.delete(name);
-	return out;
-}
+const SMALL_BODY_BYTES = 64 * 1024;
+const HEADERS_TIMEOUT_MS = 30_000;
 
 export default {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		if (env.NOOP) await env.NOOP.getByName("global").ping();
-		// Client-sent forwarding headers are replaced, our own set last (after the Connection rule).
+		const cdnLoop = request.headers.get("cdn-loop");
+		if (countLoopHops(cdnLoop) >= MAX_LOOP_HOPS) return new Response("loop", { status: 508 });
 		const url = new URL(request.url);
-		const headers = rewrite(request.headers);
-		headers.set("x-forwarded-for", request.headers.get("cf-connecting-ip") ?? "127.0.0.1");
-		headers.set("x-forwarded-proto", "http");
-		headers.set("x-forwarded-host", url.host);
-		headers.set("cdn-loop", "switchyard");
+		const headers = toUpstreamHeaders(request.headers, {
+			clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
+			proto: url.protocol.replace(":", ""),
+			host: url.host,
+			cdnLoop: withLoopEntry(cdnLoop),
+		});
 		const controller = new AbortController();
-		const timer = setTimeout(() => controller.abort(), 30_000);
+		const timer = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
 		const response = await fetch(new URL(url.pathname + url.search, env.ORIGIN), {
 			method: request.method,
 			headers,
@@ -64,8 +50,8 @@ export default {
 			signal: controller.signal,
 		});
 		const length = Number(response.headers.get("content-length") ?? Number.NaN);
-		const body = length <= 65536 ? await response.arrayBuffer() : response.body;
+		const body = length <= SMALL_BODY_BYTES ? await response.arrayBuffer() : response.body;
 		clearTimeout(timer);
-		return new Response(body, { status: response.status, headers: rewrite(response.headers) });
+		return new Response(body, { status: response.status, headers: withoutHopByHop(response.headers) });
 	},
 };

@@ -15,7 +15,8 @@
  * back or when its wait is up, and keeps that wait and that call alive in its own waitUntil
  * (`background`), so its client going away strands nobody. Replies reach the other requests as
  * values. A call out for longer than `staleMs` (its request's invocation was cut short, and it will
- * never come back) no longer holds its lane. Pure apart from the timer and clock passed in.
+ * never come back) no longer holds its lane, nor does a queue whose first request never sent it.
+ * Pure apart from the timer and clock passed in.
  */
 
 /** How long a queue waits at most for the call ahead of it before it goes anyway (the default). */
@@ -29,8 +30,8 @@ export const MAX_ROUTE_BATCH_WAIT_MS = 100;
  */
 export function toRouteBatchWaitMs(value: string | undefined): { readonly ms: number; readonly error?: string } {
 	if (value === undefined || value.trim() === "") return { ms: ROUTE_BATCH_WAIT_MS };
-	const ms = Number(value.trim());
-	if (Number.isInteger(ms) && ms >= 0 && ms <= MAX_ROUTE_BATCH_WAIT_MS) return { ms };
+	const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+	if (ms <= MAX_ROUTE_BATCH_WAIT_MS) return { ms };
 	return {
 		ms: ROUTE_BATCH_WAIT_MS,
 		error: `ROUTE_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to ${MAX_ROUTE_BATCH_WAIT_MS}, not ${JSON.stringify(value)}; using ${ROUTE_BATCH_WAIT_MS}`,
@@ -63,6 +64,8 @@ interface Waiter<Request, Reply> {
 }
 
 interface Queue<Request, Reply> {
+	/** When its first request queued. */
+	readonly since: number;
 	readonly waiters: Waiter<Request, Reply>[];
 	/** Tells the queue's first request to send it now (the call ahead came back). */
 	go: () => void;
@@ -99,6 +102,7 @@ export class RouteLanes<Request, Reply> {
 		const lane = this.laneOf(shard);
 		return new Promise<Reply>((resolve, reject) => {
 			const waiter = { request, resolve, reject };
+			if (lane.queue && this.isStranded(lane.queue)) lane.queue = undefined;
 			if (lane.queue) {
 				lane.queue.waiters.push(waiter);
 				return;
@@ -107,7 +111,7 @@ export class RouteLanes<Request, Reply> {
 				background(this.send(shard, lane, [waiter]));
 				return;
 			}
-			const queue: Queue<Request, Reply> = { waiters: [waiter], go: () => {} };
+			const queue: Queue<Request, Reply> = { since: this.now(), waiters: [waiter], go: () => {} };
 			lane.queue = queue;
 			const turn = new Promise<void>((go) => {
 				queue.go = go;
@@ -136,6 +140,15 @@ export class RouteLanes<Request, Reply> {
 			this.lanes.set(shard, lane);
 		}
 		return lane;
+	}
+
+	/**
+	 * A queue still waiting long after its wait was up: its first request's invocation was cut short
+	 * before it could send it. Later requests start a queue of their own instead of joining it (those
+	 * in it meet their route deadline and plan from the isolate's copy).
+	 */
+	private isStranded(queue: Queue<Request, Reply>): boolean {
+		return this.now() - queue.since > this.maxWaitMs + this.staleMs;
 	}
 
 	/** Whether a call that may still come back is out on `lane`; forgets calls out longer than staleMs. */

@@ -1,6 +1,7 @@
 /**
  * A validated configuration compiled for routing: load balancers findable by hostname, pools
- * with their origins' parsed addresses. Built once per config version; pure.
+ * with their origins' parsed addresses. Built once per config version; pure, apart from a bounded
+ * memo of which load balancer each hostname asked about resolves to.
  */
 import { type OriginBase, toOriginBase } from "../config/origin-address";
 import type { Config, LoadBalancer, Monitor, Pool } from "../config/schema";

@@ -170,6 +170,24 @@ describe("RouteLanes", () => {
 		expect(after.queued).toBe(0);
 	});
 
+	it("lets later requests start a queue of their own when the first queue's request never sent it", () => {
+		const { sender, sent } = heldRegistry();
+		const { clock, options } = heldTime(); // its timers never fire: that request's invocation is gone
+		const lanes = new RouteLanes(sender, options());
+		void lanes.route("lb:app", "r1", ignore); // never answered
+		void lanes.route("lb:app", "r2", ignore); // queues, and its wait never ends
+		clock.now += 1005; // the wait (5 ms) and then some (1 s) are over
+		void lanes.route("lb:app", "r3", ignore);
+		expect(lanes.queued).toBe(2); // still in time: r3 joins r2
+		clock.now += 1;
+		void lanes.route("lb:app", "r4", ignore);
+		// The stranded queue is dropped and the stale call ahead forgotten: r4 goes alone.
+		expect(sent()).toEqual([["r1"], ["r4"]]);
+		expect(lanes.queued).toBe(0);
+		void lanes.route("lb:app", "r5", ignore);
+		expect(lanes.queued).toBe(1); // r5 waits behind r4, in a queue of its own
+	});
+
 	it("fails every request of a failed call, and the lane goes on with the next one", async () => {
 		const { calls, sender, sent } = heldRegistry();
 		const lanes = new RouteLanes(sender, heldTime().options());
@@ -238,10 +256,13 @@ describe("toRouteBatchWaitMs (the ROUTE_BATCH_WAIT_MS var)", () => {
 		expect(toRouteBatchWaitMs(value)).toEqual({ ms });
 	});
 
-	it.each(["-1", "101", "2.5", "5ms", "soon"])("refuses %j: the default, and an error that says why", (value) => {
-		const wait = toRouteBatchWaitMs(value);
-		expect(wait.ms).toBe(5);
-		expect(wait.error).toContain("ROUTE_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to 100");
-		expect(wait.error).toContain(JSON.stringify(value));
-	});
+	it.each(["-1", "101", "2.5", "5ms", "soon", "0x10", "1e1"])(
+		"refuses %j: the default, and an error that says why",
+		(value) => {
+			const wait = toRouteBatchWaitMs(value);
+			expect(wait.ms).toBe(5);
+			expect(wait.error).toContain("ROUTE_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to 100");
+			expect(wait.error).toContain(JSON.stringify(value));
+		},
+	);
 });
