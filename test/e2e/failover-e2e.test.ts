@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { adminCall, adminResult } from "../support/admin-api.ts";
 import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-admin-token";
@@ -21,23 +22,19 @@ beforeAll(async () => {
 	origins = await Promise.all(["east", "west", "north"].map((name) => startOrigin({ name })));
 	stateDir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
 	wrangler = await startWranglerDev({ port: await freePort(), vars: { ADMIN_TOKEN: TOKEN }, persistTo: stateDir });
-	const response = await fetch(`${wrangler.url}/_lb/api/config`, {
-		method: "PUT",
-		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({
-			// A minute between checks: only the cron runs them within this test, not the registry's alarm.
-			monitors: [{ id: "m", path: "/health", expected_codes: "200", interval: 60, timeout: 2, retries: 0 }],
-			pools: [
-				{
-					id: "everywhere",
-					name: "everywhere",
-					monitor: "m",
-					origin_steering: { policy: "round_robin" },
-					origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
-				},
-			],
-			load_balancers: [{ name: "localhost", default_pools: ["everywhere"], proxy: { debug_headers: true } }],
-		}),
+	const response = await adminCall(wrangler.url, TOKEN, "PUT", "/config", {
+		// A minute between checks: only the cron runs them within this test, not the registry's alarm.
+		monitors: [{ id: "m", path: "/health", expected_codes: "200", interval: 60, timeout: 2, retries: 0 }],
+		pools: [
+			{
+				id: "everywhere",
+				name: "everywhere",
+				monitor: "m",
+				origin_steering: { policy: "round_robin" },
+				origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
+			},
+		],
+		load_balancers: [{ name: "localhost", default_pools: ["everywhere"], proxy: { debug_headers: true } }],
 	});
 	expect(response.status).toBe(200);
 });
@@ -90,9 +87,11 @@ describe("wrangler dev, three origins", () => {
 			expect(origin.received.filter((request) => request.url.startsWith("/together"))).toHaveLength(total / 3);
 		}
 		// They shared calls: the load balancer's shard planned more requests than it answered calls.
-		const status = await fetch(`${wrangler.url}/_lb/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-		const { shards } = ((await status.json()) as { result: { shards: { routed?: number; route_calls?: number }[] } })
-			.result;
+		const { shards } = await adminResult<{ shards: { routed?: number; route_calls?: number }[] }>(
+			wrangler.url,
+			TOKEN,
+			"/status",
+		);
 		expect(shards[0]?.routed).toBeGreaterThanOrEqual(total); // a stale copy's re-ask would add one
 		expect(shards[0]?.route_calls).toBeLessThan(total);
 		// Replies reached the requests that shared a call as values: the runtime logged nothing about it.
@@ -112,9 +111,11 @@ describe("wrangler dev, three origins", () => {
 		await stopped.close();
 		await fireCron();
 
-		const status = await fetch(`${wrangler.url}/_lb/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-		const report = ((await status.json()) as { result: { pools: { origins: { name: string; healthy: boolean }[] }[] } })
-			.result;
+		const report = await adminResult<{ pools: { origins: { name: string; healthy: boolean }[] }[] }>(
+			wrangler.url,
+			TOKEN,
+			"/status",
+		);
 		expect(report.pools[0]?.origins.find((origin) => origin.name === stopped.name)?.healthy).toBe(false);
 
 		const after = await sendMany(30);

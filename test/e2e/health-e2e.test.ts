@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { adminCall, adminResult } from "../support/admin-api.ts";
 import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-admin-token";
@@ -32,42 +33,38 @@ beforeAll(async () => {
 	origins = await Promise.all(["east", "west", "north"].map((name) => startOrigin({ name })));
 	stateDir = mkdtempSync(join(tmpdir(), "switchyard-health-e2e-"));
 	wrangler = await startWranglerDev({ port: await freePort(), vars: { ADMIN_TOKEN: TOKEN }, persistTo: stateDir });
-	const response = await fetch(`${wrangler.url}/_lb/api/config`, {
-		method: "PUT",
-		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({
-			monitors: [
-				{
-					id: "m",
-					path: "/health",
-					expected_codes: "200",
-					interval: 60,
-					timeout: 2,
-					retries: 0,
-					consecutive_down: 1,
-					consecutive_up: CONSECUTIVE_UP,
-				},
-			],
-			pools: [
-				{
-					id: "three",
-					name: "three",
-					monitor: "m",
-					origin_steering: { policy: "round_robin" },
-					origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
-				},
-			],
-			load_balancers: [
-				{
-					name: "localhost",
-					default_pools: ["three"],
-					slow_start_s: SLOW_START_S,
-					// Passive health stays on but short, so it does not outlast the restart below.
-					outlier_detection: { base_ejection_s: 1 },
-					proxy: { debug_headers: true },
-				},
-			],
-		}),
+	const response = await adminCall(wrangler.url, TOKEN, "PUT", "/config", {
+		monitors: [
+			{
+				id: "m",
+				path: "/health",
+				expected_codes: "200",
+				interval: 60,
+				timeout: 2,
+				retries: 0,
+				consecutive_down: 1,
+				consecutive_up: CONSECUTIVE_UP,
+			},
+		],
+		pools: [
+			{
+				id: "three",
+				name: "three",
+				monitor: "m",
+				origin_steering: { policy: "round_robin" },
+				origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
+			},
+		],
+		load_balancers: [
+			{
+				name: "localhost",
+				default_pools: ["three"],
+				slow_start_s: SLOW_START_S,
+				// Passive health stays on but short, so it does not outlast the restart below.
+				outlier_detection: { base_ejection_s: 1 },
+				proxy: { debug_headers: true },
+			},
+		],
 	});
 	expect(response.status).toBe(200);
 	await response.text();
@@ -95,9 +92,8 @@ interface OriginState {
 }
 
 async function originState(name: string): Promise<OriginState> {
-	const response = await fetch(`${wrangler.url}/_lb/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-	const report = (await response.json()) as { result: { pools: { origins: OriginState[] }[] } };
-	const origin = report.result.pools[0]?.origins.find((entry) => entry.name === name);
+	const report = await adminResult<{ pools: { origins: OriginState[] }[] }>(wrangler.url, TOKEN, "/status");
+	const origin = report.pools[0]?.origins.find((entry) => entry.name === name);
 	if (!origin) throw new Error(`no origin ${name} in /status`);
 	return origin;
 }

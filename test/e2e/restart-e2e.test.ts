@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { adminCall } from "../support/admin-api.ts";
 import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-restart-token";
@@ -22,11 +23,7 @@ afterAll(async () => {
 });
 
 async function api(method: string, path: string, body?: unknown) {
-	const response = await fetch(`${wrangler?.url}/_lb/api${path}`, {
-		method,
-		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
+	const response = await adminCall(`${wrangler?.url}`, TOKEN, method, path, body);
 	return {
 		status: response.status,
 		etag: response.headers.get("etag"),

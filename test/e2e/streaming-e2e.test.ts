@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginEventMap, type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
+import { adminCall } from "../support/admin-api.ts";
 import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-admin-token";
@@ -35,13 +36,9 @@ beforeAll(async () => {
 	stateDir = mkdtempSync(join(tmpdir(), "switchyard-streaming-e2e-"));
 	port = await freePort();
 	wrangler = await startWranglerDev({ port, vars: { ADMIN_TOKEN: TOKEN }, persistTo: stateDir });
-	const response = await fetch(`${wrangler.url}/_lb/api/config`, {
-		method: "PUT",
-		headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-		body: JSON.stringify({
-			pools: [{ id: "p", name: "p", origins: [{ name: origin.name, address: origin.url }] }],
-			load_balancers: [{ name: "localhost", default_pools: ["p"], proxy: { debug_headers: true } }],
-		}),
+	const response = await adminCall(wrangler.url, TOKEN, "PUT", "/config", {
+		pools: [{ id: "p", name: "p", origins: [{ name: origin.name, address: origin.url }] }],
+		load_balancers: [{ name: "localhost", default_pools: ["p"], proxy: { debug_headers: true } }],
 	});
 	expect(response.status).toBe(200);
 	await response.arrayBuffer();
