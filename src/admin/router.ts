@@ -6,8 +6,8 @@
  */
 import { type IRequest, Router, StatusError } from "itty-router";
 import type { Collection, ConfigOperation } from "../config/operations";
-import { type Env, getRegistry } from "../env";
-import type { WriteResult } from "../registry/registry";
+import type { WriteResult } from "../contract/status";
+import { type Env, getAuthority } from "../env";
 import { authenticate, type Caller } from "./auth";
 import { readJsonObject } from "./body";
 import { AdminError, ERROR_CODES, toFailure, toSuccess, toSuccessJson } from "./envelope";
@@ -93,13 +93,13 @@ function throwIfRefused(
 }
 
 async function listOf(env: Env, collection: Collection): Promise<unknown[]> {
-	const { json } = await getRegistry(env).getConfig();
+	const { json } = await getAuthority(env).getConfig();
 	return (JSON.parse(json) as Record<Collection, unknown[]>)[collection];
 }
 
 async function change(request: AdminRequest, env: Env, op: ConfigOperation, status = 200): Promise<Response> {
 	const options = writeOptions(request);
-	const result = await getRegistry(env).changeConfig(op, options);
+	const result = await getAuthority(env).changeConfig(op, options);
 	throwIfRefused(result, options.ifMatch);
 	return toSuccessJson(result.resultJson, {
 		status: options.dryRun ? 200 : status,
@@ -142,25 +142,25 @@ const router = Router<IRequest, Args>({
 
 router
 	.get("/config", async (_request, env) => {
-		const { version, json } = await getRegistry(env).getConfig();
+		const { version, json } = await getAuthority(env).getConfig();
 		return toSuccessJson(json, { headers: { etag: toEtag(version) } });
 	})
 	.put("/config", async (request, env) => {
 		const options = writeOptions(request as AdminRequest);
-		const result = await getRegistry(env).putConfig(await readJsonObject(request as unknown as Request), options);
+		const result = await getAuthority(env).putConfig(await readJsonObject(request as unknown as Request), options);
 		throwIfRefused(result, options.ifMatch);
 		return toSuccess(
 			{ version: result.version, changed: result.changed, dry_run: options.dryRun, changes: result.changes },
 			{ messages: result.messages, headers: { etag: toEtag(result.version) } },
 		);
 	})
-	.get("/status", async (_request, env) => toSuccess(await getRegistry(env).status()))
+	.get("/status", async (_request, env) => toSuccess(await getAuthority(env).status()))
 	.get("/events", async (request, env) => {
 		const limit = Number(request.query.limit ?? 100);
 		if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
 			throw new AdminError("invalid_request", "limit must be a whole number from 1 to 1000");
 		}
-		return toSuccess(await getRegistry(env).events(limit));
+		return toSuccess(await getAuthority(env).events(limit));
 	});
 
 for (const collection of COLLECTIONS) {
@@ -188,7 +188,7 @@ for (const collection of COLLECTIONS) {
 			),
 		)
 		.get(`/${collection}/:key`, async (request, env) => {
-			const json = await getRegistry(env).readItem(collection, keyOf(request));
+			const json = await getAuthority(env).readItem(collection, keyOf(request));
 			if (json === undefined)
 				throw new AdminError("not_found", `no ${collection.slice(0, -1)} with ${keyName} "${keyOf(request)}"`);
 			return toSuccessJson(json);
@@ -202,7 +202,7 @@ for (const collection of COLLECTIONS) {
 
 router
 	.get("/pools/:pool/origins", async (request, env) => {
-		const json = await getRegistry(env).readItem("pools", param(request, "pool"));
+		const json = await getAuthority(env).readItem("pools", param(request, "pool"));
 		if (json === undefined) throw new AdminError("not_found", `no pool with id "${param(request, "pool")}"`);
 		return toSuccess((JSON.parse(json) as { origins: unknown[] }).origins);
 	})
@@ -220,7 +220,7 @@ router
 		),
 	)
 	.get("/pools/:pool/origins/:name", async (request, env) => {
-		const json = await getRegistry(env).readItem("origins", param(request, "name"), param(request, "pool"));
+		const json = await getAuthority(env).readItem("origins", param(request, "name"), param(request, "pool"));
 		if (json === undefined) {
 			throw new AdminError("not_found", `pool "${param(request, "pool")}" has no origin "${param(request, "name")}"`);
 		}
@@ -237,7 +237,7 @@ router
 		}),
 	)
 	.post("/pools/:pool/origins/:name/drain", async (request, env) => {
-		const result = await getRegistry(env).drain(
+		const result = await getAuthority(env).drain(
 			param(request, "pool"),
 			param(request, "name"),
 			(request as AdminRequest).caller.actor,
@@ -246,7 +246,7 @@ router
 		return toSuccess(result, { messages: ["no new requests go to this origin; requests in flight finish"] });
 	})
 	.post("/pools/:pool/origins/:name/enable", async (request, env) => {
-		const result = await getRegistry(env).enable(
+		const result = await getAuthority(env).enable(
 			param(request, "pool"),
 			param(request, "name"),
 			(request as AdminRequest).caller.actor,

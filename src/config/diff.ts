@@ -3,16 +3,10 @@
  * names of the fields that differ (origins are compared one by one inside their pool). Used for
  * dry runs and the audit log. Pure.
  */
+import type { ConfigChange } from "../contract/status";
 import type { ConfigDocument } from "./operations";
 
-export interface ConfigChange {
-	readonly kind: "monitor" | "pool" | "origin" | "load_balancer";
-	/** The monitor or pool id, the load balancer's hostname, or "<pool id>/<origin name>". */
-	readonly id: string;
-	readonly change: "added" | "removed" | "changed";
-	/** For "changed": the top-level fields that differ. */
-	readonly fields?: string[];
-}
+export type { ConfigChange };
 
 type Item = Record<string, unknown>;
 

@@ -4,33 +4,10 @@
  * document, returns the next one (to be validated as a whole) or a refusal with the HTTP status
  * that fits (404 unknown id, 409 conflict such as deleting a pool that is still referenced).
  */
+import type { Collection, ConfigOperation } from "../contract/status";
 import { type Config, POOL_MAP_FIELDS } from "./schema";
 
-export type Collection = "monitors" | "pools" | "load_balancers";
-
-export type ConfigOperation =
-	| { readonly target: Collection; readonly action: "create"; readonly body: Record<string, unknown> }
-	| {
-			readonly target: Collection;
-			readonly action: "replace" | "patch";
-			readonly key: string;
-			readonly body: Record<string, unknown>;
-	  }
-	| { readonly target: Collection; readonly action: "delete"; readonly key: string }
-	| {
-			readonly target: "origins";
-			readonly action: "create";
-			readonly pool: string;
-			readonly body: Record<string, unknown>;
-	  }
-	| {
-			readonly target: "origins";
-			readonly action: "patch" | "replace";
-			readonly pool: string;
-			readonly key: string;
-			readonly body: Record<string, unknown>;
-	  }
-	| { readonly target: "origins"; readonly action: "delete"; readonly pool: string; readonly key: string };
+export type { Collection, ConfigOperation };
 
 export type OperationResult =
 	| { readonly ok: true; readonly document: ConfigDocument; readonly key: string; readonly summary: string }

@@ -4,17 +4,9 @@
  * one base: scheme (fixed, or the client's), host with port, and a path prefix without a trailing
  * slash.
  */
+import type { OriginBase } from "../contract/route";
 
-export interface OriginBase {
-	/** "http:" or "https:" when the address fixes it; undefined to follow the client's scheme. */
-	readonly protocol: "http:" | "https:" | undefined;
-	/** Host as it goes into a URL: "example.com", "127.0.0.1:9001", "[::1]:8080". */
-	readonly host: string;
-	/** The hostname without port or brackets. */
-	readonly hostname: string;
-	/** "" or a prefix such as "/api" (never ending in "/"). */
-	readonly pathPrefix: string;
-}
+export type { OriginBase };
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;

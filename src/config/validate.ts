@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { SUPPORTED_ORIGIN_POLICIES } from "../balancing";
+import type { FieldError } from "../contract/status";
 import { SUPPORTED_STEERING_POLICIES } from "../steering";
 import { isIpAddress, isLoopback, toOriginBase } from "./origin-address";
 import {
@@ -21,10 +22,7 @@ import {
 	proxySchema,
 } from "./schema";
 
-export interface FieldError {
-	readonly path: string;
-	readonly message: string;
-}
+export type { FieldError };
 
 export type ValidationResult =
 	| { readonly ok: true; readonly config: Config; readonly messages: string[] }

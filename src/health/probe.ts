@@ -3,6 +3,7 @@
  * headers, expected codes and body, timeout, and `retries` extra attempts before the check counts
  * as failed. Every failure becomes a result with a reason, never an exception.
  */
+import { DeadlineTimer } from "../deadline";
 import { classifyError, classifyStatus, describeEdgeStatus } from "../proxy/failure";
 import { toStatusMatcher } from "./expected-codes";
 
@@ -53,10 +54,11 @@ async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => 
 	const started = now();
 	const controller = new AbortController();
 	let timedOut = false;
-	const timer = setTimeout(() => {
+	const timer = new DeadlineTimer();
+	timer.start(target.timeoutMs, () => {
 		timedOut = true;
 		controller.abort();
-	}, target.timeoutMs);
+	});
 	const done = (fields: Omit<ProbeResult, "key" | "at" | "rttMs">): ProbeResult => {
 		const at = now();
 		return { key: target.key, at, rttMs: at - started, ...fields };
@@ -106,7 +108,7 @@ async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => 
 			failure === "timeout" ? `timeout after ${target.timeoutMs} ms` : `unreachable: ${errorMessage(error)}`;
 		return done({ ok: false, failure, reason });
 	} finally {
-		clearTimeout(timer);
+		timer.dispose();
 	}
 }
 

@@ -4,6 +4,7 @@
  * invocation), and hand every result back in one call.
  * https://developers.cloudflare.com/workers/platform/limits/#simultaneous-open-connections
  */
+import type { SweepSummary } from "../contract/rpc";
 import { type ProbeResult, type ProbeTarget, probe } from "./probe";
 
 export const MAX_CONCURRENT_PROBES = 6;
@@ -13,10 +14,7 @@ export interface SweepRegistry {
 	recordProbes(results: ProbeResult[]): Promise<unknown>;
 }
 
-export interface SweepSummary {
-	readonly probed: number;
-	readonly failed: number;
-}
+export type { SweepSummary };
 
 export async function runHealthSweep(
 	registry: SweepRegistry,

@@ -3,7 +3,7 @@
  * monitor's `type` unless the address fixes it, `port` override), method and headers.
  */
 import type { Monitor } from "../config/schema";
-import type { OriginEntry } from "../registry/snapshot";
+import type { OriginEntry } from "../routing/snapshot";
 import type { ProbeTarget } from "./probe";
 
 export const PROBE_USER_AGENT = "Switchyard-Health-Check/1";

@@ -6,8 +6,9 @@
  * Cloudflare's equivalent is the `__cflb` cookie:
  * https://developers.cloudflare.com/load-balancing/understand-basics/session-affinity/
  */
+
+import type { AffinityPlan, Pin } from "../contract/route";
 import { shortDigest } from "../digest";
-import type { AffinityPlan, Pin } from "../registry/plan";
 
 export const AFFINITY_COOKIE = "__switchyard_affinity";
 

@@ -5,14 +5,9 @@
  * https://developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-5xx-errors/
  */
 
-/**
- * - `refused`: the request certainly did not reach the origin (no connection, no TLS, no DNS), so
- *   even a POST may be sent elsewhere;
- * - `unreachable`: the connection failed, and whether the origin saw the request is unknown (a
- *   local `fetch` throws the same error for a refused and a reset connection);
- * - `timeout`: connected, but no response headers in time.
- */
-export type FailureKind = "refused" | "unreachable" | "timeout";
+import type { FailureKind } from "../contract/outcome";
+
+export type { FailureKind };
 
 /** Cloudflare's answers for an origin it could not deliver the request to. */
 const NOT_DELIVERED = new Set([521, 522, 523, 525, 526, 530]);

@@ -5,8 +5,9 @@
  * deadline (as nginx's proxy_buffering does): the origin is done with it once it is read, and
  * nothing has reached the client yet if it fails. Failures come back as values, classified once.
  */
+
+import { DeadlineTimer } from "../deadline";
 import { declaredBodyLength, toIdleWatch, toPassThrough } from "./bodies";
-import { DeadlineTimer } from "./deadline";
 import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
 export type ForwardResult =

@@ -4,7 +4,7 @@
  * placeholder under `wrangler dev`). Those headers never reach an origin: x-switchyard-* is
  * dropped on the way in.
  */
-import type { VisitorLocation } from "../steering/policy";
+import type { VisitorLocation } from "../contract/route";
 
 interface CfLike {
 	readonly colo?: unknown;

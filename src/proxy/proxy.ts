@@ -10,16 +10,15 @@
  * on an isolate-wide budget, so a failing region does not multiply its own load.
  */
 import { toOriginUrl } from "../config/origin-address";
-import type { Attempt, Pin, RoutePlan } from "../registry/plan";
-import type { VisitorLocation } from "../steering/policy";
+import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
+import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
+import { DeadlineTimer } from "../deadline";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
 import { NO_BODY, streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
-import { DeadlineTimer } from "./deadline";
 import type { FailureKind } from "./failure";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
-import { type OutcomeRecord, toUnusedLease } from "./outcome";
 import { toProblemResponse } from "./problem";
 import type { RetryBudget } from "./retry-budget";
 import { isTrustedProxy } from "./trusted-proxies";
@@ -30,22 +29,7 @@ export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
 export const DEFAULT_BUFFER_RESPONSE_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-/** What the Worker asks the registry for one request. */
-export interface RouteRequest {
-	readonly hostname: string;
-	/** The client's address (CF-Connecting-IP): what `hash` steering hashes without an affinity key. */
-	readonly clientIp?: string;
-	/** Outcomes of earlier requests riding along, so they need no call of their own. */
-	readonly releases?: readonly OutcomeRecord[];
-	/** Where the visitor is (request.cf), for geo, proximity and latency steering. */
-	readonly location?: VisitorLocation;
-	/** A verified affinity cookie's pin. */
-	readonly pin?: Pin;
-	/** Request headers `header` affinity may hash (see AffinityHeaderCache). */
-	readonly headers?: Readonly<Record<string, string>>;
-	/** The registry state of the Worker's copy: at the same state the reply may be compact (src/registry/wire.ts). */
-	readonly known?: number;
-}
+export type { RouteRequest };
 
 export interface Planner {
 	/** `timer`: the request's deadline timer, for a planner that gives up on a slow registry. */

@@ -5,6 +5,7 @@
  * configuration and health transitions are written.
  */
 import type { Config } from "../config/schema";
+import type { Drain } from "../routing/routing-state";
 
 /** Each entry upgrades the schema by one version; never edit a shipped entry, append a new one. */
 const MIGRATIONS: readonly string[] = [
@@ -174,10 +175,7 @@ export function listHealthEvents(sql: SqlStorage, limit: number): HealthEvent[] 
 		.map((row) => ({ at: row.at, originKey: row.origin_key, healthy: row.healthy === 1, reason: row.reason }));
 }
 
-export interface Drain {
-	readonly since: number;
-	readonly actor: string;
-}
+export type { Drain };
 
 export function loadDrains(sql: SqlStorage): Map<string, Drain> {
 	const rows = sql.exec<{ origin_key: string; since: number; actor: string }>(

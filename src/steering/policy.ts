@@ -3,20 +3,9 @@
  * their health (plus, in later policies, the visitor's location and measured latencies), the
  * ordered list of pools to try. Pure: no I/O, time and randomness passed in.
  */
+import type { VisitorLocation } from "../contract/route";
 
-/** Where the visitor is, as Cloudflare tells the Worker in `request.cf`. Every field may be missing. */
-export interface VisitorLocation {
-	/** The Cloudflare data center (IATA code), e.g. "FRA". */
-	readonly colo?: string;
-	/** ISO 3166-1 alpha-2, e.g. "DE". */
-	readonly country?: string;
-	/** "EU", "NA", … */
-	readonly continent?: string;
-	/** ISO 3166-2 subdivision code within the country, e.g. "CA" (California) or "ON" (Ontario). */
-	readonly regionCode?: string;
-	readonly latitude?: number;
-	readonly longitude?: number;
-}
+export type { VisitorLocation };
 
 /** What the registry knows about one pool, for the policies that need it. */
 export interface PoolFacts {

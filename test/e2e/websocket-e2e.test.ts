@@ -131,7 +131,7 @@ describe("a WebSocket through wrangler dev", () => {
 		expect((await closed).code).toBe(1000);
 		expect(await originClosed).toMatchObject({ origin });
 		// The lease is released by the Worker's outcome batch, a few ms after the relay saw the close
-		// (src/proxy/outcome.ts), and nothing outside the Worker can await that: the status read right
+		// (src/contract/outcome.ts), and nothing outside the Worker can await that: the status read right
 		// after the close often still shows 1 (measured: 7 runs in 8), 0 about 100 ms later. So this
 		// reads it until it is 0, for at most 2 s. The Workers-runtime test (proxy-websocket.test.ts)
 		// awaits the release itself and checks the very next status.

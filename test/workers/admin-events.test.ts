@@ -155,6 +155,7 @@ describe("persistence across an evicted registry object", () => {
 		// The drain still routes around b, and the next change is version 3.
 		const names = await servedBy("app.test", 6);
 		expect(names).not.toContain("b");
+		console.log("DBG", names, JSON.stringify(await received("b")));
 		expect(await received("b")).toHaveLength(0);
 		const next = await admin("PATCH", "/pools/main", { description: "again" });
 		expect(next.headers.get("etag")).toBe('"3"');

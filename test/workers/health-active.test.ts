@@ -23,6 +23,7 @@ import {
 	send,
 	setOriginHealthy,
 } from "./helpers";
+import { statsOf } from "./object-stats";
 
 const ALL = ["a", "b", "c", "d", "e"];
 const MINUTE = 60_000;
@@ -185,17 +186,17 @@ describe("what checks write", () => {
 		const registry = env.REGISTRY.getByName("global");
 		const t0 = Date.now();
 		await runCron(t0);
-		const before = (await registry.stats()).rowsWritten;
+		const before = (await statsOf(registry)).rowsWritten;
 		for (const minute of [1, 2, 3]) await runCron(t0 + minute * MINUTE);
 		expect(await healthProbes("a")).toHaveLength(4);
-		expect((await registry.stats()).rowsWritten).toBe(before); // last-check times live in memory
+		expect((await statsOf(registry)).rowsWritten).toBe(before); // last-check times live in memory
 
 		await setOriginHealthy("b", false);
 		await runCron(t0 + 4 * MINUTE);
-		const afterTransition = (await registry.stats()).rowsWritten;
+		const afterTransition = (await statsOf(registry)).rowsWritten;
 		expect(afterTransition).toBeGreaterThan(before);
 		await runCron(t0 + 5 * MINUTE); // still failing: no transition, no row
-		expect((await registry.stats()).rowsWritten).toBe(afterTransition);
+		expect((await statsOf(registry)).rowsWritten).toBe(afterTransition);
 		expect(await healthEvents()).toHaveLength(1);
 	});
 });

@@ -5,7 +5,7 @@ import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { shardKeyFor } from "../../src/registry/shard";
+import { shardKeyFor } from "../../src/routing/shard-keys";
 import {
 	admin,
 	adminResult,
@@ -18,6 +18,7 @@ import {
 	sendStreaming,
 	setOriginHealthy,
 } from "./helpers";
+import { statsOf } from "./object-stats";
 
 interface Status {
 	version: number;
@@ -140,10 +141,10 @@ describe("the hot path's budget", () => {
 	it("makes about one registry call per proxied request and writes no row while health does not change", async () => {
 		await putConfig(onePoolConfig(["a", "b", "c"]));
 		// The calls go to the load balancer's counter shard; the authority gets none per request.
-		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
+		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
 		const authority = env.REGISTRY.getByName("global");
-		const before = await shard.stats();
-		const authorityBefore = await authority.stats();
+		const before = await statsOf(shard);
+		const authorityBefore = await statsOf(authority);
 		const total = 1000;
 		const concurrency = 50;
 		let next = 0;
@@ -161,14 +162,14 @@ describe("the hot path's budget", () => {
 		};
 		await Promise.all(Array.from({ length: concurrency }, lane));
 		await Promise.all(background);
-		const after = await shard.stats();
+		const after = await statsOf(shard);
 		expect(after.routed - before.routed).toBe(total); // every request planned by the shard
 		const callsPerRequest = (after.calls - before.calls) / total;
 		// Routes that queue share a call, releases ride along or go batched: never more than about one.
 		expect(callsPerRequest).toBeLessThanOrEqual(1.25);
 		expect(after.rowsWritten - before.rowsWritten).toBe(0);
 		expect(after.rowsWritten).toBe(0); // a shard has no storage to write
-		const authorityAfter = await authority.stats();
+		const authorityAfter = await statsOf(authority);
 		// A state copy for the isolate, a revalidation every 5 s: a handful, not one per request.
 		expect(authorityAfter.calls - authorityBefore.calls).toBeLessThanOrEqual(5);
 		expect(authorityAfter.rowsWritten - authorityBefore.rowsWritten).toBe(0);
@@ -182,14 +183,14 @@ describe("route requests that share a call", () => {
 		await putConfig(onePoolConfig(["a", "b", "c"]));
 		await send("https://app.test/warm"); // the isolate's copy, and one request through
 		await clearReceived("a", "b", "c");
-		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
-		const before = await shard.stats();
+		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
+		const before = await statsOf(shard);
 		const total = 30;
 		const responses = await Promise.all(
 			Array.from({ length: total }, (_, i) => send(`https://app.test/together/${i}`)),
 		);
 		expect(responses.map((response) => response.status)).toEqual(Array(total).fill(200));
-		const after = await shard.stats();
+		const after = await statsOf(shard);
 		expect(after.routed - before.routed).toBe(total);
 		const routeCalls = (name: string) => (after.callsByMethod[name] ?? 0) - (before.callsByMethod[name] ?? 0);
 		expect(routeCalls("routeMany")).toBeGreaterThan(0);
@@ -210,7 +211,7 @@ describe("route requests that share a call", () => {
 
 	it("answers a request it cannot plan with its Error in its place, and plans the others of the call", async () => {
 		await putConfig(onePoolConfig(["a", "b"]));
-		const shard = env.REGISTRY.getByName(shardKeyFor("app.test"));
+		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
 		const good = { hostname: "app.test", shardTry: 1 as const };
 		const broken = { shardTry: 1 } as unknown as typeof good; // no hostname
 		const replies = (await shard.routeMany([good, broken, good])) as unknown[];
@@ -222,6 +223,6 @@ describe("route requests that share a call", () => {
 			return (reply as { attempts: { origin: string }[] }).attempts[0]?.origin;
 		});
 		expect(origins).toEqual(["a", "b"]); // planned in turn, the broken one taking no turn
-		expect((await shard.stats()).callsByMethod.routeMany).toBe(1);
+		expect((await statsOf(shard)).callsByMethod.routeMany).toBe(1);
 	});
 });

@@ -8,11 +8,11 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../src/registry/registry";
-import { shardKeyFor } from "../../src/registry/shard";
+import { shardKeyFor } from "../../src/routing/shard-keys";
 import { servedBy } from "./admin-helpers";
 import { admin, originUrl, putConfig, startClean } from "./helpers";
 
-const shardOf = (host: string) => env.REGISTRY.getByName(shardKeyFor(host));
+const shardOf = (host: string) => env.COUNTERS.getByName(shardKeyFor(host));
 
 beforeEach(startClean);
 

@@ -8,8 +8,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EventEntry, OriginStatus, StatusReport } from "../../src/registry/registry";
-import { AUTHORITY, shardKeyFor } from "../../src/registry/shard";
+import type { EventEntry, OriginStatus, Registry, StatusReport } from "../../src/registry/registry";
+import { AUTHORITY, shardKeyFor } from "../../src/routing/shard-keys";
 import { servedBy } from "./admin-helpers";
 import {
 	admin,
@@ -25,9 +25,10 @@ import {
 	setOriginHealthy,
 	startClean,
 } from "./helpers";
+import { statsOf } from "./object-stats";
 
 const authority = () => env.REGISTRY.getByName(AUTHORITY);
-const shardOf = (host: string) => env.REGISTRY.getByName(shardKeyFor(host));
+const shardOf = (host: string) => env.COUNTERS.getByName(shardKeyFor(host));
 
 beforeEach(startClean);
 afterEach(() => Promise.all(ORIGINS.map((name) => control(name, "traffic-status", "DELETE"))));
@@ -78,9 +79,9 @@ describe("one counter shard per load balancer", () => {
 			expect(sequence.slice(3)).toEqual(sequence.slice(0, sequence.length - 3));
 		}
 		const [oneStats, twoStats, authorityStats] = await Promise.all([
-			shardOf("one.test").stats(),
-			shardOf("two.test").stats(),
-			authority().stats(),
+			statsOf(shardOf("one.test")),
+			statsOf(shardOf("two.test")),
+			statsOf(authority()),
 		]);
 		expect(oneStats.callsByMethod.route).toBe(12);
 		expect(twoStats.callsByMethod.route).toBe(6);
@@ -101,8 +102,8 @@ describe("one counter shard per load balancer", () => {
 		expect(added.status).toBe(201);
 		// The isolate still resolves new.test to "*"; that shard knows better and sends it on.
 		expect(await servedBy("new.test", 3)).toEqual(["a", "b", "a"]); // new.test's own rotation, from its start
-		expect((await shardOf("new.test").stats()).callsByMethod.route).toBe(3);
-		expect((await shardOf("*").stats()).callsByMethod.route).toBe(3); // 2 served, 1 sent on
+		expect((await statsOf(shardOf("new.test"))).callsByMethod.route).toBe(3);
+		expect((await statsOf(shardOf("*"))).callsByMethod.route).toBe(3); // 2 served, 1 sent on
 	});
 });
 
@@ -156,16 +157,19 @@ describe("changes reach the shards", () => {
 		await servedBy("one.test", 2);
 		// Lose the next push (the authority believes it is not started), and make the shard's check due.
 		await runInDurableObject(authority(), (instance) => {
-			(instance as unknown as { pushing: boolean }).pushing = false;
+			(instance as unknown as { replication: { pushing: boolean } }).replication.pushing = false;
 		});
 		expect((await admin("POST", "/pools/main/origins/b/drain")).status).toBe(200);
 		await runInDurableObject(shardOf("one.test"), (instance) => {
-			(instance as unknown as { validatedAt: number }).validatedAt = 0;
+			(instance as unknown as { core: { validatedAt: number } }).core.validatedAt = 0;
 		});
 		// This request still uses the old copy (b may serve it) and starts the check in the background...
 		await servedBy("one.test", 1);
-		const stateOf = (stub: ReturnType<typeof authority>) =>
-			runInDurableObject(stub, (instance) => (instance as unknown as { state: number }).state);
+		const stateOf = (stub: DurableObjectStub<Rpc.DurableObjectBranded>) =>
+			runInDurableObject(
+				stub as ReturnType<typeof authority>,
+				(instance) => (instance as unknown as { state: number }).state,
+			);
 		const current = await stateOf(authority());
 		await expect.poll(() => stateOf(shardOf("one.test"))).toBe(current);
 		// ...after which b is out.
@@ -200,7 +204,7 @@ describe("passive health across shards", () => {
 		expect(await received("b")).toEqual([]);
 
 		// The authority wrote the event (its alarm flushes what it was told).
-		await runInDurableObject(authority(), (instance) => instance.alarm());
+		await runInDurableObject(authority(), (instance) => (instance as unknown as Registry).alarm());
 		const events = (await adminResult<EventEntry[]>("/events?limit=10")).filter((event) => event.type === "health");
 		expect(events).toEqual([
 			expect.objectContaining({ pool: "main", origin: "b", healthy: false, reason: expect.stringMatching(/^ejected/) }),
@@ -243,13 +247,13 @@ describe("/status with shards", () => {
 		await Promise.all(responses.map(async ({ response, settled }) => [await response.arrayBuffer(), await settled]));
 		const report = await adminResult<StatusReport>("/status");
 		expect(report.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);
-		const stats = await Promise.all([shardOf("one.test").stats(), shardOf("two.test").stats()]);
+		const stats = await Promise.all([statsOf(shardOf("one.test")), statsOf(shardOf("two.test"))]);
 		// Each request planned once, by its own load balancer's shard (in calls of their own or shared).
 		for (const shard of stats) expect(shard.routed).toBe(20);
 	});
 });
 
-describe("compact route replies (src/registry/wire.ts)", () => {
+describe("compact route replies (src/routing/wire.ts)", () => {
 	it("are what a shard answers a Worker whose copy is the shard's state; any other copy gets the whole plan", async () => {
 		await putConfig(twoBalancers(["a", "b"], { monitor: false }));
 		const shard = shardOf("one.test");

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Candidate, OriginPolicy, PickContext } from "../../../src/balancing/policy";
-import { planRoute } from "../../../src/registry/plan";
+import { planRoute } from "../../../src/routing/plan";
 import { aConfig, aLoadBalancer, anOrigin, aPool, aSnapshot } from "../../fixtures/config";
 
 export interface PolicyContract {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { AffinityPlan } from "../../../src/contract/route";
 import { AFFINITY_COOKIE, readPin, toAffinityKeys, toCookieValue, toSetCookie } from "../../../src/proxy/affinity";
-import type { AffinityPlan } from "../../../src/registry/plan";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const pin = { pool: "eu", origin: "eu-1" };

@@ -1,0 +1,21 @@
+/** What counter objects tell the authority: their counters for /status, the ejections they decided. */
+
+/** A counter object's counters as the authority's status shows them, per origin key. */
+export interface ShardCounters {
+	readonly inFlight: Record<string, number>;
+	/** Failed requests in a row, as this object counted them. */
+	readonly passiveFailures: Record<string, number>;
+	/** Ejections this object honours, until when. */
+	readonly ejectedUntil: Record<string, number>;
+	/** Since the object started: requests it planned, and the route calls they came in (fewer when shared). */
+	readonly traffic?: { readonly routed: number; readonly routeCalls: number };
+}
+
+/** An ejection a counter object decided, as it tells the authority (which records the event and tells every object). */
+export interface ReportedEjection {
+	readonly key: string;
+	readonly until: number;
+	readonly reason: string;
+	/** When the object ejected it. */
+	readonly at: number;
+}

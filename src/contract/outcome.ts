@@ -1,0 +1,48 @@
+/**
+ * What became of one proxied request, reported to the counter object that planned it when it is
+ * no longer in flight (its response body ended, or the client went away): its lease ends, and
+ * passive health and latency learn from it.
+ */
+
+/**
+ * - `refused`: the request certainly did not reach the origin (no connection, no TLS, no DNS), so
+ *   even a POST may be sent elsewhere;
+ * - `unreachable`: the connection failed, and whether the origin saw the request is unknown (a
+ *   local `fetch` throws the same error for a refused and a reset connection);
+ * - `timeout`: connected, but no response headers in time.
+ */
+export type FailureKind = "refused" | "unreachable" | "timeout";
+
+export interface OutcomeRecord {
+	/** The lease `route` handed out with the plan. */
+	readonly leaseId: string;
+	/** The origin that answered ("<pool>/<origin>"), when one did. */
+	readonly servedBy?: string;
+	/** The status the client got from the origin, when one answered. */
+	readonly status?: number;
+	/** Why the last attempt failed, when none answered. */
+	readonly error?: FailureKind;
+	readonly attempts: number;
+	readonly retried: boolean;
+	/** Milliseconds until the origin's response headers, when it answered. */
+	readonly ttfbMs?: number;
+	/** Milliseconds until the body ended or the client went away. */
+	readonly totalMs: number;
+	/** True when the client went away (or the body stalled) before it ended. */
+	readonly aborted: boolean;
+	/** Every failed attempt, in order: which origin, and how it failed (passive health feeds on these). */
+	readonly failures?: readonly {
+		readonly origin: string;
+		readonly kind: FailureKind | "status";
+		readonly status?: number;
+	}[];
+	/** True when the plan came from the Worker's own replica because the counter object did not answer. */
+	readonly failOpen?: boolean;
+	/** The Cloudflare data center the visitor came through: dynamic_latency learns per colo. */
+	readonly colo?: string;
+}
+
+/** The outcome of a lease that was taken but never used (a plan given up on or asked again). */
+export function toUnusedLease(leaseId: string): OutcomeRecord {
+	return { leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true };
+}

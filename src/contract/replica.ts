@@ -1,0 +1,28 @@
+/**
+ * The replica: the part of the authority's state that planning needs (configuration, health,
+ * drains, ejections, slow starts), as counter objects and Worker isolates hold it. One type, one
+ * way to fetch it (`Registry.replica`), pushed to counter objects as it changes.
+ */
+
+export interface Replica {
+	/** The authority's state: moves on every change of configuration, health, drains or ejections. */
+	readonly state: number;
+	/** Moves with every round of health checks: RTT averages change without a transition. */
+	readonly checks: number;
+	/** Left out when the holder has this `state` already: the configuration never changes without it moving. */
+	readonly configJson?: string;
+	readonly version: number;
+	/** Origins of monitored pools that have been checked or loaded: up or down, since when, RTT average. */
+	readonly health: readonly { key: string; healthy: boolean; changedAt: number; rttEwmaMs?: number }[];
+	/** When an origin last became healthy or was added: the start of its slow start. */
+	readonly healthySince: readonly { key: string; since: number }[];
+	readonly drains: readonly { key: string; since: number }[];
+	/** Passive-health ejections in force (reported by any counter object), until when. */
+	readonly ejections: readonly { key: string; until: number }[];
+}
+
+/** Where a replica stands: the authority's `state` and `checks` it was taken at. */
+export interface ReplicaMark {
+	readonly state: number;
+	readonly checks: number;
+}

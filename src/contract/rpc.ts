@@ -1,0 +1,48 @@
+/**
+ * The Durable Objects' RPC surfaces, as their callers see them: the Worker (edge/, admin/, the
+ * cron) and the objects themselves call each other through these, so no caller imports a class.
+ * `registry/registry.ts` (the authority) and `registry/counter.ts` implement them.
+ */
+import type { ReportedEjection, ShardCounters } from "./counters";
+import type { OutcomeRecord } from "./outcome";
+import type { Replica, ReplicaMark } from "./replica";
+import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
+import type { ConfigOperation, DrainResult, EventEntry, StatusReport, WriteOptions, WriteResult } from "./status";
+import type { RouteReply } from "./wire";
+
+/** What a probe round did: origins probed, and how many of them failed. */
+export interface SweepSummary {
+	readonly probed: number;
+	readonly failed: number;
+}
+
+/** The authority ("global"): configuration, health, drains, events, the audit log; routes nothing. */
+export interface AuthorityRpc extends Rpc.DurableObjectBranded {
+	/** The replica, or null when `held` is current already. */
+	replica(held: ReplicaMark | null): Replica | null;
+	/** Which counter object plans for a hostname the caller's replica does not know. */
+	resolve(hostname: string): OtherShard | RoutePlan;
+	/** Ejections a counter object decided; answers those it refuses. */
+	recordEjections(ejections: readonly ReportedEjection[]): Promise<{ refused: string[] }>;
+	getConfig(): { version: number; json: string };
+	putConfig(input: unknown, options: WriteOptions): Promise<WriteResult>;
+	changeConfig(op: ConfigOperation, options: WriteOptions): Promise<WriteResult>;
+	readItem(target: ConfigOperation["target"], key: string, pool?: string): string | undefined;
+	drain(poolId: string, originName: string, actor: string): Promise<DrainResult>;
+	enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult>;
+	status(): Promise<StatusReport>;
+	events(limit: number): EventEntry[];
+	/** The cron's probe round, at its scheduled time. */
+	sweep(scheduledTime: number): Promise<SweepSummary>;
+	/** Arms the alarm if it is not set. */
+	ensureAlarm(): Promise<{ armedFor: number | null }>;
+}
+
+/** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */
+export interface CounterRpc extends Rpc.DurableObjectBranded {
+	route(request: ShardRouteRequest): Promise<RouteReply>;
+	routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]>;
+	release(records: OutcomeRecord[]): Promise<{ released: number }>;
+	adopt(replica: Replica): { state: number | undefined };
+	counters(): ShardCounters;
+}

@@ -1,0 +1,139 @@
+/**
+ * What the authority answers the admin API: configuration writes, drains, status and events.
+ * Configuration documents cross RPC as JSON text: loose objects (unknown fields kept) do not fit
+ * RPC's serialisable types, and the admin API sends them on as text anyway.
+ */
+
+/** The collections the admin API changes one item at a time (origins go through their pool). */
+export type Collection = "monitors" | "pools" | "load_balancers";
+
+/** One CRUD change the admin API asks for (config/operations.ts applies it). */
+export type ConfigOperation =
+	| { readonly target: Collection; readonly action: "create"; readonly body: Record<string, unknown> }
+	| {
+			readonly target: Collection;
+			readonly action: "replace" | "patch";
+			readonly key: string;
+			readonly body: Record<string, unknown>;
+	  }
+	| { readonly target: Collection; readonly action: "delete"; readonly key: string }
+	| {
+			readonly target: "origins";
+			readonly action: "create";
+			readonly pool: string;
+			readonly body: Record<string, unknown>;
+	  }
+	| {
+			readonly target: "origins";
+			readonly action: "patch" | "replace";
+			readonly pool: string;
+			readonly key: string;
+			readonly body: Record<string, unknown>;
+	  }
+	| { readonly target: "origins"; readonly action: "delete"; readonly pool: string; readonly key: string };
+
+/** One object a configuration change added, removed or changed (config/diff.ts). */
+export interface ConfigChange {
+	readonly kind: "monitor" | "pool" | "origin" | "load_balancer";
+	/** The monitor or pool id, the load balancer's hostname, or "<pool id>/<origin name>". */
+	readonly id: string;
+	readonly change: "added" | "removed" | "changed";
+	/** For "changed": the top-level fields that differ. */
+	readonly fields?: string[];
+}
+
+/** A field of a configuration that validation refused, and why (config/validate.ts). */
+export interface FieldError {
+	readonly path: string;
+	readonly message: string;
+}
+
+export interface WriteOptions {
+	/** The config version the caller last read; a different current version refuses the write (412). */
+	readonly ifMatch?: number;
+	/** Validate and report, store nothing. */
+	readonly dryRun?: boolean;
+	/** Who asks: a token id such as "admin:1a2b3c4d", or "seed". */
+	readonly actor: string;
+}
+
+export type WriteResult =
+	| {
+			ok: true;
+			version: number;
+			changed: boolean;
+			messages: string[];
+			changes: ConfigChange[];
+			/** JSON of the object the operation named (for CRUD writes), or of the whole document. */
+			resultJson: string;
+	  }
+	| { ok: false; status: 400; errors: FieldError[] }
+	| { ok: false; status: 404 | 409; message: string; field?: string }
+	| { ok: false; status: 412; version: number };
+
+export type DrainResult =
+	| { ok: true; pool: string; origin: string; draining: boolean; since: string | null }
+	| { ok: false; status: 404; message: string };
+
+export interface OriginStatus {
+	name: string;
+	address: string;
+	enabled: boolean;
+	weight: number;
+	healthy: boolean;
+	monitored: boolean;
+	/** Requests sent to it whose response body has not ended yet. */
+	in_flight: number;
+	draining: boolean;
+	draining_since: string | null;
+	last_check_at: string | null;
+	last_check: string | null;
+	last_error: string | null;
+	rtt_ms: number | null;
+	/** Moving average of successful health checks' round-trip times. */
+	rtt_ewma_ms: number | null;
+	/** Failed requests in a row (passive health). */
+	passive_failures: number;
+	/** Set while passive health has ejected it. */
+	ejected_until: string | null;
+	/** While warming up after becoming healthy: the share of its weight it takes (0.1–1). */
+	slow_start: number | null;
+	changed_at: string | null;
+}
+
+export interface PoolStatus {
+	id: string;
+	name: string;
+	enabled: boolean;
+	healthy: boolean;
+	monitor: string | null;
+	/** Average of its origins' health-check RTT averages. */
+	rtt_ewma_ms: number | null;
+	origins: OriginStatus[];
+}
+
+export interface ShardStatus {
+	/** The counter object's key, e.g. "lb:www.example.com". */
+	key: string;
+	load_balancers: string[];
+	/** False when it did not answer in time: its requests in flight are missing from the counts. */
+	answered: boolean;
+	error?: string;
+	/** Since the object started: requests it planned, and the route calls they came in (fewer when requests share one). */
+	routed?: number;
+	route_calls?: number;
+}
+
+export interface StatusReport {
+	version: number;
+	/** Set when the stored configuration could not be loaded; PUT a new one. */
+	load_errors?: string[];
+	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
+	pools: PoolStatus[];
+	/** The counter objects whose counts (in flight, passive health) the origins show. */
+	shards: ShardStatus[];
+}
+
+export type EventEntry =
+	| { type: "config"; at: string; actor: string; action: string; version: number; changes: ConfigChange[] }
+	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string };

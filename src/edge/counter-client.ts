@@ -1,0 +1,151 @@
+/**
+ * The counter objects as one Worker isolate sees them: `route` goes to the counter object of the
+ * load balancer the hostname resolves to in the isolate's replica (a cold isolate fetches the
+ * replica first, once), with the outcomes pending for that object riding along; a hostname the
+ * replica does not know is asked of the authority, within a budget.
+ *
+ * Still at most one object call per proxied request (fewer when route requests share a call, see
+ * route-lanes.ts, which sits behind `CounterStubs.route`). Only while the replica is stale can the
+ * object asked answer "ask that object" (`OtherShard`); then it asks once more, so a load
+ * balancer's counters never split between objects.
+ */
+import type { OutcomeRecord } from "../contract/outcome";
+import { toUnusedLease } from "../contract/outcome";
+import { isOtherShard, type RoutePlan, type RouteRequest, type ShardRouteRequest } from "../contract/route";
+import { isCompactPlan, type RouteReply } from "../contract/wire";
+import { toNoLoadBalancer } from "../routing/plan";
+import { AUTHORITY, shardKeyFor, shardOfLease } from "../routing/shard-keys";
+import type { ShardedOutcomes } from "./outcome-batcher";
+import type { ReplicaCache, ReplicaSource } from "./replica-cache";
+
+/**
+ * How many route calls per second one isolate may send the authority for hostnames its replica
+ * does not know. Such a hostname may belong to a load balancer added since the replica was taken
+ * (the authority knows, and sends the Worker on to its counter object); junk hostnames beyond
+ * this get the 404 from the replica without a call, so they cannot flood the authority.
+ */
+export const UNMATCHED_ASKS_PER_SECOND = 10;
+
+/** A fixed one-second window of asks about unmatched hostnames. Time is passed in. */
+export class UnmatchedHostBudget {
+	private windowStart = Number.NEGATIVE_INFINITY;
+	private used = 0;
+
+	constructor(private readonly perSecond = UNMATCHED_ASKS_PER_SECOND) {}
+
+	tryAsk(now: number): boolean {
+		if (now - this.windowStart >= 1000) {
+			this.windowStart = now;
+			this.used = 0;
+		}
+		if (this.used >= this.perSecond) return false;
+		this.used++;
+		return true;
+	}
+}
+
+/** The calls the Worker makes, by object name; `background` is the calling request's waitUntil. */
+export interface CounterStubs extends ReplicaSource {
+	/** A route request to counter object `shard` (AUTHORITY: "which object is it?"). */
+	route(
+		shard: string,
+		request: ShardRouteRequest,
+		background: (promise: Promise<unknown>) => void,
+	): Promise<RouteReply>;
+}
+
+export interface CounterClientOptions {
+	readonly now?: () => number;
+	readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** How often a request of a cold isolate looks whether the replica another request is fetching has come. */
+export const REPLICA_POLL_MS = 5;
+
+const platformSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const NO_BACKGROUND = () => {};
+
+export class CounterClient {
+	private readonly now: () => number;
+	private readonly sleep: (ms: number) => Promise<void>;
+
+	constructor(
+		private readonly replicas: ReplicaCache,
+		private readonly outcomes: ShardedOutcomes,
+		private readonly stubs: CounterStubs,
+		private readonly unmatched: UnmatchedHostBudget = new UnmatchedHostBudget(),
+		options: CounterClientOptions = {},
+	) {
+		this.now = options.now ?? Date.now;
+		this.sleep = options.sleep ?? platformSleep;
+	}
+
+	/** The plan for `request`; `background` keeps alive what outlives it (a flush of outcomes handed back). */
+	async route(
+		request: RouteRequest,
+		background: (promise: Promise<unknown>) => void = NO_BACKGROUND,
+	): Promise<RoutePlan> {
+		const replicas = this.replicas;
+		if (!replicas.hasReplica) {
+			// A cold isolate fetches the replica once: requests arriving meanwhile wait for it (polling
+			// a flag; the pending fetch itself belongs to the request that started it).
+			while (replicas.loading) await this.sleep(REPLICA_POLL_MS);
+			if (!replicas.hasReplica) await replicas.load(this.stubs);
+		}
+		const lb = replicas.loadBalancerOf(request.hostname);
+		if (!lb && !this.unmatched.tryAsk(this.now())) {
+			if (request.releases?.length) this.giveBack(request.releases, background);
+			return toNoLoadBalancer(request.hostname);
+		}
+		const shard = lb ? shardKeyFor(lb.name) : AUTHORITY;
+		const known = lb ? replicas.state : undefined;
+		const first = await this.ask(
+			shard,
+			{ ...request, shardTry: 1, ...(known !== undefined ? { known } : {}) },
+			background,
+		);
+		const { releases: _sent, ...again } = request;
+		if (isCompactPlan(first)) {
+			const whole = lb && replicas.expand(first, lb);
+			if (whole) return whole;
+			// The replica moved on while the question was out: ask for the whole plan, handing the lease back.
+			const retry = { ...again, shardTry: 2 as const, releases: [toUnusedLease(first[2])] };
+			return wholePlan(await this.ask(shard, retry, background), shard);
+		}
+		if (!isOtherShard(first)) return first;
+		// The replica is stale (the reply's state is newer, so the planner refreshes it in the background).
+		return wholePlan(await this.ask(first.shard, { ...again, shardTry: 2 }, background), first.shard);
+	}
+
+	/** One route call to `shard`, with the outcomes pending for it riding along. */
+	private async ask(
+		shard: string,
+		request: ShardRouteRequest,
+		background: (promise: Promise<unknown>) => void,
+	): Promise<RouteReply> {
+		const { releases: carried = [], ...rest } = request;
+		const elsewhere = carried.filter((record) => shardOfLease(record.leaseId) !== shard);
+		if (elsewhere.length > 0) this.giveBack(elsewhere, background);
+		const own = elsewhere.length > 0 ? carried.filter((record) => !elsewhere.includes(record)) : carried;
+		const taken = this.outcomes.take(shard);
+		const releases = own.length > 0 ? [...own, ...taken] : taken;
+		try {
+			return await this.stubs.route(shard, releases.length > 0 ? { ...rest, releases } : rest, background);
+		} catch (error) {
+			this.giveBack(releases, background);
+			throw error;
+		}
+	}
+
+	private giveBack(records: readonly OutcomeRecord[], background: (promise: Promise<unknown>) => void): void {
+		const flush = this.outcomes.giveBack(records);
+		if (flush) background(flush);
+	}
+}
+
+/** A second answer, asked without `known` and for this object regardless: a plan, or something is confused. */
+function wholePlan(reply: RouteReply, shard: string): RoutePlan {
+	if (isCompactPlan(reply)) throw new Error(`counter object ${shard} answered compactly when asked for the whole plan`);
+	if (isOtherShard(reply)) throw new Error(`counter object ${shard} sent the request on to ${reply.shard}`);
+	return reply;
+}

@@ -1,0 +1,127 @@
+/**
+ * The isolate's replica of the authority's state: which load balancer a hostname belongs to (so
+ * which counter object to ask), what a compact route reply means, and a plan of its own when the
+ * counter object does not answer (fail open). Built with the same RoutingState as every other
+ * holder of a replica. A cold isolate fetches it once (`load`); a newer state seen in a reply
+ * refreshes it in the background (`refresh`), never on a request's critical path.
+ */
+import type { LoadBalancer } from "../config/schema";
+import { validateConfig } from "../config/validate";
+import type { Replica } from "../contract/replica";
+import type { RoutePlan, RouteRequest } from "../contract/route";
+import type { CompactPlan } from "../contract/wire";
+import { planRoute } from "../routing/plan";
+import { RoutingState } from "../routing/routing-state";
+import { findLoadBalancer } from "../routing/snapshot";
+import { fromCompactPlan } from "../routing/wire";
+
+/** A cold isolate's fetch of the replica that has run this long no longer holds other requests back. */
+export const REPLICA_LOAD_STALE_MS = 2000;
+
+/** Where replicas come from: the authority (`Registry.replica(null)`: always the whole replica). */
+export interface ReplicaSource {
+	replica(held: null): Promise<Replica | null>;
+}
+
+export class ReplicaCache {
+	private routing: RoutingState | undefined;
+	private current: number | undefined;
+	/** When the running `load` started (see `loading`). */
+	private loadingSince: number | undefined;
+	/** The state a background refresh is fetching, so one reply's news starts one refresh. */
+	private refreshing: number | undefined;
+
+	/** Whether the isolate holds a replica yet: a cold one fetches it (`load`) before its first route. */
+	get hasReplica(): boolean {
+		return this.routing !== undefined;
+	}
+
+	/**
+	 * True while some request's `load` runs, for at most REPLICA_LOAD_STALE_MS: a load whose request
+	 * was cancelled never finishes, and must not keep the others waiting. A time, not the pending
+	 * promise: the runtime ties promises to the request that made them.
+	 */
+	get loading(): boolean {
+		return this.loadingSince !== undefined && Date.now() - this.loadingSince < REPLICA_LOAD_STALE_MS;
+	}
+
+	/** The authority's state the replica was taken at, if there is one. */
+	get state(): number | undefined {
+		return this.current;
+	}
+
+	/** The load balancer `hostname` resolves to in the replica: which counter object to ask. */
+	loadBalancerOf(hostname: string): LoadBalancer | undefined {
+		return this.routing && findLoadBalancer(this.routing.snapshot, hostname);
+	}
+
+	/** A compact route reply made whole; undefined unless the replica is the reply's state. */
+	expand(compact: CompactPlan, lb: LoadBalancer): RoutePlan | undefined {
+		if (!this.routing || this.current !== compact[1]) return undefined;
+		return fromCompactPlan(compact, lb, this.routing.snapshot);
+	}
+
+	/** Fetches the replica and waits for it; throws when the authority does not answer. */
+	async load(source: ReplicaSource): Promise<void> {
+		const since = Date.now();
+		this.loadingSince = since;
+		try {
+			this.install(await source.replica(null));
+		} finally {
+			if (this.loadingSince === since) this.loadingSince = undefined;
+		}
+	}
+
+	/**
+	 * A reply carried `state`: when it is newer than the replica (replies come from several counter
+	 * objects, and one may lag), the returned promise fetches the new one, for the caller's
+	 * waitUntil; undefined when there is nothing to fetch.
+	 */
+	refreshFor(state: number | undefined, source: ReplicaSource): Promise<void> | undefined {
+		if (state === undefined || state <= (this.current ?? Number.NEGATIVE_INFINITY) || state === this.refreshing) {
+			return undefined;
+		}
+		this.refreshing = state;
+		return this.refresh(source);
+	}
+
+	/** A plan from the replica alone (the counter object did not answer), marked `failOpen`. */
+	planLocally(request: RouteRequest): RoutePlan {
+		const routing = this.routing as RoutingState;
+		const now = Date.now();
+		const policies = routing.policies;
+		const plan = planRoute(routing.snapshot, request.hostname, {
+			isHealthy: (key) => routing.isOriginHealthy(key, now),
+			isDraining: (key) => routing.isDraining(key),
+			policyFor: (poolId) => policies.policyFor(poolId),
+			random: Math.random,
+			hashKey: request.clientIp,
+			now,
+			...(request.location ? { steering: { location: request.location } } : {}),
+			...(request.pin ? { affinity: { pin: request.pin } } : {}),
+		});
+		return plan.ok ? { ...plan, failOpen: true } : plan;
+	}
+
+	private async refresh(source: ReplicaSource): Promise<void> {
+		try {
+			this.install(await source.replica(null));
+		} catch (error) {
+			console.error("refreshing the replica failed", error);
+		} finally {
+			this.refreshing = undefined;
+		}
+	}
+
+	private install(replica: Replica | null): void {
+		if (!replica?.configJson) return;
+		if (this.current !== undefined && replica.state < this.current) return;
+		const checked = validateConfig(JSON.parse(replica.configJson));
+		if (!checked.ok) return;
+		const routing = new RoutingState();
+		routing.install(checked.config, replica.version);
+		routing.adopt(replica, Date.now());
+		this.routing = routing;
+		this.current = replica.state;
+	}
+}

@@ -1,0 +1,84 @@
+/**
+ * What one Worker isolate keeps between requests, wired once: the replica cache, the planner
+ * (counter object first, the replica when it fails), route sharing, outcome batching, the retry
+ * budget and affinity keys. Only resolved values are shared between requests: the runtime ties
+ * pending promises and stubs to the request that made them, so every call is made by the request
+ * that needs it (its waitUntil passed down).
+ */
+
+import type { ShardRouteRequest } from "./contract/route";
+import type { RouteReply } from "./contract/wire";
+import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
+import { ShardedOutcomes } from "./edge/outcome-batcher";
+import { EdgePlanner } from "./edge/planner";
+import { ReplicaCache } from "./edge/replica-cache";
+import { RouteLanes, toRouteBatchWaitMs } from "./edge/route-lanes";
+import type { Env } from "./env";
+import { getAuthority, getCounter } from "./env";
+import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
+import { RetryBudget } from "./proxy/retry-budget";
+import { AUTHORITY } from "./routing/shard-keys";
+
+export interface Isolate {
+	readonly planner: EdgePlanner;
+	readonly outcomes: ShardedOutcomes;
+	readonly retryBudget: RetryBudget;
+	readonly affinityHeaders: AffinityHeaderCache;
+	readonly affinityKeys: readonly AffinityKey[];
+}
+
+let isolate: Isolate | undefined;
+
+/** The isolate's state once its first request made it (no await on the hot path). */
+export function isolateOf(_env: Env): Isolate | undefined {
+	return isolate;
+}
+
+/** The isolate's state, made by its first request. */
+export async function isolateFor(env: Env): Promise<Isolate> {
+	if (isolate) return isolate;
+	// Resolved before it is shared: affinity keys are the only asynchronous part.
+	const affinityKeys = await toAffinityKeys([
+		env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
+		env.AFFINITY_SECRET_PREVIOUS,
+	]);
+	isolate ??= wire(env, affinityKeys);
+	return isolate;
+}
+
+function wire(env: Env, affinityKeys: readonly AffinityKey[]): Isolate {
+	const wait = toRouteBatchWaitMs(env.ROUTE_BATCH_WAIT_MS);
+	if (wait.error) console.error(wait.error);
+	// Requests that find a call to their counter object already out share the next one.
+	const lanes = new RouteLanes<ShardRouteRequest, RouteReply>(
+		{
+			one: (key, request) => counterRoute(env, key, request),
+			many: (key, requests) => getCounter(env, key).routeMany(requests) as Promise<(RouteReply | Error)[]>,
+		},
+		{ maxWaitMs: wait.ms },
+	);
+	const stubs: CounterStubs = {
+		route: (key, request, background) => lanes.route(key, request, background),
+		replica: (held) => getAuthority(env).replica(held),
+	};
+	// Leases name the counter object that issued them; none comes from the authority.
+	const outcomes = new ShardedOutcomes(async (key, batch) =>
+		key === AUTHORITY ? undefined : getCounter(env, key).release(batch),
+	);
+	const replicas = new ReplicaCache();
+	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget());
+	return {
+		planner: new EdgePlanner(replicas, client, stubs),
+		outcomes,
+		retryBudget: new RetryBudget(),
+		affinityHeaders: new AffinityHeaderCache(),
+		affinityKeys,
+	};
+}
+
+/** One route call: to a counter object, or to the authority for a hostname the replica does not know. */
+function counterRoute(env: Env, key: string, request: ShardRouteRequest): Promise<RouteReply> {
+	// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
+	if (key === AUTHORITY) return getAuthority(env).resolve(request.hostname) as Promise<RouteReply>;
+	return getCounter(env, key).route(request) as Promise<RouteReply>;
+}

@@ -1,0 +1,261 @@
+/**
+ * The authority's configuration writes: validate, diff, store with an audit entry, install, all or
+ * nothing; CRUD changes applied to the whole document; the bundled seed; drains. One path for
+ * every write (`write`), so a document is validated and installed the same way whoever sends it.
+ * SQLite through storage.ts; what the rest of the authority must do after a change (move its
+ * state, push, re-arm the alarm) comes in as hooks.
+ */
+import { diffConfig } from "../config/diff";
+import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
+import type { Config } from "../config/schema";
+import { validateConfig } from "../config/validate";
+import type { ConfigChange, DrainResult, WriteOptions, WriteResult } from "../contract/status";
+import { EMPTY_CONFIG, type RoutingState } from "../routing/routing-state";
+import { toOriginKey, toSnapshot } from "../routing/snapshot";
+import type { Seed } from "../seed/seed";
+import { toIso } from "./status";
+import {
+	appendAudit,
+	getMeta,
+	loadConfig,
+	loadDrains,
+	pruneOriginState,
+	saveConfig,
+	saveDrain,
+	setMeta,
+} from "./storage";
+
+export interface ConfigStoreHooks {
+	/** Runs `body` in one storage transaction. */
+	transaction(body: () => void): void;
+	/** Configuration or drains changed: the authority's state moves. */
+	changed(): void;
+	/**
+	 * A configuration replaced one with the load balancers `before`; `written`: by a write (not
+	 * loaded from storage at start-up).
+	 */
+	installed(before: readonly string[], after: readonly string[], written: boolean): void;
+}
+
+export class ConfigStore {
+	/** Why the stored configuration could not be loaded (written by an older version, say); empty when fine. */
+	loadErrors: string[] = [];
+
+	constructor(
+		private readonly routing: RoutingState,
+		private readonly sql: SqlStorage,
+		private readonly hooks: ConfigStoreHooks,
+	) {}
+
+	/**
+	 * Loads the stored configuration and drains at start-up. Stored documents go through today's
+	 * validation: defaults added since are filled in, and a document this version refuses leaves
+	 * the registry empty but working, not wedged.
+	 */
+	load(): void {
+		const { config, version } = loadConfig(this.sql);
+		const checked = validateConfig(config);
+		if (checked.ok) {
+			this.install(checked.config, version);
+		} else {
+			this.loadErrors = checked.errors.map((error) => `${error.path}: ${error.message}`);
+			console.error(
+				`switchyard: the stored configuration (version ${version}) is invalid: ${this.loadErrors.join("; ")}`,
+			);
+			this.install(EMPTY_CONFIG, version);
+		}
+		this.routing.drains = loadDrains(this.sql);
+	}
+
+	get version(): number {
+		return this.routing.snapshot.version;
+	}
+
+	getConfig(): { version: number; json: string } {
+		return { version: this.version, json: JSON.stringify(this.routing.snapshot.config) };
+	}
+
+	/** Validates and stores a whole document (or only reports, on a dry run), with its audit entry. */
+	write(input: unknown, options: WriteOptions, action: string): WriteResult {
+		// A stale precondition wins over the body's errors: the caller's picture is out of date.
+		const current = this.version;
+		if (options.ifMatch !== undefined && options.ifMatch !== current) {
+			return { ok: false, status: 412, version: current };
+		}
+		const result = validateConfig(input);
+		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
+		const changes = diffConfig(toDocument(this.routing.snapshot.config), toDocument(result.config));
+		const changed = changes.length > 0;
+		const base = {
+			ok: true as const,
+			changed,
+			messages: result.messages,
+			changes,
+			resultJson: JSON.stringify(result.config),
+		};
+		if (options.dryRun || !changed) return { ...base, version: current };
+		const version = current + 1;
+		const now = Date.now();
+		const keys = new Set(toSnapshot(result.config, version).origins.keys());
+		const sql = this.sql;
+		this.hooks.transaction(() => {
+			saveConfig(sql, result.config, version);
+			pruneOriginState(sql, keys);
+			appendAudit(sql, { at: now, actor: options.actor, action, version, detail: JSON.stringify(changes) });
+		});
+		this.install(result.config, version, now);
+		this.loadErrors = [];
+		for (const key of this.routing.health.keys()) if (!keys.has(key)) this.routing.health.delete(key);
+		for (const key of this.routing.drains.keys()) if (!keys.has(key)) this.routing.drains.delete(key);
+		return { ...base, version };
+	}
+
+	/** One CRUD change, applied to the current document and validated as a whole, atomically. */
+	applyChange(op: ConfigOperation, options: WriteOptions): WriteResult {
+		const outcome = applyOperation(toDocument(this.routing.snapshot.config), op, () =>
+			crypto.randomUUID().replaceAll("-", ""),
+		);
+		if (!outcome.ok) {
+			if (outcome.status === 400) {
+				return { ok: false, status: 400, errors: [{ path: outcome.field ?? "(body)", message: outcome.message }] };
+			}
+			return { ok: false, status: outcome.status, message: outcome.message };
+		}
+		const result = this.write(outcome.document, options, outcome.summary);
+		if (!result.ok) return result;
+		return {
+			...result,
+			resultJson: JSON.stringify(findItem(this.pendingOrCurrent(outcome.document, options), op, outcome.key) ?? null),
+		};
+	}
+
+	/** The object a CRUD read names, as JSON, or undefined. */
+	readItem(target: ConfigOperation["target"], key: string, pool?: string): string | undefined {
+		const item = findInDocument(toDocument(this.routing.snapshot.config), target, key, pool);
+		return item === undefined ? undefined : JSON.stringify(item);
+	}
+
+	/**
+	 * Applies a bundled seed when its hash differs from the last one applied (valid or not, so a
+	 * bad file is reported once per deployment, not on every start).
+	 */
+	applySeed(seed: Seed, now: number): WriteResult | undefined {
+		const sql = this.sql;
+		if (getMeta(sql, "seed_hash") === seed.hash) return undefined;
+		let input: unknown;
+		try {
+			input = JSON.parse(seed.json);
+		} catch {
+			input = undefined;
+		}
+		const result = this.write(input, { actor: "seed" }, `applied ${seed.source}`);
+		this.hooks.transaction(() => {
+			setMeta(sql, "seed_hash", seed.hash);
+			if (!result.ok) {
+				const why = "errors" in result ? result.errors.map((e) => `${e.path}: ${e.message}`).join("; ") : "refused";
+				console.error(`switchyard: ${seed.source} was not applied: ${why}`);
+				appendAudit(sql, {
+					at: now,
+					actor: "seed",
+					action: `rejected ${seed.source}: ${why}`,
+					version: this.version,
+					detail: "[]",
+				});
+			}
+		});
+		return result;
+	}
+
+	/**
+	 * Drain: the origin takes no new requests; requests in flight finish. (With session affinity,
+	 * pinned sessions keep reaching it until drain_duration ends.) Persisted until enabled again.
+	 */
+	drain(poolId: string, originName: string, actor: string): DrainResult {
+		const key = toOriginKey(poolId, originName);
+		if (!this.routing.snapshot.origins.has(key)) return noOrigin(poolId, originName);
+		let drain = this.routing.drains.get(key);
+		if (!drain) {
+			const started = { since: Date.now(), actor };
+			this.hooks.transaction(() => {
+				saveDrain(this.sql, key, started);
+				this.audit(actor, `drained origin "${originName}" in pool "${poolId}"`, []);
+			});
+			this.routing.drains.set(key, started);
+			drain = started;
+			this.hooks.changed();
+		}
+		return { ok: true, pool: poolId, origin: originName, draining: true, since: toIso(drain.since) };
+	}
+
+	/** Ends a drain, and enables the origin in the configuration if it was disabled there. */
+	enable(poolId: string, originName: string, actor: string): DrainResult | WriteResult {
+		const key = toOriginKey(poolId, originName);
+		if (!this.routing.snapshot.origins.has(key)) return noOrigin(poolId, originName);
+		if (this.routing.drains.has(key)) {
+			this.hooks.transaction(() => {
+				saveDrain(this.sql, key, undefined);
+				this.audit(actor, `ended the drain of origin "${originName}" in pool "${poolId}"`, []);
+			});
+			this.routing.drains.delete(key);
+			this.hooks.changed();
+		}
+		const origin = this.routing.snapshot.origins.get(key);
+		if (origin && !origin.enabled) {
+			const result = this.applyChange(
+				{ target: "origins", action: "patch", pool: poolId, key: originName, body: { enabled: true } },
+				{ actor },
+			);
+			if (!result.ok) return result;
+		}
+		return { ok: true, pool: poolId, origin: originName, draining: false, since: null };
+	}
+
+	/** Installs a validated configuration; origins it adds (`now` given) begin with a slow start. */
+	private install(config: Config, version: number, now?: number): void {
+		const before = [...this.routing.snapshot.loadBalancers.keys()];
+		this.routing.install(config, version, now);
+		this.hooks.installed(
+			before,
+			config.load_balancers.map((lb) => lb.name),
+			now !== undefined,
+		);
+		this.hooks.changed();
+	}
+
+	/** The document a CRUD write produced: the stored one, or on a dry run the one it would store. */
+	private pendingOrCurrent(document: ConfigDocument, options: WriteOptions): ConfigDocument {
+		if (options.dryRun) {
+			const result = validateConfig(document);
+			return result.ok ? toDocument(result.config) : document;
+		}
+		return toDocument(this.routing.snapshot.config);
+	}
+
+	private audit(actor: string, action: string, changes: ConfigChange[]): void {
+		appendAudit(this.sql, { at: Date.now(), actor, action, version: this.version, detail: JSON.stringify(changes) });
+	}
+}
+
+function noOrigin(poolId: string, originName: string): DrainResult {
+	return { ok: false, status: 404, message: `pool "${poolId}" has no origin "${originName}"` };
+}
+
+/** The object an operation names, in a document. */
+function findItem(document: ConfigDocument, op: ConfigOperation, key: string): Record<string, unknown> | undefined {
+	if (op.target !== "origins" && op.action === "delete") return undefined;
+	return findInDocument(document, op.target, key, op.target === "origins" ? op.pool : undefined);
+}
+
+/** One item of a document: an origin of `pool` by name, a load balancer by name, anything else by id. */
+function findInDocument(
+	document: ConfigDocument,
+	target: ConfigOperation["target"],
+	key: string,
+	pool?: string,
+): Record<string, unknown> | undefined {
+	if (target === "origins") {
+		const entry = document.pools.find((candidate) => candidate.id === pool);
+		return (entry?.origins as Record<string, unknown>[] | undefined)?.find((origin) => origin.name === key);
+	}
+	return document[target].find((item) => String(target === "load_balancers" ? item.name : item.id) === key);
+}

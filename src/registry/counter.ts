@@ -1,0 +1,137 @@
+/**
+ * A counter object: one per load balancer ("lb:<name>"), created by that load balancer's traffic.
+ * It plans its requests (`route`, `routeMany`) and learns from their outcomes (`release`) in
+ * memory, from a replica of the authority's state; it keeps nothing in storage. A thin RPC shell
+ * over routing/counter.ts: it adds fetching the replica when it has none, revalidating it every
+ * few seconds (a push may be lost), and reporting its ejections to the authority.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { ShardCounters } from "../contract/counters";
+import type { OutcomeRecord } from "../contract/outcome";
+import type { Replica } from "../contract/replica";
+import type { ShardRouteRequest } from "../contract/route";
+import type { CounterRpc } from "../contract/rpc";
+import type { RouteReply } from "../contract/wire";
+import { type Env, getAuthority } from "../env";
+import { CounterCore } from "../routing/counter";
+import { toLeasePrefix } from "../routing/shard-keys";
+
+export class Counter extends DurableObject<Env> implements CounterRpc {
+	private readonly core: CounterCore;
+	/** Route calls since the object started (several requests may share one, see routeMany). */
+	private routeCalls = 0;
+	/** True while a revalidation of the replica is out. */
+	private validating = false;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		const key = ctx.id.name ?? ctx.id.toString();
+		// Each lease names its object, so the Worker sends its release back here.
+		this.core = new CounterCore(key, toLeasePrefix(key, crypto.randomUUID().slice(0, 8)));
+	}
+
+	/** The authority's state this object's replica was taken at. */
+	get state(): number | undefined {
+		return this.core.state;
+	}
+
+	/** Plans one request (see CounterCore.route), with a lease on the chosen origin. */
+	async route(request: ShardRouteRequest): Promise<RouteReply> {
+		this.routeCalls++;
+		return this.routeOne(request);
+	}
+
+	/**
+	 * Several route requests in one call (edge/route-lanes.ts), planned one after another in this
+	 * order, exactly as separate `route` calls arriving in this order would be. A request that
+	 * cannot be planned gets its Error in its place; the others are planned all the same.
+	 */
+	async routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]> {
+		this.routeCalls++;
+		const replies: (RouteReply | Error)[] = [];
+		for (const request of requests) {
+			try {
+				replies.push(await this.routeOne(request));
+			} catch (error) {
+				replies.push(error instanceof Error ? error : new Error(String(error)));
+			}
+		}
+		return replies;
+	}
+
+	/**
+	 * Outcomes of finished requests, batched by each Worker isolate: their leases end, latency and
+	 * passive health learn. The ejections they caused are reported before answering (a release is
+	 * never on a request's critical path), so /status and /events show them when the batch is done.
+	 */
+	async release(records: OutcomeRecord[]): Promise<{ released: number }> {
+		if (!this.core.hasReplica) await this.fetchReplica();
+		const released = this.core.applyOutcomes(records, Date.now());
+		await this.reportEjections();
+		return { released };
+	}
+
+	/** The authority pushes its replica here whenever its state moves. Best effort: revalidation covers a lost push. */
+	adopt(replica: Replica): { state: number | undefined } {
+		this.core.adopt(replica, Date.now());
+		return { state: this.core.state };
+	}
+
+	/** Counters per origin and traffic, for the authority's /status. */
+	counters(): ShardCounters {
+		return { ...this.core.counters(Date.now()), traffic: { routed: this.core.routed, routeCalls: this.routeCalls } };
+	}
+
+	private async routeOne(request: ShardRouteRequest): Promise<RouteReply> {
+		if (!this.core.hasReplica) await this.fetchReplica();
+		const now = Date.now();
+		const reply = this.core.route(request, now);
+		// Off the caller's path: check the replica now and then, report new ejections.
+		if (!this.validating && this.core.isDueForRevalidation(now)) {
+			this.validating = true;
+			this.ctx.waitUntil(this.revalidate());
+		}
+		if (this.core.hasUnreported) this.ctx.waitUntil(this.reportEjections());
+		return reply;
+	}
+
+	/**
+	 * No replica yet (new, or evicted): pulls one from the authority before answering. Other calls
+	 * wait meanwhile; when the authority does not answer, the call fails (the Worker then plans
+	 * from its own replica) and the object starts afresh.
+	 */
+	private async fetchReplica(): Promise<void> {
+		await this.ctx.blockConcurrencyWhile(async () => {
+			if (this.core.hasReplica) return;
+			const replica = await getAuthority(this.env).replica(null);
+			if (replica) this.core.adopt(replica, Date.now());
+		});
+	}
+
+	/** Asks the authority whether the replica is current, and takes the new one if not. */
+	private async revalidate(): Promise<void> {
+		try {
+			const replica = await getAuthority(this.env).replica(this.core.held);
+			if (replica) this.core.adopt(replica, Date.now());
+		} catch (error) {
+			console.error(`switchyard: ${this.core.shardKey} could not revalidate its replica`, error);
+		} finally {
+			// After a failure too: the next check waits its turn rather than following every request.
+			this.core.validatedAt = Date.now();
+			this.validating = false;
+		}
+	}
+
+	/** Tells the authority about new ejections in one call; lifts those it refuses. */
+	private async reportEjections(): Promise<void> {
+		const batch = this.core.takeUnreported(Date.now());
+		if (batch.length === 0) return;
+		try {
+			const { refused } = await getAuthority(this.env).recordEjections(batch);
+			this.core.reported(refused);
+		} catch (error) {
+			console.error(`switchyard: ${this.core.shardKey} could not report ${batch.length} ejections`, error);
+			this.core.reportFailed(batch, Date.now());
+		}
+	}
+}

@@ -1,0 +1,128 @@
+/**
+ * The authority's answers about what is happening: /status (configuration, health and drains as
+ * the authority holds them, with every counter object's counters added up) and /events (the audit
+ * log and health transitions, newest first).
+ */
+import type { ShardCounters } from "../contract/counters";
+import type { ConfigChange, EventEntry, ShardStatus, StatusReport } from "../contract/status";
+import { withTimeout } from "../deadline";
+import { isPoolHealthy } from "../routing/plan";
+import type { RoutingState } from "../routing/routing-state";
+import { mergeShardCounters, toShardKeys } from "../routing/shard-keys";
+import { poolOfKey } from "../routing/snapshot";
+import { listAudit, listHealthEvents } from "./storage";
+
+/** /status waits this long at most for each counter object's counters; one that does not answer is reported. */
+export const SHARD_STATUS_TIMEOUT_MS = 2_000;
+
+/** Every load balancer's counter object's counters; an object that does not answer in time is reported. */
+export async function askCounterObjects(
+	loadBalancers: readonly string[],
+	ask: (key: string) => Promise<ShardCounters>,
+): Promise<{ statuses: ShardStatus[]; counters: ShardCounters[] }> {
+	const answers = await Promise.all(
+		[...toShardKeys(loadBalancers)].map(async ([key, names]) => {
+			try {
+				const counters = await withTimeout(
+					ask(key),
+					SHARD_STATUS_TIMEOUT_MS,
+					`${key} did not answer within ${SHARD_STATUS_TIMEOUT_MS} ms`,
+				);
+				const traffic = counters.traffic;
+				const seen = traffic ? { routed: traffic.routed, route_calls: traffic.routeCalls } : {};
+				return { status: { key, load_balancers: names, answered: true, ...seen }, counters };
+			} catch (error) {
+				const message = error instanceof Error ? error.message : String(error);
+				return { status: { key, load_balancers: names, answered: false, error: message }, counters: undefined };
+			}
+		}),
+	);
+	return {
+		statuses: answers.map((answer) => answer.status),
+		counters: answers.flatMap((answer) => (answer.counters ? [answer.counters] : [])),
+	};
+}
+
+/** The status report from the authority's state and what the counter objects answered. */
+export function toStatusReport(
+	routing: RoutingState,
+	loadErrors: readonly string[],
+	answers: { statuses: ShardStatus[]; counters: ShardCounters[] },
+	now: number,
+): StatusReport {
+	const merged = mergeShardCounters(answers.counters);
+	// An origin some counter object has ejected is out of rotation there, even before the authority heard of it.
+	const isHealthy = (key: string) => routing.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);
+	const { snapshot } = routing;
+	const config = snapshot.config;
+	return {
+		version: snapshot.version,
+		...(loadErrors.length > 0 ? { load_errors: [...loadErrors] } : {}),
+		load_balancers: config.load_balancers.map((lb) => ({
+			name: lb.name,
+			enabled: lb.enabled,
+			default_pools: lb.default_pools,
+			fallback_pool: lb.fallback_pool ?? (lb.default_pools.at(-1) as string),
+		})),
+		pools: [...snapshot.pools.values()].map((entry) => ({
+			id: entry.pool.id,
+			name: entry.pool.name,
+			enabled: entry.pool.enabled,
+			healthy: isPoolHealthy(entry, isHealthy, (key) => routing.drains.has(key)),
+			monitor: entry.monitor?.id ?? null,
+			rtt_ewma_ms: routing.poolFacts(entry.pool.id, now).rttMs ?? null,
+			origins: entry.origins.map((origin, i) => {
+				const health = routing.health.get(origin.key);
+				const healthy = isHealthy(origin.key);
+				const warmth = routing.warmthOf(origin.key, now);
+				return {
+					name: origin.name,
+					address: entry.pool.origins[i]?.address ?? "",
+					enabled: origin.enabled,
+					weight: entry.pool.origins[i]?.weight ?? origin.weight,
+					healthy,
+					monitored: entry.monitor !== undefined,
+					in_flight: merged.inFlight[origin.key] ?? 0,
+					draining: routing.drains.has(origin.key),
+					draining_since: toIso(routing.drains.get(origin.key)?.since),
+					last_check_at: toIso(health?.lastCheckAt),
+					last_check: health?.lastReason ?? null,
+					// While it is down: what took it down, even when the checks bringing it back already pass.
+					last_error: healthy ? null : (health?.lastFailure ?? health?.lastReason ?? null),
+					rtt_ms: health?.lastRttMs ?? null,
+					rtt_ewma_ms: health?.rttEwmaMs === undefined ? null : Math.round(health.rttEwmaMs * 10) / 10,
+					passive_failures: merged.passiveFailures[origin.key] ?? 0,
+					ejected_until: toIso(merged.ejectedUntil[origin.key]),
+					slow_start: warmth < 1 ? Math.round(warmth * 100) / 100 : null,
+					changed_at: toIso(health?.state.changedAt),
+				};
+			}),
+		})),
+		shards: answers.statuses,
+	};
+}
+
+/** The audit log and health transitions, newest first. */
+export function toEvents(sql: SqlStorage, limit: number): EventEntry[] {
+	const config: EventEntry[] = listAudit(sql, limit).map((entry) => ({
+		type: "config",
+		at: new Date(entry.at).toISOString(),
+		actor: entry.actor,
+		action: entry.action,
+		version: entry.version,
+		changes: JSON.parse(entry.detail) as ConfigChange[],
+	}));
+	const health: EventEntry[] = listHealthEvents(sql, limit).map((event) => ({
+		type: "health",
+		at: new Date(event.at).toISOString(),
+		pool: poolOfKey(event.originKey),
+		origin: event.originKey.slice(poolOfKey(event.originKey).length + 1),
+		healthy: event.healthy,
+		reason: event.reason,
+	}));
+	return [...config, ...health].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+}
+
+export function toIso(ms: number | undefined): string | null {
+	return ms ? new Date(ms).toISOString() : null;
+}

@@ -1,0 +1,246 @@
+/**
+ * A counter object's core, pure: it plans route requests from its replica of the authority's state
+ * and its own counters (leases of requests in flight, policy cursors, latency EWMAs, passive
+ * health), and learns from outcomes. The Durable Object (registry/counter.ts) only adds the calls:
+ * fetching and revalidating the replica, reporting ejections. Time and randomness are passed in.
+ */
+import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
+import type { LoadBalancer } from "../config/schema";
+import { validateConfig } from "../config/validate";
+import type { ReportedEjection, ShardCounters } from "../contract/counters";
+import type { OutcomeRecord } from "../contract/outcome";
+import type { Replica, ReplicaMark } from "../contract/replica";
+import type { ShardRouteRequest } from "../contract/route";
+import type { RouteReply } from "../contract/wire";
+import { LeaseTable } from "./leases";
+import { planRoute } from "./plan";
+import { RoutingState } from "./routing-state";
+import { isDueForRevalidation, isForOtherShard, isNewerReplica, REVALIDATE_MS, shardKeyFor } from "./shard-keys";
+import { findLoadBalancer, poolOfKey } from "./snapshot";
+import { toCompactPlan } from "./wire";
+
+export class CounterCore {
+	readonly routing = new RoutingState();
+	readonly leases: LeaseTable;
+	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
+	private readonly latency = new Map<string, PeakEwma>();
+	/** Peak-EWMA of each pool's time to first byte as seen from each colo ("<pool>\0<colo>"), for dynamic_latency. */
+	private readonly coloLatency = new Map<string, PeakEwma>();
+	/** Which replica it holds; undefined until it has one. */
+	private mark: ReplicaMark | undefined;
+	private configJson: string | undefined;
+	/** When the replica was last confirmed current (or replaced). */
+	validatedAt = 0;
+	/** Ejections not yet reported to the authority, and when to try again after a failed report. */
+	private unreported: ReportedEjection[] = [];
+	private reportAfter = 0;
+	/** Requests planned since the object started. */
+	routed = 0;
+
+	constructor(
+		/** The object's key ("lb:<name>"): a first try for another load balancer is sent on. */
+		readonly shardKey: string,
+		leasePrefix: string,
+	) {
+		this.leases = new LeaseTable(leasePrefix);
+	}
+
+	get hasReplica(): boolean {
+		return this.mark !== undefined;
+	}
+
+	/** The authority's state the replica was taken at (the version of every plan it answers). */
+	get state(): number | undefined {
+		return this.mark?.state;
+	}
+
+	/** The mark to revalidate with: null while it has none. */
+	get held(): ReplicaMark | null {
+		return this.mark ?? null;
+	}
+
+	isDueForRevalidation(now: number): boolean {
+		return isDueForRevalidation(this.validatedAt, now);
+	}
+
+	/**
+	 * Takes a replica that is newer than the one held (an older one arriving late, a push overtaken
+	 * by a pull, is ignored). The snapshot, and with it the policies' cursors, is rebuilt only when
+	 * the configuration itself changed. False when it was not newer.
+	 */
+	adopt(replica: Replica, now: number): boolean {
+		if (!isNewerReplica(replica, this.mark)) return false;
+		if (replica.configJson !== undefined && replica.configJson !== this.configJson) {
+			const checked = validateConfig(JSON.parse(replica.configJson));
+			if (checked.ok) {
+				this.routing.install(checked.config, replica.version);
+				this.configJson = replica.configJson;
+			} else {
+				console.error(`switchyard: ${this.shardKey} refused the authority's configuration ${replica.version}`);
+			}
+		}
+		this.routing.adopt(replica, now);
+		this.mark = { state: replica.state, checks: replica.checks };
+		this.validatedAt = now;
+		return true;
+	}
+
+	/**
+	 * Which origins, in which order, should take a request, with a lease that counts it in flight on
+	 * the chosen origin until its outcome is released. A first try for a load balancer whose
+	 * counters live in another object is sent on there instead. Outcomes riding along are applied
+	 * first.
+	 */
+	route(request: ShardRouteRequest, now: number, random: () => number = Math.random): RouteReply {
+		this.routed++;
+		if (request.releases?.length) this.applyOutcomes(request.releases, now);
+		const state = this.mark?.state ?? 0;
+		const routing = this.routing;
+		const lb = findLoadBalancer(routing.snapshot, request.hostname);
+		if (lb && isForOtherShard(request, this.shardKey, lb.name)) {
+			return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard: shardKeyFor(lb.name), state };
+		}
+		const colo = request.location?.colo;
+		const policies = routing.policies;
+		const plan = planRoute(
+			routing.snapshot,
+			request.hostname,
+			{
+				isHealthy: (key) => routing.isOriginHealthy(key, now),
+				isDraining: (key) => routing.isDraining(key),
+				policyFor: (poolId) => policies.policyFor(poolId),
+				random,
+				inFlight: (key) => this.leases.inFlight(key),
+				// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
+				latencyMs: (key) => {
+					const stored = this.latency.get(key);
+					return stored && updatePeakEwma(stored, 0, now).valueMs;
+				},
+				hashKey: request.clientIp,
+				now,
+				// Slow start only while some origin is still warming: otherwise every share is 1.
+				...(now < routing.warmingUntil ? { warmth: (key: string) => routing.warmthOf(key, now) } : {}),
+				steering: {
+					...(request.location ? { location: request.location } : {}),
+					facts: (poolId) =>
+						routing.poolFacts(
+							poolId,
+							now,
+							(key) => this.leases.inFlight(key),
+							colo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${colo}`),
+						),
+				},
+				affinity: {
+					...(request.pin ? { pin: request.pin } : {}),
+					key: lb ? toAffinityKey(lb, request) : undefined,
+					drainingSince: (key) => routing.drains.get(key)?.since,
+					hashPolicyFor: (poolId) => policies.hashPolicyFor(poolId),
+				},
+			},
+			lb,
+		);
+		if (!plan.ok) return plan;
+		const leaseId = this.leases.take((plan.attempts[0] as { key: string }).key, now);
+		// The Worker's replica is this state: send only what it cannot fill in from it.
+		const compact = request.known === state ? toCompactPlan(plan, state, leaseId) : undefined;
+		return compact ?? { ...plan, state, leaseId };
+	}
+
+	/**
+	 * Outcomes of finished requests: their leases end (idempotent), failures count towards passive
+	 * health (an ejection waits in `takeUnreported` for the authority), and the serving origin's time
+	 * to first byte feeds its latency EWMAs. Returns how many leases it ended.
+	 */
+	applyOutcomes(records: readonly OutcomeRecord[], now: number): number {
+		let released = 0;
+		for (const record of records) {
+			if (this.leases.release(record.leaseId)) released++;
+			for (const failure of record.failures ?? []) {
+				this.noteFailure(failure.origin, failure.kind === "status" ? `status ${failure.status}` : failure.kind, now);
+			}
+			if (record.servedBy === undefined) continue;
+			if (record.status !== undefined && record.status >= 500)
+				this.noteFailure(record.servedBy, `status ${record.status}`, now);
+			else this.routing.outliers.succeeded(record.servedBy);
+			if (record.ttfbMs !== undefined) {
+				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
+				if (record.colo) {
+					const key = `${poolOfKey(record.servedBy)}\u0000${record.colo}`;
+					this.coloLatency.set(key, updatePeakEwma(this.coloLatency.get(key), record.ttfbMs, now));
+				}
+			}
+		}
+		return released;
+	}
+
+	/** A failed request to `key`: may eject it here at once; the authority hears of it next. */
+	private noteFailure(key: string, why: string, now: number): void {
+		const routing = this.routing;
+		const entry = routing.snapshot.pools.get(poolOfKey(key));
+		if (!entry) return;
+		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
+		const settings = routing.outlierSettings(entry.pool.id);
+		const ejection = routing.outliers.failed(
+			key,
+			poolKeys,
+			settings,
+			now,
+			why,
+			routing.othersAvailable(entry, key, now),
+		);
+		if (!ejection) return;
+		console.warn(`switchyard: ${this.shardKey}: ${ejection.key} ${ejection.reason}`);
+		this.unreported.push({ key: ejection.key, until: ejection.until, reason: ejection.reason, at: now });
+	}
+
+	/** Ejections to report now (none while a failed report waits its turn); the caller reports them. */
+	takeUnreported(now: number): ReportedEjection[] {
+		if (this.unreported.length === 0 || now < this.reportAfter) return [];
+		const batch = this.unreported;
+		this.unreported = [];
+		return batch;
+	}
+
+	/** The authority answered a report: it refused these, which are lifted here too. */
+	reported(refused: readonly string[]): void {
+		for (const key of refused) this.routing.outliers.lift(key);
+	}
+
+	/** A report failed: its ejections still in force are tried again with later outcomes, after REVALIDATE_MS. */
+	reportFailed(batch: readonly ReportedEjection[], now: number): void {
+		this.reportAfter = now + REVALIDATE_MS;
+		this.unreported.push(...batch.filter((ejection) => this.routing.outliers.isEjected(ejection.key, now)));
+	}
+
+	get hasUnreported(): boolean {
+		return this.unreported.length > 0;
+	}
+
+	/** Counters per origin, for the authority's /status. */
+	counters(now: number): ShardCounters {
+		const counters: ShardCounters = { inFlight: {}, passiveFailures: {}, ejectedUntil: {} };
+		const outliers = this.routing.outliers;
+		for (const entry of this.routing.snapshot.pools.values()) {
+			for (const { key } of entry.origins) {
+				const inFlight = this.leases.inFlight(key);
+				if (inFlight > 0) counters.inFlight[key] = inFlight;
+				const failures = outliers.consecutiveFailures(key);
+				if (failures > 0) counters.passiveFailures[key] = failures;
+				const until = outliers.ejectedUntil(key, now);
+				if (until !== undefined) counters.ejectedUntil[key] = until;
+			}
+		}
+		return counters;
+	}
+}
+
+/** What affinity hashes for a request: header values (`header`), the client's IP (`ip_cookie`), else nothing. */
+function toAffinityKey(lb: LoadBalancer, request: ShardRouteRequest): string | undefined {
+	if (lb.session_affinity === "ip_cookie") return request.clientIp;
+	if (lb.session_affinity !== "header") return undefined;
+	const attributes = lb.session_affinity_attributes;
+	const values = attributes.headers.map((name) => request.headers?.[name.toLowerCase()]);
+	const missing = values.filter((value) => value === undefined).length;
+	if (attributes.require_all_headers ? missing > 0 : missing === values.length) return undefined;
+	return values.map((value) => value ?? "").join("\u0000");
+}

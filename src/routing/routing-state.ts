@@ -1,0 +1,244 @@
+/**
+ * What planning knows of the origins besides the configuration: health, drains, passive-health
+ * ejections and slow starts, over one snapshot. The authority holds the original and writes what
+ * must last; counter objects and Worker isolates hold a replica of it (`toReplica`, `adopt`). One
+ * builder for every copy, so the three places agree on what "healthy" means.
+ * Pure: time is passed in.
+ */
+import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
+import type { Config } from "../config/schema";
+import { outlierDetectionSchema } from "../config/schema";
+import type { ReportedEjection } from "../contract/counters";
+import type { Replica } from "../contract/replica";
+import { type OutlierSettings, OutlierTracker } from "../health/outliers";
+import { toSlowStartFactor } from "../health/slow-start";
+import { type HealthState, UNCHECKED } from "../health/state-machine";
+import type { PoolFacts } from "../steering/policy";
+import { poolsOf } from "./plan";
+import { PolicyCache } from "./policy-cache";
+import { type PoolEntry, poolOfKey, type Snapshot, toSnapshot } from "./snapshot";
+
+export const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
+export const DEFAULT_OUTLIERS: OutlierSettings = outlierDetectionSchema.parse({});
+
+export interface OriginHealth {
+	state: HealthState;
+	lastCheckAt?: number;
+	lastReason?: string;
+	lastRttMs?: number;
+	/** Moving average of successful checks' round-trip times. */
+	rttEwmaMs?: number;
+	/** The reason of the last failed check. */
+	lastFailure?: string;
+	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
+	dueAt?: number;
+}
+
+export interface Drain {
+	readonly since: number;
+	/** Who started it (the authority keeps it; replicas do not carry it). */
+	readonly actor: string;
+}
+
+interface PoolSettings {
+	readonly outliers: OutlierSettings;
+	readonly slowStartS: number;
+}
+
+export class RoutingState {
+	snapshot: Snapshot = toSnapshot(EMPTY_CONFIG, 0);
+	/** The snapshot's origin policies (cursors, counters), rebuilt with it. */
+	policies = new PolicyCache(this.snapshot);
+	readonly health = new Map<string, OriginHealth>();
+	drains = new Map<string, Drain>();
+	/** Passive health: failures of real traffic, ejections. */
+	readonly outliers = new OutlierTracker();
+	/** When an origin last became healthy or was added: the start of its slow start. */
+	readonly healthySince = new Map<string, number>();
+	/** Until when some origin is still in its slow start (0: none is); see noteWarming. */
+	warmingUntil = 0;
+	/** Per pool: the outlier detection and slow start settings of the first load balancer using it. */
+	private poolSettings = new Map<string, PoolSettings>();
+
+	/**
+	 * Installs a validated configuration. Origins added by a change (`now` given; not those loaded
+	 * at start-up) begin with a slow start. Returns the origin keys it has.
+	 */
+	install(config: Config, version: number, now?: number): Set<string> {
+		const before = new Set(this.snapshot.origins.keys());
+		this.snapshot = toSnapshot(config, version);
+		this.policies = new PolicyCache(this.snapshot);
+		this.poolSettings = new Map();
+		for (const lb of config.load_balancers) {
+			for (const poolId of poolsOf(lb)) {
+				if (!this.poolSettings.has(poolId)) {
+					this.poolSettings.set(poolId, { outliers: lb.outlier_detection, slowStartS: lb.slow_start_s });
+				}
+			}
+		}
+		const keys = new Set(this.snapshot.origins.keys());
+		this.outliers.retain(keys);
+		for (const key of this.healthySince.keys()) if (!keys.has(key)) this.healthySince.delete(key);
+		if (now !== undefined) for (const key of keys) if (!before.has(key)) this.healthySince.set(key, now);
+		this.noteWarming();
+		return keys;
+	}
+
+	/** Called whenever healthySince or slow start settings change (never per request). */
+	noteWarming(): void {
+		let until = 0;
+		for (const [key, since] of this.healthySince) {
+			const slowStartS = this.poolSettings.get(poolOfKey(key))?.slowStartS ?? 0;
+			if (slowStartS > 0) until = Math.max(until, since + slowStartS * 1000);
+		}
+		this.warmingUntil = until;
+	}
+
+	outlierSettings(poolId: string): OutlierSettings {
+		return this.poolSettings.get(poolId)?.outliers ?? DEFAULT_OUTLIERS;
+	}
+
+	/** Unchecked origins and origins of pools without a monitor are healthy, as in Cloudflare. */
+	isOriginHealthy(key: string, now: number): boolean {
+		if (this.outliers.isEjected(key, now)) return false;
+		if (!this.snapshot.pools.get(poolOfKey(key))?.monitor) return true;
+		return this.health.get(key)?.state.healthy ?? true;
+	}
+
+	isDraining(key: string): boolean {
+		return this.drains.has(key);
+	}
+
+	/** The slow-start share that applies to an origin now: 1 unless another origin of its pool is warm. */
+	warmthOf(key: string, now: number): number {
+		const share = (originKey: string) =>
+			toSlowStartFactor(
+				this.healthySince.get(originKey),
+				now,
+				this.poolSettings.get(poolOfKey(originKey))?.slowStartS ?? 0,
+			);
+		const own = share(key);
+		if (own >= 1) return 1;
+		const pool = this.snapshot.pools.get(poolOfKey(key));
+		return pool?.origins.some((origin) => origin.enabled && origin.key !== key && share(origin.key) >= 1) ? own : 1;
+	}
+
+	/**
+	 * What pool steering may know about a pool: place, load (`inFlight` per origin), capacity,
+	 * latency from the visitor's colo, health-check RTT.
+	 */
+	poolFacts(poolId: string, now: number, inFlight: (key: string) => number = () => 0, fromColo?: PeakEwma): PoolFacts {
+		const entry = this.snapshot.pools.get(poolId);
+		if (!entry) return { inFlight: 0, capacity: 0 };
+		let load = 0;
+		let capacity = 0;
+		let rttSum = 0;
+		let rttCount = 0;
+		for (const origin of entry.origins) {
+			load += inFlight(origin.key);
+			if (origin.enabled && !this.drains.has(origin.key) && this.isOriginHealthy(origin.key, now))
+				capacity += origin.weight;
+			const rtt = this.health.get(origin.key)?.rttEwmaMs;
+			if (rtt !== undefined) {
+				rttSum += rtt;
+				rttCount++;
+			}
+		}
+		return {
+			...(entry.pool.latitude !== undefined ? { latitude: entry.pool.latitude } : {}),
+			...(entry.pool.longitude !== undefined ? { longitude: entry.pool.longitude } : {}),
+			inFlight: load,
+			capacity: entry.pool.enabled ? capacity : 0,
+			...(fromColo ? { latencyFromColoMs: updatePeakEwma(fromColo, 0, now).valueMs } : {}),
+			...(rttCount > 0 ? { rttMs: rttSum / rttCount } : {}),
+		};
+	}
+
+	/** Whether another origin of the pool can take traffic: the last one is never ejected (it would empty the pool). */
+	othersAvailable(entry: PoolEntry, key: string, now: number): boolean {
+		return entry.origins.some(
+			(origin) =>
+				origin.key !== key &&
+				origin.enabled &&
+				origin.weight > 0 &&
+				!this.drains.has(origin.key) &&
+				this.isOriginHealthy(origin.key, now),
+		);
+	}
+
+	healthOf(key: string): OriginHealth {
+		let health = this.health.get(key);
+		if (!health) {
+			health = { state: UNCHECKED };
+			this.health.set(key, health);
+		}
+		return health;
+	}
+
+	/**
+	 * The authority's decision on an ejection a counter object reports: refused when the origin is
+	 * gone, or when it would break the pool's max_ejection_percent or take its last available
+	 * origin (checked against every object's ejections, which all end up here). `event`: a new
+	 * ejection, to record; `moved`: replicas must hear of it.
+	 */
+	decideEjection(
+		ejection: ReportedEjection,
+		now: number,
+	): { readonly accepted: boolean; readonly event: boolean; readonly moved: boolean } {
+		const entry = this.snapshot.pools.get(poolOfKey(ejection.key));
+		if (!entry?.origins.some((origin) => origin.key === ejection.key))
+			return { accepted: false, event: false, moved: false };
+		// Over already: nothing to honour.
+		if (ejection.until <= now) return { accepted: true, event: false, moved: false };
+		// Decided by another object too: one event is enough, but a later end goes to every object.
+		if (this.outliers.isEjected(ejection.key, now)) {
+			const moved = this.outliers.recordEjection(ejection.key, ejection.until, now);
+			return { accepted: true, event: false, moved };
+		}
+		const poolKeys = entry.origins.filter((origin) => origin.enabled).map((origin) => origin.key);
+		const othersAvailable = this.othersAvailable(entry, ejection.key, now);
+		if (!this.outliers.mayEject(ejection.key, poolKeys, this.outlierSettings(entry.pool.id), now, othersAvailable))
+			return { accepted: false, event: false, moved: false };
+		this.outliers.recordEjection(ejection.key, ejection.until, now);
+		return { accepted: true, event: true, moved: true };
+	}
+
+	/** The replica of this state at (`state`, `checks`); without the configuration when the holder has it. */
+	toReplica(state: number, checks: number, now: number, withConfig = true): Replica {
+		return {
+			state,
+			checks,
+			...(withConfig ? { configJson: JSON.stringify(this.snapshot.config) } : {}),
+			version: this.snapshot.version,
+			health: [...this.health].map(([key, health]) => ({
+				key,
+				healthy: health.state.healthy,
+				changedAt: health.state.changedAt,
+				...(health.rttEwmaMs !== undefined ? { rttEwmaMs: health.rttEwmaMs } : {}),
+			})),
+			healthySince: [...this.healthySince].map(([key, since]) => ({ key, since })),
+			drains: [...this.drains].map(([key, drain]) => ({ key, since: drain.since })),
+			ejections: this.outliers.ejections(now),
+		};
+	}
+
+	/**
+	 * Takes health, drains, ejections and slow starts from a replica. The configuration is the
+	 * caller's (it validates `configJson` and calls `install` only when it changed, so policies keep
+	 * their cursors otherwise).
+	 */
+	adopt(replica: Replica, now: number): void {
+		this.health.clear();
+		for (const entry of replica.health) {
+			this.health.set(entry.key, {
+				state: { healthy: entry.healthy, upStreak: 0, downStreak: 0, changedAt: entry.changedAt },
+				...(entry.rttEwmaMs !== undefined ? { rttEwmaMs: entry.rttEwmaMs } : {}),
+			});
+		}
+		this.healthySince.clear();
+		for (const { key, since } of replica.healthySince) this.healthySince.set(key, since);
+		this.noteWarming();
+		this.drains = new Map(replica.drains.map((drain) => [drain.key, { since: drain.since, actor: "" }]));
+		for (const ejection of replica.ejections) this.outliers.recordEjection(ejection.key, ejection.until, now);
+	}
+}

@@ -1,0 +1,99 @@
+/**
+ * Where counters live: one counter object per load balancer, named by `shardKeyFor`; lease ids
+ * name the object that issued them, so a release finds its way back; replicas carry a mark that
+ * only grows. The authority ("global") holds configuration and health and routes nothing.
+ *
+ * Pure: no `cloudflare:*` imports, time passed in.
+ */
+import type { ShardCounters } from "../contract/counters";
+import type { OutcomeRecord } from "../contract/outcome";
+import type { ReplicaMark } from "../contract/replica";
+import type { ShardRouteRequest } from "../contract/route";
+/** The name of the authority object. */
+export const AUTHORITY = "global";
+
+/**
+ * The shard that keeps the counters of a load balancer: one per load balancer. Splitting further
+ * (per colo, say) changes only this function: the Worker passes the visitor's colo, unused today.
+ */
+export function shardKeyFor(loadBalancerName: string, _colo?: string): string {
+	return `lb:${loadBalancerName}`;
+}
+
+/** Separates the shard key from the rest of a lease id; load balancer names never contain it. */
+const LEASE_SEPARATOR = "~";
+
+/** The prefix of a shard's lease ids: each lease names the shard that issued it, so its release finds it. */
+export function toLeasePrefix(shardKey: string, instance: string): string {
+	return `${shardKey}${LEASE_SEPARATOR}${instance}`;
+}
+
+/** The shard that issued a lease; the authority for leases that name none (issued before shards). */
+export function shardOfLease(leaseId: string): string {
+	const at = leaseId.lastIndexOf(LEASE_SEPARATOR);
+	return at === -1 ? AUTHORITY : leaseId.slice(0, at);
+}
+
+/** Outcome records grouped by the shard that issued their leases, in order: one release call per shard. */
+export function groupByShard(records: readonly OutcomeRecord[]): Map<string, OutcomeRecord[]> {
+	const groups = new Map<string, OutcomeRecord[]>();
+	for (const record of records) {
+		const key = shardOfLease(record.leaseId);
+		const group = groups.get(key);
+		if (group) group.push(record);
+		else groups.set(key, [record]);
+	}
+	return groups;
+}
+
+/**
+ * Whether an object answering a first try for `loadBalancer` should send the Worker on: only when
+ * the load balancer's counters live in another shard (the authority keeps none).
+ */
+export function isForOtherShard(request: ShardRouteRequest, objectShard: string, loadBalancer: string): boolean {
+	return request.shardTry === 1 && shardKeyFor(loadBalancer) !== objectShard;
+}
+
+/**
+ * Whether `copy` should replace the one marked `held`. `state` only grows (it starts from the clock
+ * when the authority starts), so an older copy arriving late (a push overtaken by a pull) is ignored.
+ */
+export function isNewerReplica(copy: ReplicaMark, held: ReplicaMark | undefined): boolean {
+	if (!held) return true;
+	return copy.state > held.state || (copy.state === held.state && copy.checks > held.checks);
+}
+
+/** A shard asks the authority whether its copy is current at most this often (a push may be lost). */
+export const REVALIDATE_MS = 5_000;
+
+export function isDueForRevalidation(validatedAt: number, now: number): boolean {
+	return now - validatedAt >= REVALIDATE_MS;
+}
+
+/**
+ * The counters of several shards as one: requests in flight add up; for passive health, the shard
+ * closest to ejecting an origin (most failures in a row) and the latest ejection are shown.
+ */
+export function mergeShardCounters(reports: readonly ShardCounters[]): ShardCounters {
+	const inFlight: Record<string, number> = {};
+	const passiveFailures: Record<string, number> = {};
+	const ejectedUntil: Record<string, number> = {};
+	for (const report of reports) {
+		for (const [key, count] of Object.entries(report.inFlight)) inFlight[key] = (inFlight[key] ?? 0) + count;
+		for (const [key, count] of Object.entries(report.passiveFailures))
+			passiveFailures[key] = Math.max(passiveFailures[key] ?? 0, count);
+		for (const [key, until] of Object.entries(report.ejectedUntil))
+			ejectedUntil[key] = Math.max(ejectedUntil[key] ?? 0, until);
+	}
+	return { inFlight, passiveFailures, ejectedUntil };
+}
+
+/** The shards the authority pushes to and asks for counters: one per load balancer, each once. */
+export function toShardKeys(loadBalancerNames: readonly string[]): Map<string, string[]> {
+	const keys = new Map<string, string[]>();
+	for (const name of loadBalancerNames) {
+		const key = shardKeyFor(name);
+		keys.set(key, [...(keys.get(key) ?? []), name]);
+	}
+	return keys;
+}
