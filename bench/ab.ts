@@ -17,7 +17,7 @@ import { startOrigins } from "./origins.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, makeTempDir, wasInterrupted } from "./processes.ts";
 import { median } from "./report.ts";
 import { configureSwitchyard } from "./switchyard.ts";
-import { startWorkerd } from "./workerd.ts";
+import { durableObjectsOf, startWorkerd } from "./workerd.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -49,19 +49,20 @@ async function main(): Promise<void> {
 	cleanUpOnSignals();
 	const token = "bench-ab-token";
 	log(`bundling ${values.ref} (A) and the working tree (B)…`);
-	const [a, b] = await Promise.all([bundleSwitchyardFrom(checkout(values.ref)), bundleSwitchyardFrom(PROJECT_ROOT)]);
+	const aRoot = checkout(values.ref);
+	const [a, b] = await Promise.all([bundleSwitchyardFrom(aRoot), bundleSwitchyardFrom(PROJECT_ROOT)]);
 	const origins = await startOrigins();
 	const sides = [];
-	for (const [name, bundle] of [
-		["A", a],
-		["B", b],
+	for (const [name, bundle, root] of [
+		["A", a, aRoot],
+		["B", b, PROJECT_ROOT],
 	] as const) {
 		const server = await startWorkerd({
 			name: `ab-${name}`,
 			modulePath: bundle.modulePath,
 			compatibilityDate: compatibilityDate(),
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
-			durableObject: { className: "Registry", binding: "REGISTRY" },
+			durableObjects: durableObjectsOf(root),
 		});
 		await configureSwitchyard(server.url, token, "round_robin", origins);
 		sides.push({ name, server, cpu: [] as number[], rps: [] as number[] });

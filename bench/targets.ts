@@ -4,11 +4,11 @@
  * and nginx when it is installed.
  */
 import { randomBytes } from "node:crypto";
-import { bundleReference, bundleSwitchyard, compatibilityDate } from "./bundle.ts";
+import { bundleReference, bundleSwitchyard, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
 import { startNginx } from "./nginx.ts";
 import type { Origin } from "./origins.ts";
 import { configureSwitchyard, inFlight } from "./switchyard.ts";
-import { startWorkerd } from "./workerd.ts";
+import { durableObjectsOf, startWorkerd } from "./workerd.ts";
 
 export interface Target {
 	/** Stable id: bare, bare-rpc, floor, floor-rpc, switchyard-rr, switchyard-lc, switchyard-p2c, nginx. */
@@ -58,7 +58,7 @@ export async function startTargets(
 		modulePath: bareRpc.modulePath,
 		compatibilityDate: date,
 		text: origin,
-		durableObject: { className: "Noop", binding: "NOOP" },
+		durableObjects: [{ className: "Noop", binding: "NOOP" }],
 	});
 	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url, pid: rpcServer.child.process.pid });
 
@@ -72,7 +72,7 @@ export async function startTargets(
 			modulePath: floor.modulePath,
 			compatibilityDate: date,
 			text: origin,
-			...(rpc ? { durableObject: { className: "Noop", binding: "NOOP" } } : {}),
+			...(rpc ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 		});
 		targets.push({ id, label, url: server.url, pid: server.child.process.pid });
 	}
@@ -84,7 +84,7 @@ export async function startTargets(
 			modulePath: switchyard.modulePath,
 			compatibilityDate: date,
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
-			durableObject: { className: "Registry", binding: "REGISTRY" },
+			durableObjects: durableObjectsOf(PROJECT_ROOT),
 		});
 		const configured = await configureSwitchyard(server.url, token, policy, origins);
 		for (const message of configured.policyMessages) log(`${id}: admin API says: ${message}`);

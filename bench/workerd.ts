@@ -4,7 +4,7 @@
  * loopback socket, Durable Objects SQLite-backed on local disk (as miniflare configures them), and
  * a global outbound that may reach loopback origins.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PROJECT_ROOT } from "./bundle.ts";
 import { type Child, freePort, makeTempDir, startChild, stopChild, waitForPort } from "./processes.ts";
@@ -15,8 +15,26 @@ export interface WorkerdOptions {
 	readonly compatibilityDate: string;
 	/** Text bindings (vars and secrets). */
 	readonly text?: Readonly<Record<string, string>>;
-	/** A Durable Object class exported by the module, and the binding name it gets. */
-	readonly durableObject?: { readonly className: string; readonly binding: string };
+	/** Durable Object classes exported by the module, and the binding names they get. */
+	readonly durableObjects?: readonly DurableObjectBinding[];
+}
+
+export interface DurableObjectBinding {
+	readonly className: string;
+	readonly binding: string;
+}
+
+/** The Durable Object bindings a checkout's wrangler.toml declares (`[[durable_objects.bindings]]`). */
+export function durableObjectsOf(root: string): DurableObjectBinding[] {
+	const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+	const blocks = toml.split("[[durable_objects.bindings]]").slice(1);
+	return blocks.map((block) => {
+		const binding = /^name\s*=\s*"([^"]+)"/m.exec(block)?.[1];
+		const className = /^class_name\s*=\s*"([^"]+)"/m.exec(block)?.[1];
+		if (!binding || !className)
+			throw new Error(`${root}/wrangler.toml: a durable_objects binding without name or class_name`);
+		return { binding, className };
+	});
 }
 
 export interface Workerd {
@@ -37,13 +55,19 @@ export function toCapnpConfig(options: WorkerdOptions, moduleName: string, port:
 		// The default global outbound, widened from "public" so fetch() reaches 127.0.0.1 origins.
 		'(name = "internet", network = (allow = ["public", "private", "local"]))',
 	];
-	const object = options.durableObject;
-	if (object) {
-		bindings.push(
-			`(name = ${JSON.stringify(object.binding)}, durableObjectNamespace = (className = ${JSON.stringify(object.className)}))`,
+	const objects = options.durableObjects ?? [];
+	if (objects.length > 0) {
+		const namespaces = objects.map(
+			(object) =>
+				`(className = ${JSON.stringify(object.className)}, uniqueKey = ${JSON.stringify(`bench-${options.name}-${object.className}`)}, enableSql = true)`,
 		);
+		for (const object of objects) {
+			bindings.push(
+				`(name = ${JSON.stringify(object.binding)}, durableObjectNamespace = (className = ${JSON.stringify(object.className)}))`,
+			);
+		}
 		durable.push(
-			`durableObjectNamespaces = [(className = ${JSON.stringify(object.className)}, uniqueKey = ${JSON.stringify(`bench-${options.name}-${object.className}`)}, enableSql = true)],`,
+			`durableObjectNamespaces = [${namespaces.join(", ")}],`,
 			'durableObjectStorage = (localDisk = "do-storage"),',
 		);
 		services.push(`(name = "do-storage", disk = (path = ${JSON.stringify(storageDir)}, writable = true))`);
