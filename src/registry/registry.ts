@@ -234,17 +234,30 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		await this.armAlarm();
 	}
 
-	private runRound(dueAt: number): Promise<SweepSummary> {
-		return runHealthSweep(
-			{ dueProbes: (at) => this.dueProbes(at), recordProbes: (results) => this.recordProbes(results) },
-			fetch,
-			Date.now,
-			dueAt,
-		);
+	/** One probe round: what is due at `dueAt`, probed, recorded. Its origins are free again when it ends, however it ends. */
+	private async runRound(dueAt: number): Promise<SweepSummary> {
+		const handedOut: string[] = [];
+		try {
+			return await runHealthSweep(
+				{
+					dueProbes: async (at) => {
+						const due = this.dueProbes(at);
+						for (const target of due) handedOut.push(target.key);
+						return due;
+					},
+					recordProbes: (results) => this.recordProbes(results),
+				},
+				fetch,
+				Date.now,
+				dueAt,
+			);
+		} finally {
+			for (const key of handedOut) this.probing.delete(key);
+		}
 	}
 
 	/** Hands out the probes due at `now`, oldest first, within one invocation's subrequest budget. */
-	private async dueProbes(now: number): Promise<ProbeTarget[]> {
+	private dueProbes(now: number): ProbeTarget[] {
 		const health = this.routing.health;
 		const due = toDueProbes(
 			{
@@ -269,7 +282,6 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		const changed: string[] = [];
 		const routing = this.routing;
 		for (const result of results) {
-			this.probing.delete(result.key);
 			const entry = routing.snapshot.pools.get(poolOfKey(result.key));
 			const monitor = entry?.monitor;
 			if (!monitor || !entry.origins.some((origin) => origin.key === result.key)) continue;
