@@ -1,6 +1,7 @@
 /**
- * Checks the layering of the source tree: no import cycles, no import a layer may not make, no
- * file over MAX_LINES lines. Every static import and export-from counts (`import type` and
+ * Checks the layering of the source tree: no import cycles, no import a folder may not make, no
+ * import of a module above the importer in the layer order, no file outside that order, no file
+ * over MAX_LINES lines. Every static import and export-from counts (`import type` and
  * `export type … from` too), and every dynamic `import("…")` with a literal specifier.
  *
  *   node scripts/check-layout.ts [root]      (root defaults to src)
@@ -52,6 +53,41 @@ export const RULES: readonly Rule[] = [
 	{ folder: "config", forbid: ["cloudflare:*"], why: PURE },
 ];
 
+/**
+ * One layer of the order in ../shared/DESIGN.md ("Where the code lives"): dependencies point down
+ * LAYERS; nothing imports a module above it. A member is a path relative to the root: "admin/"
+ * covers every file under that folder, "index.ts" that one file. Every file of the root must be
+ * covered by a member, so a new top-level module is placed on purpose. A file may import any file
+ * of its own member and of the layers below; the other members of its own layer too, unless
+ * `siblings` is "independent": then only the `shared` ones.
+ */
+export interface Layer {
+	readonly members: readonly string[];
+	/** Defaults to "free". */
+	readonly siblings?: "free" | "independent";
+	readonly shared?: readonly string[];
+}
+
+/** Top to bottom. An import a row of RULES forbids too is reported once, by that row. */
+export const LAYERS: readonly Layer[] = [
+	{ members: ["index.ts"] },
+	{ members: ["isolate.ts"] },
+	{ members: ["admin/"] },
+	{ members: ["observe/"] }, // metrics, dashboard, alerts: planned, not written yet
+	{ members: ["edge/"] },
+	{ members: ["proxy/"] },
+	{ members: ["registry/"] },
+	{ members: ["routing/"] },
+	{ members: ["health/"] },
+	{ members: ["steering/", "balancing/"], siblings: "independent" },
+	{ members: ["config/"] },
+	{
+		members: ["contract/", "env.ts", "deadline.ts", "digest.ts", "seed/"],
+		siblings: "independent",
+		shared: ["contract/"],
+	},
+];
+
 /** No file in the root may have more lines than this. */
 export const MAX_LINES = 400;
 
@@ -61,7 +97,8 @@ export interface Violation {
 	/** Path relative to the root, with `/` separators. */
 	file: string;
 	line: number;
-	rule: "cycle" | "layer" | "size" | "unresolved";
+	/** layer: a row of RULES; order: the layer order of LAYERS; unplaced: a file no member of LAYERS covers. */
+	rule: "cycle" | "layer" | "order" | "unplaced" | "size" | "unresolved";
 	message: string;
 }
 
@@ -377,6 +414,38 @@ function describeTarget(target: Target, specifier: string): string {
 	return `"${specifier}"`;
 }
 
+// ─── The layer order ──────────────────────────────────────────────────────────────────────────
+
+type Place = { layer: number; member: string };
+
+function placeOf(path: string, layers: readonly Layer[]): Place | undefined {
+	for (const [layer, { members }] of layers.entries())
+		for (const member of members)
+			if (member.endsWith("/") ? path.startsWith(member) : path === member) return { layer, member };
+	return undefined;
+}
+
+const showLayer = ({ members }: Layer): string =>
+	members.length === 1 ? (members[0] as string) : `[${members.join(" ")}]`;
+
+/** Why an import from one placed file of the root to another breaks the layer order, if it does. */
+function orderBreach(from: Place, to: Place, toShown: string, layers: readonly Layer[]): string | undefined {
+	if (to.layer < from.layer) {
+		const order = layers
+			.slice(to.layer, from.layer + 1)
+			.map(showLayer)
+			.join(" > ");
+		return `${from.member} imports ${toShown}, which is above it (layer order: ${order})`;
+	}
+	const layer = layers[from.layer] as Layer;
+	if (to.layer > from.layer || to.member === from.member || layer.siblings !== "independent") return undefined;
+	if (layer.shared?.includes(to.member)) return undefined;
+	const rule = layer.shared?.length
+		? `import no other member but ${layer.shared.join(", ")}`
+		: "not import one another";
+	return `${from.member} imports ${toShown}, a sibling in its own layer ${showLayer(layer)}, whose members may ${rule}`;
+}
+
 // ─── Cycles ───────────────────────────────────────────────────────────────────────────────────
 
 /** Tarjan's strongly connected components; only those holding a cycle (two files or more, or a self-import). */
@@ -453,7 +522,14 @@ function shortestCycle(start: string, component: Set<string>, graph: Map<string,
 
 // ─── The check ────────────────────────────────────────────────────────────────────────────────
 
-export function analyzeLayout(root: string, rules: readonly Rule[] = RULES, maxLines = MAX_LINES): LayoutReport {
+export interface LayoutOptions {
+	rules?: readonly Rule[];
+	layers?: readonly Layer[];
+	maxLines?: number;
+}
+
+export function analyzeLayout(root: string, options: LayoutOptions = {}): LayoutReport {
+	const { rules = RULES, layers = LAYERS, maxLines = MAX_LINES } = options;
 	const files = listFiles(root);
 	const known = new Set(files);
 	const violations: Violation[] = [];
@@ -474,6 +550,12 @@ export function analyzeLayout(root: string, rules: readonly Rule[] = RULES, maxL
 		const edges = new Map<string, number>();
 		graph.set(file, edges);
 		const folder = topFolder(file);
+		const place = placeOf(file, layers);
+		if (!place) {
+			const entry = folder ? `${folder}/` : file;
+			const message = `not placed in the layer order: add ${entry} to LAYERS in scripts/check-layout.ts, where DESIGN.md puts it`;
+			violations.push({ file, line: 1, rule: "unplaced", message });
+		}
 		for (const { specifier, line } of parseImports(source)) {
 			const target = resolveImport(file, specifier, known);
 			if (target.kind === "file" && !edges.has(target.path)) edges.set(target.path, line);
@@ -499,6 +581,9 @@ export function analyzeLayout(root: string, rules: readonly Rule[] = RULES, maxL
 						broken.allow ? `anything but ${broken.allow.join(", ")}` : broken.forbid.join(", ")
 					}: ${broken.why}`,
 				});
+			const to = !broken && place && target.kind === "file" ? placeOf(target.path, layers) : undefined;
+			const breach = to && place && orderBreach(place, to, describeTarget(target, specifier), layers);
+			if (breach) violations.push({ file, line, rule: "order", message: breach });
 		}
 	}
 

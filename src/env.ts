@@ -1,5 +1,4 @@
 import type { AuthorityRpc, CounterRpc } from "./contract/rpc";
-import { AUTHORITY } from "./routing/shard-keys";
 
 /** Bindings, vars and secrets, as wrangler.toml and .dev.vars declare them. */
 export interface Env {
@@ -27,14 +26,4 @@ export interface Env {
 	 * out waits for it before its own batch goes; 0: every request its own call (src/edge/route-lanes.ts).
 	 */
 	readonly ROUTE_BATCH_WAIT_MS?: string;
-}
-
-/** The authority: the one object holding configuration, health, drains, events and the audit log. */
-export function getAuthority(env: Env): DurableObjectStub<AuthorityRpc> {
-	return env.REGISTRY.getByName(AUTHORITY);
-}
-
-/** The counter object named `key` ("lb:<name>", routing/shard-keys.ts). */
-export function getCounter(env: Env, key: string): DurableObjectStub<CounterRpc> {
-	return env.COUNTERS.getByName(key);
 }

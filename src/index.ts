@@ -8,12 +8,13 @@
 import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
-import { type Env, getAuthority } from "./env";
+import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
 import { toVisitorLocation } from "./proxy/location";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
-import { toRelayedWebSocket } from "./proxy/websocket";
+import { relayWebSocket } from "./proxy/websocket";
+import { getAuthority } from "./registry/objects";
 
 export { Counter } from "./registry/counter";
 export { Registry } from "./registry/registry";
@@ -39,7 +40,7 @@ export default {
 			url,
 			waitUntil,
 			retryBudget: isolate.retryBudget,
-			relayWebSocket: toRelayedWebSocket,
+			relayWebSocket,
 		});
 	},
 

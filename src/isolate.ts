@@ -14,9 +14,9 @@ import { EdgePlanner } from "./edge/planner";
 import { ReplicaCache } from "./edge/replica-cache";
 import { RouteLanes, toRouteBatchWaitMs } from "./edge/route-lanes";
 import type { Env } from "./env";
-import { getAuthority, getCounter } from "./env";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { RetryBudget } from "./proxy/retry-budget";
+import { getAuthority, getCounter } from "./registry/objects";
 import { AUTHORITY } from "./routing/shard-keys";
 
 export interface Isolate {
@@ -42,23 +42,30 @@ export async function isolateFor(env: Env): Promise<Isolate> {
 		env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
 		env.AFFINITY_SECRET_PREVIOUS,
 	]);
-	isolate ??= wire(env, affinityKeys);
+	isolate ??= wireIsolate(env, affinityKeys);
 	return isolate;
 }
 
-function wire(env: Env, affinityKeys: readonly AffinityKey[]): Isolate {
+/** A fresh isolate's wiring (isolateFor keeps one; tests make their own). */
+export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Isolate {
 	const wait = toRouteBatchWaitMs(env.ROUTE_BATCH_WAIT_MS);
 	if (wait.error) console.error(wait.error);
-	// Requests that find a call to their counter object already out share the next one.
+	// Requests that find a call to their counter object already out share the next one. (The stub's
+	// types lose the compact reply's tuple type: Rpc.Result maps arrays; it is unchanged.)
 	const lanes = new RouteLanes<ShardRouteRequest, RouteReply>(
 		{
-			one: (key, request) => counterRoute(env, key, request),
+			one: (key, request) => getCounter(env, key).route(request) as Promise<RouteReply>,
 			many: (key, requests) => getCounter(env, key).routeMany(requests) as Promise<(RouteReply | Error)[]>,
 		},
 		{ maxWaitMs: wait.ms },
 	);
 	const stubs: CounterStubs = {
-		route: (key, request, background) => lanes.route(key, request, background),
+		// A hostname the replica does not know: the authority says which counter object plans it
+		// (a few a second at most, counter-client.ts), never shared, never a counter object of its own.
+		route: (key, request, background) =>
+			key === AUTHORITY
+				? (getAuthority(env).resolve(request.hostname) as Promise<RouteReply>)
+				: lanes.route(key, request, background),
 		replica: (held) => getAuthority(env).replica(held),
 	};
 	// Leases name the counter object that issued them; none comes from the authority.
@@ -74,11 +81,4 @@ function wire(env: Env, affinityKeys: readonly AffinityKey[]): Isolate {
 		affinityHeaders: new AffinityHeaderCache(),
 		affinityKeys,
 	};
-}
-
-/** One route call: to a counter object, or to the authority for a hostname the replica does not know. */
-function counterRoute(env: Env, key: string, request: ShardRouteRequest): Promise<RouteReply> {
-	// The stub's types lose the compact reply's tuple type (Rpc.Result maps arrays); it is unchanged.
-	if (key === AUTHORITY) return getAuthority(env).resolve(request.hostname) as Promise<RouteReply>;
-	return getCounter(env, key).route(request) as Promise<RouteReply>;
 }

@@ -7,7 +7,8 @@
 import { type IRequest, Router, StatusError } from "itty-router";
 import type { Collection, ConfigOperation } from "../config/operations";
 import type { WriteResult } from "../contract/status";
-import { type Env, getAuthority } from "../env";
+import type { Env } from "../env";
+import { getAuthority } from "../registry/objects";
 import { authenticate, type Caller } from "./auth";
 import { readJsonObject } from "./body";
 import { AdminError, ERROR_CODES, toFailure, toSuccess, toSuccessJson } from "./envelope";

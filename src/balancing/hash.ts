@@ -16,7 +16,7 @@
  * Why 1,000 points and not nginx's 160: an origin's share of the ring varies by about
  * √points / total points; with 160 per weight one of three equal origins got 37% of 10,000 keys
  * and a 1:3 split missed by up to 8%, with 1,000 (Envoy's default minimum ring is 1,024) the
- * spread is ±1.4% (one standard deviation). A ring of 10 origins builds in about 1 ms.
+ * spread is ±1.4% (one standard deviation).
  * Without a hash key the pick falls back to weighted random, as Envoy does.
  */
 import type { Candidate, OriginPolicy } from "./policy";

@@ -1,4 +1,4 @@
-import type { OriginPolicyName } from "../config/schema";
+import { type OriginPolicyName, SUPPORTED_ORIGIN_POLICIES } from "../config/schema";
 import { peakEwma } from "./ewma";
 import { consistentHash } from "./hash";
 import { leastConnections, leastOutstandingRequests } from "./least-connections";
@@ -8,7 +8,7 @@ import { weightedRandom } from "./random";
 import { roundRobin } from "./round-robin";
 import { weightedRoundRobin } from "./weighted-round-robin";
 
-const FACTORIES: Partial<Record<OriginPolicyName, () => OriginPolicy>> = {
+const FACTORIES: Record<OriginPolicyName, () => OriginPolicy> = {
 	random: weightedRandom,
 	round_robin: roundRobin,
 	weighted_round_robin: weightedRoundRobin,
@@ -19,7 +19,7 @@ const FACTORIES: Partial<Record<OriginPolicyName, () => OriginPolicy>> = {
 	ewma: peakEwma,
 };
 
-export const SUPPORTED_ORIGIN_POLICIES = Object.keys(FACTORIES) as OriginPolicyName[];
+export { SUPPORTED_ORIGIN_POLICIES };
 
 /**
  * A fresh policy instance (with its own counters) for one pool. A policy this version cannot run

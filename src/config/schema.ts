@@ -21,6 +21,13 @@ export const ORIGIN_POLICIES = [
 ] as const;
 export type OriginPolicyName = (typeof ORIGIN_POLICIES)[number];
 
+/**
+ * The origin policies this build runs: every one the model knows (src/balancing/index.ts has a
+ * factory for each; its type says so). A policy added to the model but not yet written goes here
+ * as a narrower list, and validation reports it.
+ */
+export const SUPPORTED_ORIGIN_POLICIES: readonly OriginPolicyName[] = ORIGIN_POLICIES;
+
 /** Pool steering policies known to the model; src/steering/ says which this build can run. */
 export const STEERING_POLICIES = [
 	"off",
@@ -32,6 +39,9 @@ export const STEERING_POLICIES = [
 	"least_connections",
 ] as const;
 export type SteeringPolicyName = (typeof STEERING_POLICIES)[number];
+
+/** The pool steering policies this build runs: every one the model knows (src/steering/index.ts has one for each). */
+export const SUPPORTED_STEERING_POLICIES: readonly SteeringPolicyName[] = STEERING_POLICIES;
 
 const headerMap = z.record(z.string().min(1), z.array(z.string()));
 const id = z

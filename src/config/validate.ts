@@ -6,9 +6,7 @@
  * raw IP origins — so nothing a user wrote is silently ignored.
  */
 import type { z } from "zod";
-import { SUPPORTED_ORIGIN_POLICIES } from "../balancing";
 import type { FieldError } from "../contract/status";
-import { SUPPORTED_STEERING_POLICIES } from "../steering";
 import { isIpAddress, isLoopback, toOriginBase } from "./origin-address";
 import {
 	type Config,
@@ -20,6 +18,8 @@ import {
 	POOL_MAP_FIELDS,
 	poolSchema,
 	proxySchema,
+	SUPPORTED_ORIGIN_POLICIES,
+	SUPPORTED_STEERING_POLICIES,
 } from "./schema";
 
 export type { FieldError };

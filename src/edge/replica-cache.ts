@@ -6,7 +6,6 @@
  * refreshes it in the background (`refresh`), never on a request's critical path.
  */
 import type { LoadBalancer } from "../config/schema";
-import { validateConfig } from "../config/validate";
 import type { Replica } from "../contract/replica";
 import type { RoutePlan, RouteRequest } from "../contract/route";
 import type { CompactPlan } from "../contract/wire";
@@ -82,7 +81,7 @@ export class ReplicaCache {
 			return undefined;
 		}
 		this.refreshing = state;
-		return this.refresh(source);
+		return this.refresh(source, state);
 	}
 
 	/** A plan from the replica alone (the counter object did not answer), marked `failOpen`. */
@@ -103,24 +102,22 @@ export class ReplicaCache {
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}
 
-	private async refresh(source: ReplicaSource): Promise<void> {
+	private async refresh(source: ReplicaSource, news: number): Promise<void> {
 		try {
 			this.install(await source.replica(null));
 		} catch (error) {
 			console.error("refreshing the replica failed", error);
 		} finally {
-			this.refreshing = undefined;
+			// Only its own: a refresh for newer news may have started meanwhile, and is still out.
+			if (this.refreshing === news) this.refreshing = undefined;
 		}
 	}
 
 	private install(replica: Replica | null): void {
 		if (!replica?.configJson) return;
 		if (this.current !== undefined && replica.state < this.current) return;
-		const checked = validateConfig(JSON.parse(replica.configJson));
-		if (!checked.ok) return;
 		const routing = new RoutingState();
-		routing.install(checked.config, replica.version);
-		routing.adopt(replica, Date.now());
+		if (routing.adoptReplica(replica, Date.now()).refused) return;
 		this.routing = routing;
 		this.current = replica.state;
 	}

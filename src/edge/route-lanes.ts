@@ -1,8 +1,8 @@
 /**
- * Route calls that share one registry call. Every call to a Durable Object has a fixed price, paid
- * by the Worker and by the object, which serves every request of its load balancer on one thread:
- * measured here, a `route` call costs the runtime about 100 µs of CPU per request, of which a no-op
- * call already costs 60–70 µs (docs/benchmarks.md). So an isolate keeps one lane per shard. A
+ * Route calls that share one counter object call. Every call to a Durable Object has a fixed price,
+ * paid by the Worker and by the object, which serves every request of its load balancer on one
+ * thread, and most of a `route` call's cost is that price, not the planning (docs/benchmarks.md,
+ * "Where the time goes"). So an isolate keeps one lane per counter object. A
  * request whose lane is idle asks at once, alone: an unloaded balancer waits for nothing. A request
  * that finds a call already out queues, and the queue goes as one call (`many`) when that call comes
  * back; the shard plans its requests one after another in arrival order, as it would have planned

@@ -3,8 +3,9 @@
  * headers, expected codes and body, timeout, and `retries` extra attempts before the check counts
  * as failed. Every failure becomes a result with a reason, never an exception.
  */
+
+import { classifyError, classifyStatus, describeEdgeStatus } from "../contract/failure";
 import { DeadlineTimer } from "../deadline";
-import { classifyError, classifyStatus, describeEdgeStatus } from "../proxy/failure";
 import { toStatusMatcher } from "./expected-codes";
 
 export interface ProbeTarget {

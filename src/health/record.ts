@@ -3,9 +3,22 @@
  * time, reason and round-trip time, and the RTT average steering reads. Pure.
  */
 import type { Monitor } from "../config/schema";
-import type { OriginHealth } from "../routing/routing-state";
 import type { ProbeResult } from "./probe";
-import { applyCheck } from "./state-machine";
+import { applyCheck, type HealthState } from "./state-machine";
+
+/** What the authority knows of an origin's active health (replicas carry the state and RTT average). */
+export interface OriginHealth {
+	state: HealthState;
+	lastCheckAt?: number;
+	lastReason?: string;
+	lastRttMs?: number;
+	/** Moving average of successful checks' round-trip times. */
+	rttEwmaMs?: number;
+	/** The reason of the last failed check. */
+	lastFailure?: string;
+	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
+	dueAt?: number;
+}
 
 /** Weight of a new round-trip time in an origin's health-check RTT average. */
 export const RTT_EWMA_ALPHA = 0.3;

@@ -5,17 +5,27 @@
  * first, within the subrequest budget of one invocation; the rest wait for the next round. Pure.
  */
 import type { Monitor } from "../config/schema";
-import type { OriginEntry, PoolEntry } from "../routing/snapshot";
 import type { ProbeTarget } from "./probe";
-import { toProbeTarget } from "./targets";
+import { type ProbeOrigin, toProbeTarget } from "./targets";
 
-/** Subrequests one invocation may spend on probes: the Free plan's 50, minus two for our own calls. */
+/**
+ * Subrequests one round may spend on probes: the Free plan's 50 per invocation, less a margin for the
+ * round's own calls. The pushes a round's transitions cause come out of the same invocation (see
+ * docs/architecture.md, "Known limits").
+ */
 export const PROBE_SUBREQUEST_BUDGET = 48;
 /** A probe due within this much of its interval is run now: cron fires once a minute, give or take. */
 export const DUE_SLACK_MS = 5_000;
 
+/** A pool as the schedule sees it (routing/snapshot.ts `PoolEntry` is one). */
+export interface MonitoredPool {
+	readonly pool: { readonly enabled: boolean };
+	readonly monitor: Monitor | undefined;
+	readonly origins: readonly ProbeOrigin[];
+}
+
 export interface ScheduleInput {
-	readonly pools: Iterable<PoolEntry>;
+	readonly pools: Iterable<MonitoredPool>;
 	/** The time of the round that last handed the origin out; undefined when none has. */
 	readonly lastDueAt: (originKey: string) => number | undefined;
 	/** Origins whose probe is out now (another round's): never handed out twice at once. */
@@ -23,7 +33,7 @@ export interface ScheduleInput {
 }
 
 /** Every enabled origin of an enabled, monitored pool, with its monitor. */
-function* monitored(pools: Iterable<PoolEntry>): Generator<{ origin: OriginEntry; monitor: Monitor }> {
+function* monitored(pools: Iterable<MonitoredPool>): Generator<{ origin: ProbeOrigin; monitor: Monitor }> {
 	for (const entry of pools) {
 		const monitor = entry.monitor;
 		if (!entry.pool.enabled || !monitor) continue;

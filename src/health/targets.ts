@@ -3,12 +3,20 @@
  * monitor's `type` unless the address fixes it, `port` override), method and headers.
  */
 import type { Monitor } from "../config/schema";
-import type { OriginEntry } from "../routing/snapshot";
+import type { OriginBase } from "../contract/route";
 import type { ProbeTarget } from "./probe";
 
 export const PROBE_USER_AGENT = "Switchyard-Health-Check/1";
 
-export function toProbeTarget(origin: OriginEntry, monitor: Monitor): ProbeTarget {
+/** What a probe needs of an origin (routing/snapshot.ts `OriginEntry` is one). */
+export interface ProbeOrigin {
+	/** "<pool id>/<origin name>". */
+	readonly key: string;
+	readonly enabled: boolean;
+	readonly base: OriginBase;
+}
+
+export function toProbeTarget(origin: ProbeOrigin, monitor: Monitor): ProbeTarget {
 	const protocol = origin.base.protocol ?? `${monitor.type}:`;
 	let host = origin.base.host;
 	if (monitor.port !== 0) {

@@ -22,7 +22,7 @@ export function declaredLength(request: Request): number | undefined {
 }
 
 /** A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory). */
-export async function toReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
+export async function readReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
 	if (request.body === null) return NO_BODY;
 	const length = declaredLength(request);
 	if (length !== undefined && length <= maxBytes) {
@@ -103,7 +103,7 @@ export const IDLE_WATCH_MIN_BYTES = 1024 * 1024;
  * failed — the client went away, or it went idle (true). Returns the stream to send and the pipe
  * to keep alive with waitUntil.
  */
-export function toWatchedBody(
+export function watchBody(
 	body: ReadableStream,
 	headers: Headers,
 	idleMs: number,

@@ -6,9 +6,9 @@
  * nothing has reached the client yet if it fails. Failures come back as values, classified once.
  */
 
+import { classifyError, classifyStatus, type FailureKind } from "../contract/failure";
 import { DeadlineTimer } from "../deadline";
 import { declaredBodyLength, toIdleWatch, toPassThrough } from "./bodies";
-import { classifyError, classifyStatus, type FailureKind } from "./failure";
 
 export type ForwardResult =
 	| {

@@ -10,12 +10,12 @@
  * on an isolate-wide budget, so a failing region does not multiply its own load.
  */
 import { toOriginUrl } from "../config/origin-address";
+import type { FailureKind } from "../contract/failure";
 import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
 import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
 import { DeadlineTimer } from "../deadline";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
-import { NO_BODY, streamOnce, toReplayableBody, toWatchedBody } from "./bodies";
-import type { FailureKind } from "./failure";
+import { NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
 import { forward } from "./forward";
 import { toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
@@ -154,7 +154,7 @@ export async function proxyRequest(
 			request.body === null
 				? NO_BODY
 				: proxy.retries > 0
-					? await toReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+					? await readReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
 					: streamOnce(request);
 		const headers = toUpstreamHeaders(request.headers, {
 			clientIp,
@@ -334,7 +334,7 @@ function toClientResponse(
 		done(false);
 		return new Response(options.bytes ?? null, { status: response.status, statusText: response.statusText, headers });
 	}
-	const { stream, piping } = toWatchedBody(response.body, headers, options.idleMs, done);
+	const { stream, piping } = watchBody(response.body, headers, options.idleMs, done);
 	hooks.waitUntil?.(piping);
 	return new Response(stream, { status: response.status, statusText: response.statusText, headers });
 }

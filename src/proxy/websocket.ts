@@ -6,7 +6,7 @@
  */
 
 /** The 101 response for the client, relaying to `origin`; `done` runs once either side closes. */
-export function toRelayedWebSocket(origin: WebSocket, headers: Headers, done: () => void): Response {
+export function relayWebSocket(origin: WebSocket, headers: Headers, done: () => void): Response {
 	const pair = new WebSocketPair();
 	const client = pair[0];
 	const server = pair[1];

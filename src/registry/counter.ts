@@ -12,9 +12,10 @@ import type { Replica } from "../contract/replica";
 import type { ShardRouteRequest } from "../contract/route";
 import type { CounterRpc } from "../contract/rpc";
 import type { RouteReply } from "../contract/wire";
-import { type Env, getAuthority } from "../env";
+import type { Env } from "../env";
 import { CounterCore } from "../routing/counter";
 import { toLeasePrefix } from "../routing/shard-keys";
+import { getAuthority } from "./objects";
 
 export class Counter extends DurableObject<Env> implements CounterRpc {
 	private readonly core: CounterCore;
@@ -28,11 +29,6 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		const key = ctx.id.name ?? ctx.id.toString();
 		// Each lease names its object, so the Worker sends its release back here.
 		this.core = new CounterCore(key, toLeasePrefix(key, crypto.randomUUID().slice(0, 8)));
-	}
-
-	/** The authority's state this object's replica was taken at. */
-	get state(): number | undefined {
-		return this.core.state;
 	}
 
 	/** Plans one request (see CounterCore.route), with a lease on the chosen origin. */

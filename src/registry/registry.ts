@@ -22,13 +22,12 @@ import { toDueProbes, toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
 import { toNoLoadBalancer } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
-import { shardKeyFor } from "../routing/shard-keys";
+import { AUTHORITY, shardKeyFor } from "../routing/shard-keys";
 import { findLoadBalancer, poolOfKey } from "../routing/snapshot";
-import type { Seed } from "../seed/seed";
 import { SEED } from "../seed/seed.generated";
 import { ConfigStore } from "./config-store";
 import { Replication } from "./replication";
-import { askCounterObjects, toEvents, toStatusReport } from "./status";
+import { askCounterObjects, listEvents, toStatusReport } from "./status";
 import { appendHealthEvent, loadHealth, migrate, saveHealth } from "./storage";
 
 export type {
@@ -54,6 +53,7 @@ interface PendingEvent {
 
 export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly routing = new RoutingState();
+	/** Configuration writes (tests reach its applySeed through runInDurableObject). */
 	private readonly config: ConfigStore;
 	private readonly replication: Replication;
 	/**
@@ -87,6 +87,10 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 				if (written) void this.armAlarm();
 			},
 		});
+		// Only "global" is the authority. Before counter objects had a class of their own, this class
+		// also served as counter shards ("lb:<name>"), and a Worker still running that code may address
+		// one: it gets no storage, no seed and no alarm, and its calls fail (that Worker fails open).
+		if (ctx.id.name !== undefined && ctx.id.name !== AUTHORITY) return;
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(sql);
 			this.config.load();
@@ -104,7 +108,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	// --- Replicas: what counter objects and Worker isolates plan from ---
 
-	/** The replica, or null when `held` is current already (the cheap check counter objects make every 5 s). */
+	/** The replica, or null when `held` is current already (the cheap check counter objects revalidate with). */
 	replica(held: ReplicaMark | null): Replica | null {
 		if (held && held.state === this.state && held.checks === this.checks) return null;
 		// Only RTT averages moved: the configuration stays where it was.
@@ -136,8 +140,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			if (decision.event) {
 				console.warn(`switchyard: ${ejection.key} ${ejection.reason}`);
 				this.pendingEvents.push({ at: ejection.at, originKey: ejection.key, healthy: false, reason: ejection.reason });
-				// Written off the caller's path: the alarm flushes pending events within a second.
-				void this.armAlarm(now + 1000);
+				// Written off the caller's path: the alarm flushes pending events soon.
+				void this.armAlarm(now + MIN_ALARM_GAP_MS);
 			}
 			if (decision.moved) this.bumpState();
 		}
@@ -182,11 +186,6 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		return result;
 	}
 
-	/** Applies a bundled seed when its hash is new (see ConfigStore.applySeed). */
-	applySeed(seed: Seed, now: number): WriteResult | undefined {
-		return this.config.applySeed(seed, now);
-	}
-
 	/** Configuration, health and drains as the authority holds them, with every counter object's counters added up. */
 	async status(): Promise<StatusReport> {
 		const answers = await askCounterObjects([...this.routing.snapshot.loadBalancers.keys()], (key) =>
@@ -197,7 +196,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	/** The audit log and health transitions, newest first. */
 	events(limit: number): EventEntry[] {
-		return toEvents(this.ctx.storage.sql, limit);
+		return listEvents(this.ctx.storage.sql, limit);
 	}
 
 	// --- Health: one probe round, run by the alarm and by the cron at its scheduled time ---

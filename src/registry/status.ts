@@ -50,7 +50,13 @@ export function toStatusReport(
 	answers: { statuses: ShardStatus[]; counters: ShardCounters[] },
 	now: number,
 ): StatusReport {
-	const merged = mergeShardCounters(answers.counters);
+	// The authority's own: ejections it accepted, shown even while the object that made one does not answer.
+	const own = {
+		inFlight: {},
+		passiveFailures: {},
+		ejectedUntil: Object.fromEntries(routing.outliers.ejections(now).map((ejection) => [ejection.key, ejection.until])),
+	};
+	const merged = mergeShardCounters([own, ...answers.counters]);
 	// An origin some counter object has ejected is out of rotation there, even before the authority heard of it.
 	const isHealthy = (key: string) => routing.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);
 	const { snapshot } = routing;
@@ -103,7 +109,7 @@ export function toStatusReport(
 }
 
 /** The audit log and health transitions, newest first. */
-export function toEvents(sql: SqlStorage, limit: number): EventEntry[] {
+export function listEvents(sql: SqlStorage, limit: number): EventEntry[] {
 	const config: EventEntry[] = listAudit(sql, limit).map((entry) => ({
 		type: "config",
 		at: new Date(entry.at).toISOString(),

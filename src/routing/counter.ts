@@ -6,7 +6,6 @@
  */
 import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
 import type { LoadBalancer } from "../config/schema";
-import { validateConfig } from "../config/validate";
 import type { ReportedEjection, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
@@ -28,7 +27,6 @@ export class CounterCore {
 	private readonly coloLatency = new Map<string, PeakEwma>();
 	/** Which replica it holds; undefined until it has one. */
 	private mark: ReplicaMark | undefined;
-	private configJson: string | undefined;
 	/** When the replica was last confirmed current (or replaced). */
 	validatedAt = 0;
 	/** Ejections not yet reported to the authority, and when to try again after a failed report. */
@@ -70,16 +68,11 @@ export class CounterCore {
 	 */
 	adopt(replica: Replica, now: number): boolean {
 		if (!isNewerReplica(replica, this.mark)) return false;
-		if (replica.configJson !== undefined && replica.configJson !== this.configJson) {
-			const checked = validateConfig(JSON.parse(replica.configJson));
-			if (checked.ok) {
-				this.routing.install(checked.config, replica.version);
-				this.configJson = replica.configJson;
-			} else {
-				console.error(`switchyard: ${this.shardKey} refused the authority's configuration ${replica.version}`);
-			}
-		}
-		this.routing.adopt(replica, now);
+		const { refused } = this.routing.adoptReplica(replica, now);
+		if (refused)
+			console.error(
+				`switchyard: ${this.shardKey} refused the authority's configuration ${replica.version}: ${refused}`,
+			);
 		this.mark = { state: replica.state, checks: replica.checks };
 		this.validatedAt = now;
 		return true;

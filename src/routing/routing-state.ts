@@ -8,31 +8,22 @@
 import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
 import type { Config } from "../config/schema";
 import { outlierDetectionSchema } from "../config/schema";
+import { validateConfig } from "../config/validate";
 import type { ReportedEjection } from "../contract/counters";
 import type { Replica } from "../contract/replica";
 import { type OutlierSettings, OutlierTracker } from "../health/outliers";
+import type { OriginHealth } from "../health/record";
 import { toSlowStartFactor } from "../health/slow-start";
-import { type HealthState, UNCHECKED } from "../health/state-machine";
+import { UNCHECKED } from "../health/state-machine";
 import type { PoolFacts } from "../steering/policy";
 import { poolsOf } from "./plan";
 import { PolicyCache } from "./policy-cache";
 import { type PoolEntry, poolOfKey, type Snapshot, toSnapshot } from "./snapshot";
 
+export type { OriginHealth };
+
 export const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
 export const DEFAULT_OUTLIERS: OutlierSettings = outlierDetectionSchema.parse({});
-
-export interface OriginHealth {
-	state: HealthState;
-	lastCheckAt?: number;
-	lastReason?: string;
-	lastRttMs?: number;
-	/** Moving average of successful checks' round-trip times. */
-	rttEwmaMs?: number;
-	/** The reason of the last failed check. */
-	lastFailure?: string;
-	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
-	dueAt?: number;
-}
 
 export interface Drain {
 	readonly since: number;
@@ -59,6 +50,8 @@ export class RoutingState {
 	warmingUntil = 0;
 	/** Per pool: the outlier detection and slow start settings of the first load balancer using it. */
 	private poolSettings = new Map<string, PoolSettings>();
+	/** The configuration text of the replica last installed (adoptReplica). */
+	private replicaConfigJson: string | undefined;
 
 	/**
 	 * Installs a validated configuration. Origins added by a change (`now` given; not those loaded
@@ -223,10 +216,27 @@ export class RoutingState {
 	}
 
 	/**
-	 * Takes health, drains, ejections and slow starts from a replica. The configuration is the
-	 * caller's (it validates `configJson` and calls `install` only when it changed, so policies keep
-	 * their cursors otherwise).
+	 * Takes a replica: its configuration when it differs from the one this state installed from a
+	 * replica last (so policies keep their cursors otherwise; a configuration that fails validation
+	 * is refused with an error, the rest is taken all the same), then health, drains, ejections and
+	 * slow starts. Whether the replica is newer is the caller's question.
 	 */
+	adoptReplica(replica: Replica, now: number): { readonly refused?: string } {
+		let refused: string | undefined;
+		if (replica.configJson !== undefined && replica.configJson !== this.replicaConfigJson) {
+			const checked = validateConfig(JSON.parse(replica.configJson));
+			if (checked.ok) {
+				this.install(checked.config, replica.version);
+				this.replicaConfigJson = replica.configJson;
+			} else {
+				refused = checked.errors.map((error) => `${error.path}: ${error.message}`).join("; ");
+			}
+		}
+		this.adopt(replica, now);
+		return refused === undefined ? {} : { refused };
+	}
+
+	/** Takes health, drains, ejections and slow starts from a replica (the configuration: see adoptReplica). */
 	adopt(replica: Replica, now: number): void {
 		this.health.clear();
 		for (const entry of replica.health) {

@@ -1,4 +1,4 @@
-import type { SteeringPolicyName } from "../config/schema";
+import { type SteeringPolicyName, SUPPORTED_STEERING_POLICIES } from "../config/schema";
 import { dynamicLatency } from "./dynamic-latency";
 import { failover } from "./failover";
 import { geo } from "./geo";
@@ -7,7 +7,7 @@ import type { SteeringPolicy } from "./policy";
 import { proximity } from "./proximity";
 import { randomSteering } from "./random";
 
-const POLICIES: Partial<Record<SteeringPolicyName, SteeringPolicy>> = {
+const POLICIES: Record<SteeringPolicyName, SteeringPolicy> = {
 	off: failover,
 	geo,
 	random: randomSteering,
@@ -17,7 +17,7 @@ const POLICIES: Partial<Record<SteeringPolicyName, SteeringPolicy>> = {
 	least_connections: leastConnections,
 };
 
-export const SUPPORTED_STEERING_POLICIES = Object.keys(POLICIES) as SteeringPolicyName[];
+export { SUPPORTED_STEERING_POLICIES };
 
 /** A policy this version cannot run falls back to ordered failover; validation reports it in `messages`. */
 export function getSteeringPolicy(name: SteeringPolicyName): SteeringPolicy {

@@ -9,8 +9,10 @@
  * are its failover order.
  * Source: https://developers.cloudflare.com/load-balancing/understand-basics/traffic-steering/steering-policies/least-outstanding-requests/
  */
-import { TIE } from "../balancing/policy";
 import type { SteeringPolicy } from "./policy";
+
+/** Loads within this relative distance count as equal (default order keeps them), as for origins in balancing/. */
+const TIE = 1e-9;
 
 function make(name: string): SteeringPolicy {
 	return {

@@ -1,41 +1,9 @@
 // Issue 11: a Durable Object with a pending timer stays in memory until it fires, so every deadline
 // the counter objects and the authority wait on must leave nothing armed once it is over.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DeadlineTimer, TimeoutError, type TimerFunctions, withTimeout } from "../../src/deadline";
+import { DeadlineTimer, TimeoutError, withTimeout } from "../../src/deadline";
 import { deferred, settle } from "../fixtures/fetch";
-
-/** A fake clock for DeadlineTimer: timers run when `advance` passes their time. */
-function fakeTimers() {
-	let now = 0;
-	let nextId = 1;
-	const pending = new Map<number, { at: number; callback: () => void }>();
-	const counts = { armed: 0, cleared: 0 };
-	const timers: TimerFunctions = {
-		now: () => now,
-		setTimeout: (callback, ms) => {
-			counts.armed++;
-			const id = nextId++;
-			pending.set(id, { at: now + ms, callback });
-			return id;
-		},
-		clearTimeout: (id) => {
-			counts.cleared++;
-			pending.delete(id as number);
-		},
-	};
-	const advance = (ms: number) => {
-		const until = now + ms;
-		for (;;) {
-			const due = [...pending].filter(([, timer]) => timer.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-			if (!due) break;
-			pending.delete(due[0]);
-			now = due[1].at;
-			due[1].callback();
-		}
-		now = until;
-	};
-	return { timers, advance, counts, pendingCount: () => pending.size };
-}
+import { fakeTimers } from "../fixtures/timers";
 
 /** Where a promise stands, without waiting for it. */
 function track<T>(promise: Promise<T>) {

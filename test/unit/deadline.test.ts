@@ -1,38 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DeadlineTimer, type TimerFunctions } from "../../src/deadline";
-
-/** A fake clock: timers run when `advance` passes their time; counts what was armed and cleared. */
-function fakeTimers() {
-	let now = 0;
-	let nextId = 1;
-	const pending = new Map<number, { at: number; callback: () => void }>();
-	const counts = { armed: 0, cleared: 0 };
-	const timers: TimerFunctions = {
-		now: () => now,
-		setTimeout: (callback, ms) => {
-			counts.armed++;
-			const id = nextId++;
-			pending.set(id, { at: now + ms, callback });
-			return id;
-		},
-		clearTimeout: (id) => {
-			counts.cleared++;
-			pending.delete(id as number);
-		},
-	};
-	const advance = (ms: number) => {
-		const until = now + ms;
-		for (;;) {
-			const due = [...pending].filter(([, timer]) => timer.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-			if (!due) break;
-			pending.delete(due[0]);
-			now = due[1].at;
-			due[1].callback();
-		}
-		now = until;
-	};
-	return { timers, advance, counts, pendingCount: () => pending.size };
-}
+import { DeadlineTimer } from "../../src/deadline";
+import { fakeTimers } from "../fixtures/timers";
 
 describe("DeadlineTimer", () => {
 	it("runs the callback once the time has passed, not before", () => {

@@ -5,7 +5,8 @@
  */
 import { reset, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Registry, WriteResult } from "../../src/registry/registry";
+import type { ConfigStore } from "../../src/registry/config-store";
+import type { WriteResult } from "../../src/registry/registry";
 import { actorFor, expectUnchanged, readEvents, readStored, registryStub } from "./admin-helpers";
 import { admin, onePoolConfig, TOKEN } from "./helpers";
 
@@ -18,7 +19,7 @@ beforeEach(async () => {
 function applySeed(hash: string, document: unknown): Promise<WriteResult | undefined> {
 	const json = typeof document === "string" ? document : JSON.stringify(document);
 	return runInDurableObject(registryStub(), (instance) =>
-		(instance as unknown as Registry).applySeed({ hash, source: SOURCE, json }, Date.now()),
+		(instance as unknown as { config: ConfigStore }).config.applySeed({ hash, source: SOURCE, json }, Date.now()),
 	);
 }
 

@@ -12,32 +12,22 @@ import {
 import { ShardedOutcomes } from "../../../src/edge/outcome-batcher";
 import { REPLICA_LOAD_STALE_MS, ReplicaCache } from "../../../src/edge/replica-cache";
 import { AUTHORITY, shardKeyFor, toLeasePrefix } from "../../../src/routing/shard-keys";
-import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
+import { aConfig, aLoadBalancer, anOrigin, aPool } from "../../fixtures/config";
 import { deferred } from "../../fixtures/fetch";
 import { anOutcome } from "../../fixtures/outcomes";
+import { aReplica } from "../../fixtures/replica";
 
 const aRecord = (leaseId: string) => anOutcome(leaseId);
 const leaseOf = (lb: string, n: number) => `${toLeasePrefix(shardKeyFor(lb), "i")}-${n}`;
 
 /** A replica with load balancers a.test and b.test over one pool. */
 function copyOf(state: number, names = ["a.test", "b.test"]): Replica {
-	const config = aValidConfig(
-		aConfig({
-			monitors: [],
-			pools: [aPool("p", [anOrigin("x")])],
-			load_balancers: names.map((name) => aLoadBalancer(name, ["p"])),
-		}),
-	);
-	return {
-		state,
-		checks: 0,
-		configJson: JSON.stringify(config),
-		version: 1,
-		health: [],
-		healthySince: [],
-		drains: [],
-		ejections: [],
-	};
+	const config = aConfig({
+		monitors: [],
+		pools: [aPool("p", [anOrigin("x")])],
+		load_balancers: names.map((name) => aLoadBalancer(name, ["p"])),
+	});
+	return aReplica(config, { state });
 }
 
 const okPlan = (loadBalancer: string, state = 1): RoutePlan =>

@@ -3,28 +3,17 @@ import type { Replica } from "../../../src/contract/replica";
 import type { RoutePlan } from "../../../src/contract/route";
 import { EdgePlanner } from "../../../src/edge/planner";
 import { ReplicaCache } from "../../../src/edge/replica-cache";
-import { aConfig, aLoadBalancer, anOrigin, aPool, aValidConfig } from "../../fixtures/config";
+import { aConfig, aLoadBalancer, anOrigin, aPool } from "../../fixtures/config";
+import { aReplica } from "../../fixtures/replica";
 
 function replicaOf(state: number): Replica {
-	const config = aValidConfig(
-		aConfig({
-			monitors: [],
-			pools: [aPool("primary", [anOrigin("a"), anOrigin("b")])],
-			load_balancers: [aLoadBalancer("app.example.com", ["primary"])],
-		}),
-	);
+	const config = aConfig({
+		monitors: [],
+		pools: [aPool("primary", [anOrigin("a"), anOrigin("b")])],
+		load_balancers: [aLoadBalancer("app.example.com", ["primary"])],
+	});
 	// b is out (ejected by passive health) in this replica.
-	const ejections = [{ key: "primary/b", until: Date.now() + 3_600_000 }];
-	return {
-		state,
-		checks: 0,
-		configJson: JSON.stringify(config),
-		version: 1,
-		health: [],
-		healthySince: [],
-		drains: [],
-		ejections,
-	};
+	return aReplica(config, { state, ejections: [{ key: "primary/b", until: Date.now() + 3_600_000 }] });
 }
 
 const okPlan = (state: number, leaseId: string): RoutePlan =>

@@ -191,3 +191,19 @@ describe("ReplicaCache.planLocally (fail open)", () => {
 		expect(cache.planLocally({ hostname: "nope.example.com" })).toEqual(toNoLoadBalancer("nope.example.com"));
 	});
 });
+
+// Found by the review of the house: the first refresh to end forgot a newer one still out.
+describe("ReplicaCache.refreshFor with overlapping refreshes", () => {
+	it("a refresh that ends does not forget a newer one still running: news of that state starts no second fetch", async () => {
+		const cache = await cacheAt(replicaAt(7));
+		const { source, fetches } = pendingSource();
+		const eight = cache.refreshFor(8, source);
+		expect(cache.refreshFor(9, source)).toBeDefined();
+		fetches[0]?.resolve(replicaAt(8));
+		await eight;
+		expect(cache.state).toBe(8);
+		// The fetch for 9 is still out: another reply at state 9 must not start one more.
+		expect(cache.refreshFor(9, source)).toBeUndefined();
+		expect(fetches).toHaveLength(2);
+	});
+});

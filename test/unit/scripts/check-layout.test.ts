@@ -1,10 +1,14 @@
-/** scripts/check-layout.ts: import cycles, the layer rules and the size limit, on small trees in a temp directory. */
+/**
+ * scripts/check-layout.ts: import cycles, the folder rules, the layer order and the size limit, on
+ * small trees in a temp directory. Files of the trees sit in folders of the layer order (mostly
+ * routing/), so that only the rule a test is about reports.
+ */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { analyzeLayout, checkLayout, parseImports, type Violation } from "../../../scripts/check-layout.ts";
+import { analyzeLayout, checkLayout, LAYERS, parseImports, type Violation } from "../../../scripts/check-layout.ts";
 
 const roots: string[] = [];
 afterAll(() => {
@@ -50,13 +54,13 @@ describe("check-layout: a clean tree", () => {
 describe("check-layout: import cycles", () => {
 	it("finds a two-file cycle, once, at the first file's import of the second", () => {
 		const root = tree({
-			"a.ts": '// a\nimport { b } from "./b";\nexport const a = 1;\n',
-			"b.ts": 'import { a } from "./a";\nexport const b = 2;\n',
+			"routing/a.ts": '// a\nimport { b } from "./b";\nexport const a = 1;\n',
+			"routing/b.ts": 'import { a } from "./a";\nexport const b = 2;\n',
 		});
 		const violations = checkLayout(root);
-		expect(where(violations)).toEqual(["cycle a.ts:2"]);
-		expect(violations[0]?.message).toBe("import cycle: a.ts → b.ts → a.ts");
-		expect(analyzeLayout(root).cycles).toEqual([["a.ts", "b.ts", "a.ts"]]);
+		expect(where(violations)).toEqual(["cycle routing/a.ts:2"]);
+		expect(violations[0]?.message).toBe("import cycle: routing/a.ts → routing/b.ts → routing/a.ts");
+		expect(analyzeLayout(root).cycles).toEqual([["routing/a.ts", "routing/b.ts", "routing/a.ts"]]);
 	});
 
 	it("finds a three-file cycle made only of type imports and type re-exports", () => {
@@ -73,40 +77,41 @@ describe("check-layout: import cycles", () => {
 
 	it("counts dynamic import() and side-effect imports, and names every file of a larger component", () => {
 		const root = tree({
-			"a.ts": 'export const load = () => import("./b");\n',
-			"b.ts": 'import "./a";\nimport "./c";\n',
-			"c.ts": 'export * from "./b";\n',
+			"config/a.ts": 'export const load = () => import("./b");\n',
+			"config/b.ts": 'import "./a";\nimport "./c";\n',
+			"config/c.ts": 'export * from "./b";\n',
 		});
 		const violations = checkLayout(root);
-		expect(where(violations)).toEqual(["cycle a.ts:1"]);
+		expect(where(violations)).toEqual(["cycle config/a.ts:1"]);
 		expect(violations[0]?.message).toBe(
-			"import cycle: a.ts → b.ts → a.ts (3 files import each other: a.ts, b.ts, c.ts)",
+			"import cycle: config/a.ts → config/b.ts → config/a.ts (3 files import each other: config/a.ts, config/b.ts, config/c.ts)",
 		);
 	});
 
 	it("reports two separate cycles separately", () => {
 		const root = tree({
-			"a.ts": 'import "./b";\n',
-			"b.ts": 'import "./a";\n',
-			"m/x.ts": 'import "./y";\n',
-			"m/y.ts": 'import "./x";\n',
-			"m/self.ts": 'import "./self";\n',
+			"edge/a.ts": 'import "./b";\n',
+			"edge/b.ts": 'import "./a";\n',
+			"health/x.ts": 'import "./y";\n',
+			"health/y.ts": 'import "./x";\n',
+			"health/self.ts": 'import "./self";\n',
 		});
 		expect(analyzeLayout(root).cycles).toEqual([
-			["a.ts", "b.ts", "a.ts"],
-			["m/self.ts", "m/self.ts"],
-			["m/x.ts", "m/y.ts", "m/x.ts"],
+			["edge/a.ts", "edge/b.ts", "edge/a.ts"],
+			["health/self.ts", "health/self.ts"],
+			["health/x.ts", "health/y.ts", "health/x.ts"],
 		]);
+		expect(checkLayout(root).every((v) => v.rule === "cycle")).toBe(true);
 	});
 
 	it("resolves ./dir to dir/index.ts", () => {
 		const root = tree({
-			"app.ts": 'import { lib } from "./lib";\nexport const app = lib;\n',
-			"lib/index.ts": 'export { lib } from "./impl";\n',
-			"lib/impl.ts": 'import { app } from "../app";\nexport const lib = 1;\n',
+			"routing/app.ts": 'import { lib } from "./lib";\nexport const app = lib;\n',
+			"routing/lib/index.ts": 'export { lib } from "./impl";\n',
+			"routing/lib/impl.ts": 'import { app } from "../app";\nexport const lib = 1;\n',
 		});
 		expect(checkLayout(root).map((v) => v.message)).toEqual([
-			"import cycle: app.ts → lib/index.ts → lib/impl.ts → app.ts",
+			"import cycle: routing/app.ts → routing/lib/index.ts → routing/lib/impl.ts → routing/app.ts",
 		]);
 	});
 });
@@ -225,11 +230,146 @@ describe("check-layout: layer rules", () => {
 	});
 });
 
+describe("check-layout: the layer order", () => {
+	it("reports an import of a module in a higher layer, at its file and line", () => {
+		const root = tree({
+			"routing/snapshot.ts": "export type Snapshot = {};\n",
+			"steering/index.ts": "export const steer = 1;\n",
+			"health/probe.ts": '// probe\nimport type { Snapshot } from "../routing/snapshot";\n',
+			"config/validate.ts": 'import { z } from "zod";\n\nimport { steer } from "../steering";\n',
+		});
+		const violations = checkLayout(root);
+		expect(where(violations)).toEqual(["order config/validate.ts:3", "order health/probe.ts:2"]);
+		expect(violations.map((v) => v.message)).toEqual([
+			'config/ imports steering/index.ts ("../steering"), which is above it (layer order: [steering/ balancing/] > config/)',
+			'health/ imports routing/snapshot.ts ("../routing/snapshot"), which is above it (layer order: routing/ > health/)',
+		]);
+	});
+
+	it("accepts imports down the order, within a folder, and of a folder's own subfolders", () => {
+		const root = tree({
+			"index.ts": 'import "./isolate";\nimport "./admin/router";\nimport "./registry/authority";\n',
+			"isolate.ts": 'import "./edge/planner";\nimport "./env";\n',
+			"admin/router.ts": 'import "../observe/metrics";\nimport "../config/schema";\n',
+			"observe/metrics.ts": 'import "../edge/planner";\n',
+			"edge/planner.ts": 'import "../routing/plan";\nimport "../deadline";\nimport "../proxy/proxy";\n',
+			"proxy/proxy.ts": 'import "../routing/plan";\n',
+			"registry/authority.ts": 'import "../routing/plan";\nimport "../seed/seed";\n',
+			"routing/plan.ts": 'import "../health/probe";\nimport "../steering/geo";\nimport "./leases/lease";\n',
+			"routing/leases/lease.ts": 'import "../plan-types";\n',
+			"routing/plan-types.ts": 'import "../balancing/p2c";\n',
+			"health/probe.ts": 'import "../config/schema";\nimport "../digest";\n',
+			"steering/geo.ts": 'import "./distance";\nimport "../config/schema";\n',
+			"steering/distance.ts": "export {};\n",
+			"balancing/p2c.ts": 'import "../contract/route";\n',
+			"config/schema.ts": 'import "../contract/route";\nimport "../env";\n',
+			"contract/route.ts": 'import "./ids";\n',
+			"contract/ids.ts": "export {};\n",
+			"env.ts": "export {};\n",
+			"deadline.ts": "export {};\n",
+			"digest.ts": "export {};\n",
+			"seed/seed.ts": 'import "./seed.generated";\n',
+			"seed/seed.generated.ts": "export {};\n",
+		});
+		expect(checkLayout(root)).toEqual([]);
+	});
+
+	it("reports steering/ and balancing/ importing each other: one layer, independent members", () => {
+		const root = tree({
+			"steering/geo.ts": 'import "./distance";\nimport { pick } from "../balancing/p2c";\n',
+			"steering/distance.ts": "export {};\n",
+			"balancing/p2c.ts": "export const pick = 1;\n",
+			"balancing/hash.ts": '\n\nexport * from "../steering/distance";\n',
+		});
+		const violations = checkLayout(root);
+		expect(where(violations)).toEqual(["order balancing/hash.ts:3", "order steering/geo.ts:2"]);
+		expect(violations[1]?.message).toBe(
+			'steering/ imports balancing/p2c.ts ("../balancing/p2c"), a sibling in its own layer [steering/ balancing/], whose members may not import one another',
+		);
+	});
+
+	it("lets the bottom layer's members import contract/ only", () => {
+		const root = tree({
+			"contract/ids.ts": "export type Id = string;\n",
+			"routing/plan.ts": "export const plan = 1;\n",
+			"digest.ts": "export const digest = 1;\n",
+			"env.ts": 'import type { Id } from "./contract/ids";\nimport { plan } from "./routing/plan";\n',
+			"deadline.ts": 'import type { Id } from "./contract/ids";\nimport { digest } from "./digest";\n',
+			"seed/seed.ts": 'import type { Id } from "../contract/ids";\nimport "../env";\n',
+		});
+		const violations = checkLayout(root);
+		expect(where(violations)).toEqual(["order deadline.ts:2", "order env.ts:2", "order seed/seed.ts:2"]);
+		expect(violations[1]?.message).toBe(
+			'env.ts imports routing/plan.ts ("./routing/plan"), which is above it (layer order: routing/ > health/ > [steering/ balancing/] > config/ > [contract/ env.ts deadline.ts digest.ts seed/])',
+		);
+		expect(violations[0]?.message).toBe(
+			'deadline.ts imports digest.ts ("./digest"), a sibling in its own layer [contract/ env.ts deadline.ts digest.ts seed/], whose members may import no other member but contract/',
+		);
+	});
+
+	it("reports an import a folder rule forbids once, by that rule", () => {
+		const root = tree({
+			"env.ts": "export {};\n",
+			"edge/planner.ts": "export {};\n",
+			"proxy/outcome.ts": 'export * from "../edge/planner";\n',
+			"registry/authority.ts": 'import "../proxy/outcome";\n',
+			"contract/route.ts": 'import "../env";\n',
+		});
+		const violations = checkLayout(root);
+		expect(where(violations)).toEqual([
+			"layer contract/route.ts:1",
+			"layer proxy/outcome.ts:1",
+			"layer registry/authority.ts:1",
+		]);
+		expect(violations[0]?.message).toContain("contract/ may not import anything but contract/");
+	});
+
+	it("reports every file no member of the order covers, and checks no import from or to it", () => {
+		const root = tree({
+			"index.ts": "export {};\n",
+			"util.ts": 'import "./index";\n',
+			"metrics/export.ts": '\nimport "../routing/plan";\n',
+			"routing/plan.ts": 'import "../util";\n',
+		});
+		const violations = checkLayout(root);
+		expect(where(violations)).toEqual(["unplaced metrics/export.ts:1", "unplaced util.ts:1"]);
+		expect(violations.find((v) => v.file === "util.ts")?.message).toBe(
+			"not placed in the layer order: add util.ts to LAYERS in scripts/check-layout.ts, where DESIGN.md puts it",
+		);
+		expect(violations.find((v) => v.rule === "unplaced" && v.file.startsWith("metrics/"))?.message).toContain(
+			"add metrics/ to LAYERS",
+		);
+	});
+
+	it("places each path of the design document once, top to bottom", () => {
+		const members = LAYERS.flatMap((layer) => layer.members);
+		expect(new Set(members).size).toBe(members.length);
+		expect(LAYERS.map((layer) => layer.members.join(" "))).toEqual([
+			"index.ts",
+			"isolate.ts",
+			"admin/",
+			"observe/",
+			"edge/",
+			"proxy/",
+			"registry/",
+			"routing/",
+			"health/",
+			"steering/ balancing/",
+			"config/",
+			"contract/ env.ts deadline.ts digest.ts seed/",
+		]);
+	});
+});
+
 describe("check-layout: file size", () => {
 	it("fails a file over 400 lines at line 401, and passes one of exactly 400", () => {
-		const root = tree({ "big.ts": lines(401), "ok.ts": lines(400), "no-newline.ts": lines(400).trimEnd() });
+		const root = tree({
+			"routing/big.ts": lines(401),
+			"routing/ok.ts": lines(400),
+			"routing/no-newline.ts": lines(400).trimEnd(),
+		});
 		const violations = checkLayout(root);
-		expect(where(violations)).toEqual(["size big.ts:401"]);
+		expect(where(violations)).toEqual(["size routing/big.ts:401"]);
 		expect(violations[0]?.message).toContain("401 lines");
 	});
 });
@@ -296,16 +436,32 @@ describe("check-layout: the command", () => {
 	};
 
 	it("prints one line and exits 0 when the layout holds", () => {
-		const root = tree({ "a.ts": 'import "./b";\n', "b.ts": "export {};\n" });
+		const root = tree({ "index.ts": 'import "./routing/b";\n', "routing/b.ts": "export {};\n" });
 		expect(run(root)).toEqual({ status: 0, stdout: "check-layout: 2 files, 0 cycles, all rules hold\n", stderr: "" });
 	});
 
+	it("reports the project's own src/ as it is: one file:line line per violation, then the count", () => {
+		const result = run("src");
+		const report = analyzeLayout(join(process.cwd(), "src"));
+		const summary = `check-layout: ${report.files} files, ${report.cycles.length} cycle`;
+		if (report.violations.length === 0) {
+			expect(result).toMatchObject({ status: 0, stderr: "" });
+			expect(result.stdout).toMatch(new RegExp(`^${summary}s?, all rules hold\n$`));
+			return;
+		}
+		expect(result.status).toBe(1);
+		expect(result.stderr.trimEnd().split("\n")).toEqual([
+			...report.violations.map((v) => `src/${v.file}:${v.line}: ${v.message}`),
+			expect.stringMatching(new RegExp(`^${summary}s?, ${report.violations.length} violations?$`)),
+		]);
+	});
+
 	it("prints each violation as file:line and exits 1", () => {
-		const root = tree({ "a.ts": 'import "./b";\n', "b.ts": '\nimport "./a";\n' });
+		const root = tree({ "routing/a.ts": 'import "./b";\n', "routing/b.ts": '\nimport "./a";\n' });
 		const result = run(root);
 		expect(result.status).toBe(1);
 		expect(result.stderr).toBe(
-			`${root}/a.ts:1: import cycle: a.ts → b.ts → a.ts\ncheck-layout: 2 files, 1 cycle, 1 violation\n`,
+			`${root}/routing/a.ts:1: import cycle: routing/a.ts → routing/b.ts → routing/a.ts\ncheck-layout: 2 files, 1 cycle, 1 violation\n`,
 		);
 	});
 });

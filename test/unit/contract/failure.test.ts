@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyError, classifyStatus } from "../../../src/proxy/failure";
+import { classifyError, classifyStatus } from "../../../src/contract/failure";
 
 describe("classifyStatus", () => {
 	it.each([

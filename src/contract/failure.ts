@@ -5,7 +5,7 @@
  * https://developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-5xx-errors/
  */
 
-import type { FailureKind } from "../contract/outcome";
+import type { FailureKind } from "./outcome";
 
 export type { FailureKind };
 
