@@ -4,6 +4,7 @@
  * that stalls longer than proxy.idle_timeout_ms is cut). Nothing here buffers a large body, and no
  * timer here can cut a body that keeps moving, however long it runs.
  */
+import { DeadlineTimer, type TimerFunctions } from "../deadline";
 
 export interface ReplayableBody {
 	readonly replayable: boolean;
@@ -45,31 +46,23 @@ export class IdleTimeout extends Error {
 }
 
 /**
- * An identity transform that errors when no chunk passed for `idleMs` (0: never). One timer per
- * stream, re-armed lazily: each chunk only notes the time.
+ * An identity transform that errors when no chunk passed for `idleMs` (0: never). Each chunk moves
+ * the deadline of one DeadlineTimer, which re-arms its runtime timer only when it fires early.
  */
-export function toIdleWatch(idleMs: number, now: () => number = Date.now): TransformStream<Uint8Array, Uint8Array> {
+export function watchForIdle(idleMs: number, timers?: TimerFunctions): TransformStream<Uint8Array, Uint8Array> {
 	if (idleMs <= 0) return new TransformStream();
-	let last = now();
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const stop = () => {
-		if (timer !== undefined) clearTimeout(timer);
-		timer = undefined;
-	};
+	const timer = new DeadlineTimer(timers);
+	let expire = () => {};
 	return new TransformStream({
 		start(controller) {
-			const check = () => {
-				const quietMs = now() - last;
-				if (quietMs >= idleMs) controller.error(new IdleTimeout(idleMs));
-				else timer = setTimeout(check, idleMs - quietMs);
-			};
-			timer = setTimeout(check, idleMs);
+			expire = () => controller.error(new IdleTimeout(idleMs));
+			timer.start(idleMs, expire);
 		},
 		transform(chunk, controller) {
-			last = now();
+			timer.start(idleMs, expire);
 			controller.enqueue(chunk);
 		},
-		flush: stop,
+		flush: () => timer.dispose(),
 	});
 }
 
@@ -113,7 +106,7 @@ export function watchBody(
 	const pass = toPassThrough(length);
 	// The idle watch costs JavaScript per chunk: kept for long or open-ended bodies, where a stall matters.
 	const watch = idleMs > 0 && (length === undefined || length > IDLE_WATCH_MIN_BYTES);
-	const source = watch ? body.pipeThrough(toIdleWatch(idleMs)) : body;
+	const source = watch ? body.pipeThrough(watchForIdle(idleMs)) : body;
 	const piping = source.pipeTo(pass.writable).then(
 		() => done(false),
 		() => done(true),

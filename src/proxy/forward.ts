@@ -8,7 +8,7 @@
 
 import { classifyError, classifyStatus, type FailureKind } from "../contract/failure";
 import { DeadlineTimer } from "../deadline";
-import { declaredBodyLength, toIdleWatch, toPassThrough } from "./bodies";
+import { declaredBodyLength, toPassThrough, watchForIdle } from "./bodies";
 
 export type ForwardResult =
 	| {
@@ -104,7 +104,7 @@ function withEndSignal(
 	onEnd: () => void,
 	idleMs: number,
 ): ReadableStream {
-	const source = idleMs > 0 ? body.pipeThrough(toIdleWatch(idleMs)) : body;
+	const source = idleMs > 0 ? body.pipeThrough(watchForIdle(idleMs)) : body;
 	const watched = source.pipeThrough(new TransformStream({ flush: onEnd }));
 	return length !== undefined ? watched.pipeThrough(toPassThrough(length)) : watched;
 }
