@@ -87,15 +87,9 @@ export class ReplicaCache {
 	/** A plan from the replica alone (the counter object did not answer), marked `failOpen`. */
 	planLocally(request: RouteRequest): RoutePlan {
 		const routing = this.routing as RoutingState;
-		const now = Date.now();
-		const policies = routing.policies;
 		const plan = planRoute(routing.snapshot, request.hostname, {
-			isHealthy: (key) => routing.isOriginHealthy(key, now),
-			isDraining: (key) => routing.isDraining(key),
-			policyFor: (poolId) => policies.policyFor(poolId),
-			random: Math.random,
+			...routing.planContext(Date.now(), Math.random),
 			hashKey: request.clientIp,
-			now,
 			...(request.location ? { steering: { location: request.location } } : {}),
 			...(request.pin ? { affinity: { pin: request.pin } } : {}),
 		});

@@ -99,10 +99,7 @@ export class CounterCore {
 			routing.snapshot,
 			request.hostname,
 			{
-				isHealthy: (key) => routing.isOriginHealthy(key, now),
-				isDraining: (key) => routing.isDraining(key),
-				policyFor: (poolId) => policies.policyFor(poolId),
-				random,
+				...routing.planContext(now, random),
 				inFlight: (key) => this.leases.inFlight(key),
 				// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
 				latencyMs: (key) => {
@@ -110,7 +107,6 @@ export class CounterCore {
 					return stored && updatePeakEwma(stored, 0, now).valueMs;
 				},
 				hashKey: request.clientIp,
-				now,
 				// Slow start only while some origin is still warming: otherwise every share is 1.
 				...(now < routing.warmingUntil ? { warmth: (key: string) => routing.warmthOf(key, now) } : {}),
 				steering: {

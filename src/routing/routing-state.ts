@@ -16,7 +16,7 @@ import type { OriginHealth } from "../health/record";
 import { toSlowStartFactor } from "../health/slow-start";
 import { UNCHECKED } from "../health/state-machine";
 import type { PoolFacts } from "../steering/policy";
-import { poolsOf } from "./plan";
+import { type PlanContext, poolsOf } from "./plan";
 import { PolicyCache } from "./policy-cache";
 import { type PoolEntry, poolOfKey, type Snapshot, toSnapshot } from "./snapshot";
 
@@ -89,6 +89,21 @@ export class RoutingState {
 
 	outlierSettings(poolId: string): OutlierSettings {
 		return this.poolSettings.get(poolId)?.outliers ?? DEFAULT_OUTLIERS;
+	}
+
+	/**
+	 * What every planner of this state knows at `now`: health, drains, the snapshot's policies.
+	 * Counter objects add their counters to it; an isolate planning alone uses it as it is.
+	 */
+	planContext(now: number, random: () => number): PlanContext {
+		const policies = this.policies;
+		return {
+			isHealthy: (key) => this.isOriginHealthy(key, now),
+			isDraining: (key) => this.drains.has(key),
+			policyFor: (poolId) => policies.policyFor(poolId),
+			random,
+			now,
+		};
 	}
 
 	/** Unchecked origins and origins of pools without a monitor are healthy, as in Cloudflare. */
