@@ -10,13 +10,14 @@ import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
 import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
-import { toVisitorLocation } from "./proxy/location";
+import { toColo, toVisitorLocation } from "./proxy/location";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
 import { relayWebSocket } from "./proxy/websocket";
 import { getAuthority } from "./registry/objects";
 
 export { Counter } from "./registry/counter";
+export { Hub } from "./registry/hub";
 export { Registry } from "./registry/registry";
 
 export default {
@@ -33,8 +34,10 @@ export default {
 		const { outcomes } = isolate;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
 		const lateLease = (leaseId: string) => outcomes.giveBack([toUnusedLease(leaseId)]);
+		const devGeo = env.DEV_GEO_HEADERS === "true";
 		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease), fetch, {
-			locate: () => toVisitorLocation(request.cf, request.headers, env.DEV_GEO_HEADERS === "true"),
+			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),
+			colo: toColo(request.cf, request.headers, devGeo),
 			affinity: { keys: isolate.affinityKeys, headerCache: isolate.affinityHeaders },
 			report: (record) => outcomes.add(record),
 			url,

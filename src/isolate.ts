@@ -6,7 +6,7 @@
  * that needs it (its waitUntil passed down).
  */
 
-import type { ShardRouteRequest } from "./contract/route";
+import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
 import { ShardedOutcomes } from "./edge/outcome-batcher";
@@ -16,7 +16,7 @@ import { RouteLanes, toRouteBatchWaitMs } from "./edge/route-lanes";
 import type { Env } from "./env";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { RetryBudget } from "./proxy/retry-budget";
-import { getAuthority, getCounter } from "./registry/objects";
+import { getAuthority, getCounter, getHub } from "./registry/objects";
 import { AUTHORITY } from "./routing/shard-keys";
 
 export interface Isolate {
@@ -66,7 +66,7 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 			key === AUTHORITY
 				? (getAuthority(env).resolve(request.hostname) as Promise<RouteReply>)
 				: lanes.route(key, request, background),
-		replica: (held) => getAuthority(env).replica(held),
+		replica: (held, colo) => getHub(env, colo ?? LOCAL_COLO).replica(held),
 	};
 	// Leases name the counter object that issued them; none comes from the authority.
 	const outcomes = new ShardedOutcomes(async (key, batch) =>

@@ -17,6 +17,9 @@ export interface OriginBase {
 	readonly pathPrefix: string;
 }
 
+/** The colo of a request that does not say where it came from (locally, `request.cf` is a placeholder). */
+export const LOCAL_COLO = "local";
+
 /** Where the visitor is, as Cloudflare tells the Worker in `request.cf`. Every field may be missing. */
 export interface VisitorLocation {
 	/** The Cloudflare data center (IATA code), e.g. "FRA". */
@@ -119,6 +122,8 @@ export interface RouteRequest {
 	readonly headers?: Readonly<Record<string, string>>;
 	/** The registry state of the Worker's replica: at the same state the reply may be compact (contract/wire.ts). */
 	readonly known?: number;
+	/** The data center the request came through (proxy/location.ts toColo): a new counter object registers with its hub. */
+	readonly colo?: string;
 }
 
 /** A route request as it reaches a counter object. */

@@ -18,8 +18,8 @@ export interface SweepSummary {
 
 /** The authority ("global"): configuration, health, drains, events, the audit log; routes nothing. */
 export interface AuthorityRpc extends Rpc.DurableObjectBranded {
-	/** The replica, or null when `held` is current already. */
-	replica(held: ReplicaMark | null): Replica | null;
+	/** The replica, or null when `held` is current already; `hub`: the hub asking, which gets pushes from now on. */
+	replica(held: ReplicaMark | null, hub?: string): Replica | null;
 	/** Which counter object plans for a hostname the caller's replica does not know. */
 	resolve(hostname: string): OtherShard | RoutePlan;
 	/** Ejections a counter object decided; answers those it refuses. */
@@ -36,6 +36,17 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	sweep(scheduledTime: number): Promise<SweepSummary>;
 	/** Arms the alarm if it is not set. */
 	ensureAlarm(): Promise<{ armedFor: number | null }>;
+}
+
+/**
+ * A data center's hub ("colo:<colo>"): holds the replica for that data center, serves it to the
+ * isolates and counter objects there, and passes the authority's pushes on to the counter objects.
+ */
+export interface HubRpc extends Rpc.DurableObjectBranded {
+	/** The replica, or null when `held` is current; `member`: the counter object asking, which gets pushes from now on. */
+	replica(held: ReplicaMark | null, member?: string): Promise<Replica | null>;
+	/** The authority's push: taken when newer, and passed on to the hub's counter objects. */
+	adopt(replica: Replica): Promise<{ state: number | undefined }>;
 }
 
 /** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */

@@ -90,7 +90,7 @@ export class CounterClient {
 			// A cold isolate fetches the replica once: requests arriving meanwhile wait for it (polling
 			// a flag; the pending fetch itself belongs to the request that started it).
 			while (replicas.loading) await this.sleep(REPLICA_POLL_MS);
-			if (!replicas.hasReplica) await replicas.load(this.stubs);
+			if (!replicas.hasReplica) await replicas.load(this.stubs, request.colo);
 		}
 		const lb = replicas.loadBalancerOf(request.hostname);
 		if (!lb && !this.unmatched.tryAsk(this.now())) {

@@ -61,7 +61,7 @@ export class EdgePlanner {
 						),
 					),
 			});
-			const refresh = plan.ok ? this.replicas.refreshFor(plan.state, this.source) : undefined;
+			const refresh = plan.ok ? this.replicas.refreshFor(plan.state, this.source, request.colo) : undefined;
 			if (refresh) background(refresh);
 			return plan;
 		} catch (error) {

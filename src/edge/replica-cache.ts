@@ -17,9 +17,9 @@ import { fromCompactPlan } from "../routing/wire";
 /** A cold isolate's fetch of the replica that has run this long no longer holds other requests back. */
 export const REPLICA_LOAD_STALE_MS = 2000;
 
-/** Where replicas come from: the authority (`Registry.replica(null)`: always the whole replica). */
+/** Where replicas come from: the hub of the request's data center (asked with no mark: always the whole replica). */
 export interface ReplicaSource {
-	replica(held: null): Promise<Replica | null>;
+	replica(held: null, colo?: string): Promise<Replica | null>;
 }
 
 export class ReplicaCache {
@@ -61,11 +61,11 @@ export class ReplicaCache {
 	}
 
 	/** Fetches the replica and waits for it; throws when the authority does not answer. */
-	async load(source: ReplicaSource): Promise<void> {
+	async load(source: ReplicaSource, colo?: string): Promise<void> {
 		const since = Date.now();
 		this.loadingSince = since;
 		try {
-			this.install(await source.replica(null));
+			this.install(await source.replica(null, colo));
 		} finally {
 			if (this.loadingSince === since) this.loadingSince = undefined;
 		}
@@ -76,12 +76,12 @@ export class ReplicaCache {
 	 * objects, and one may lag), the returned promise fetches the new one, for the caller's
 	 * waitUntil; undefined when there is nothing to fetch.
 	 */
-	refreshFor(state: number | undefined, source: ReplicaSource): Promise<void> | undefined {
+	refreshFor(state: number | undefined, source: ReplicaSource, colo?: string): Promise<void> | undefined {
 		if (state === undefined || state <= (this.current ?? Number.NEGATIVE_INFINITY) || state === this.refreshing) {
 			return undefined;
 		}
 		this.refreshing = state;
-		return this.refresh(source, state);
+		return this.refresh(source, state, colo);
 	}
 
 	/** A plan from the replica alone (the counter object did not answer), marked `failOpen`. */
@@ -96,9 +96,9 @@ export class ReplicaCache {
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}
 
-	private async refresh(source: ReplicaSource, news: number): Promise<void> {
+	private async refresh(source: ReplicaSource, news: number, colo?: string): Promise<void> {
 		try {
-			this.install(await source.replica(null));
+			this.install(await source.replica(null, colo));
 		} catch (error) {
 			console.error("refreshing the replica failed", error);
 		} finally {

@@ -4,7 +4,7 @@
  * placeholder under `wrangler dev`). Those headers never reach an origin: x-switchyard-* is
  * dropped on the way in.
  */
-import type { VisitorLocation } from "../contract/route";
+import { LOCAL_COLO, type VisitorLocation } from "../contract/route";
 
 interface CfLike {
 	readonly colo?: unknown;
@@ -48,4 +48,12 @@ export function toVisitorLocation(cf: CfLike | undefined, headers: Headers, devO
 		latitude: number(header("lat")) ?? fromCf.latitude,
 		longitude: number(header("lon")) ?? fromCf.longitude,
 	});
+}
+
+/**
+ * The data center a request came through: the dev-only header (only with DEV_GEO_HEADERS), else
+ * `request.cf.colo`, else LOCAL_COLO. A client header never names a data center in production.
+ */
+export function toColo(cf: CfLike | undefined, headers: Headers, devOverride: boolean): string {
+	return (devOverride ? text(headers.get("x-switchyard-dev-colo")) : undefined) ?? text(cf?.colo) ?? LOCAL_COLO;
 }

@@ -53,6 +53,8 @@ export interface ProxyHooks {
 	readonly now?: () => number;
 	/** `request.url` parsed, when the host has parsed it already (once per request is enough). */
 	readonly url?: URL;
+	/** The data center the request came through (proxy/location.ts toColo), sent with the route request. */
+	readonly colo?: string;
 }
 
 export async function proxyRequest(
@@ -83,6 +85,7 @@ export async function proxyRequest(
 		...(location ? { location } : {}),
 		...(pin ? { pin } : {}),
 		...(affinityHeaders ? { headers: affinityHeaders } : {}),
+		...(hooks.colo ? { colo: hooks.colo } : {}),
 	};
 	let plan: RoutePlan;
 	// One timer for every deadline of this request (the registry's answer, each attempt's headers).

@@ -8,14 +8,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
-import type { Replica } from "../contract/replica";
+import type { Replica, ReplicaMark } from "../contract/replica";
 import type { ShardRouteRequest } from "../contract/route";
 import type { CounterRpc } from "../contract/rpc";
 import type { RouteReply } from "../contract/wire";
 import type { Env } from "../env";
 import { CounterCore } from "../routing/counter";
 import { toLeasePrefix } from "../routing/shard-keys";
-import { getAuthority } from "./objects";
+import { getAuthority, getHub } from "./objects";
 
 export class Counter extends DurableObject<Env> implements CounterRpc {
 	private readonly core: CounterCore;
@@ -23,6 +23,8 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	private routeCalls = 0;
 	/** True while a revalidation of the replica is out. */
 	private validating = false;
+	/** The data center whose traffic created this object: its hub serves the replica (and pushes it here). */
+	private colo: string | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -79,6 +81,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	}
 
 	private async routeOne(request: ShardRouteRequest): Promise<RouteReply> {
+		this.colo ??= request.colo;
 		if (!this.core.hasReplica) await this.fetchReplica();
 		const now = Date.now();
 		const reply = this.core.route(request, now);
@@ -92,22 +95,32 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	}
 
 	/**
-	 * No replica yet (new, or evicted): pulls one from the authority before answering. Other calls
-	 * wait meanwhile; when the authority does not answer, the call fails (the Worker then plans
-	 * from its own replica) and the object starts afresh.
+	 * No replica yet (new, or evicted): pulls one from its hub before answering, and so registers
+	 * there for pushes. Other calls wait meanwhile; when the hub does not answer, the call fails (the
+	 * Worker then plans from its own replica) and the object starts afresh.
 	 */
 	private async fetchReplica(): Promise<void> {
 		await this.ctx.blockConcurrencyWhile(async () => {
 			if (this.core.hasReplica) return;
-			const replica = await getAuthority(this.env).replica(null);
+			const replica = await this.askReplica(null);
 			if (replica) this.core.adopt(replica, Date.now());
 		});
 	}
 
-	/** Asks the authority whether the replica is current, and takes the new one if not. */
+	/**
+	 * The replica from this object's hub, registering with it; from the authority while it knows no
+	 * hub (its first call was a release: an object evicted with leases out), which it learns with its
+	 * next route request.
+	 */
+	private askReplica(held: ReplicaMark | null): Promise<Replica | null> {
+		if (this.colo === undefined) return getAuthority(this.env).replica(held);
+		return getHub(this.env, this.colo).replica(held, this.core.shardKey);
+	}
+
+	/** Asks its hub whether the replica is current, and takes the new one if not. */
 	private async revalidate(): Promise<void> {
 		try {
-			const replica = await getAuthority(this.env).replica(this.core.held);
+			const replica = await this.askReplica(this.core.held);
 			if (replica) this.core.adopt(replica, Date.now());
 		} catch (error) {
 			console.error(`switchyard: ${this.core.shardKey} could not revalidate its replica`, error);

@@ -74,15 +74,14 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		const sql = ctx.storage.sql;
 		this.replication = new Replication({
 			replica: () => this.routing.toReplica(this.state, this.checks, Date.now()),
-			loadBalancers: () => [...this.routing.snapshot.loadBalancers.keys()],
-			send: (key, replica) => env.COUNTERS.getByName(key).adopt(replica),
+			send: (hub, replica) => env.HUBS.getByName(hub).adopt(replica),
 			background: (promise) => ctx.waitUntil(promise),
+			roundsWaiting: () => void this.armAlarm(),
 		});
 		this.config = new ConfigStore(this.routing, sql, {
 			transaction: (body) => ctx.storage.transactionSync(body),
 			changed: () => this.bumpState(),
-			installed: (before, after, written) => {
-				this.replication.retire(before, after);
+			installed: (_before, _after, written) => {
 				// A stored configuration keeps the alarm it had; a written one may be due sooner.
 				if (written) void this.armAlarm();
 			},
@@ -108,8 +107,12 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	// --- Replicas: what counter objects and Worker isolates plan from ---
 
-	/** The replica, or null when `held` is current already (the cheap check counter objects revalidate with). */
-	replica(held: ReplicaMark | null): Replica | null {
+	/**
+	 * The replica, or null when `held` is current already (the cheap check hubs revalidate with). A
+	 * hub that asks (`hub`: its name) gets the pushes from now on.
+	 */
+	replica(held: ReplicaMark | null, hub?: string): Replica | null {
+		if (hub !== undefined) this.replication.heardFrom(hub, Date.now());
 		if (held && held.state === this.state && held.checks === this.checks) return null;
 		// Only RTT averages moved: the configuration stays where it was.
 		return this.routing.toReplica(this.state, this.checks, Date.now(), held?.state !== this.state);
@@ -218,6 +221,12 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	 * due, and re-arms itself for the next due probe (cron fires at most once a minute).
 	 */
 	override async alarm(): Promise<void> {
+		// A push too large for one invocation: this alarm sends its next round, and nothing else.
+		if (this.replication.roundsPending) {
+			await this.replication.nextRound();
+			await this.armAlarm();
+			return;
+		}
 		const now = Date.now();
 		for (const key of this.routing.outliers.readmitted(now)) {
 			this.pendingEvents.push({
@@ -318,6 +327,11 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		);
 		if (probe !== undefined) next = Math.min(next, probe);
 		const current = await this.ctx.storage.getAlarm();
+		// Rounds of a push go at once, each in an alarm of its own.
+		if (this.replication.roundsPending) {
+			if (current === null || current > now) await this.ctx.storage.setAlarm(now);
+			return;
+		}
 		if (next === Number.POSITIVE_INFINITY) {
 			if (current !== null) await this.ctx.storage.deleteAlarm();
 			return;

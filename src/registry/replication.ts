@@ -1,14 +1,15 @@
 /**
- * The authority's pushes to the counter objects: whenever its state moves (configuration, health,
- * drains, ejections), the current replica goes to every load balancer's counter object, in
- * parallel, once per burst of changes. Best effort: an object that misses a push revalidates
- * within REVALIDATE_MS. Counter objects of load balancers a change removed get the next push too:
- * isolates with an older replica may still send them requests, which they must answer from the
- * new one.
+ * The authority's pushes: whenever its state moves (configuration, health, drains, ejections), the
+ * current replica goes to every registered hub (a hub registers by asking for the replica), once
+ * per burst of changes, at most MAX_CALLS_PER_INVOCATION hubs per invocation: the rest in rounds,
+ * each in an invocation of its own (the authority's alarm). Hubs pass it on to their counter
+ * objects. Best effort: a hub or counter object that misses a push revalidates within
+ * REVALIDATE_MS; one not heard from for MEMBER_TTL_MS is dropped.
  */
 import type { Replica } from "../contract/replica";
 import { withTimeout } from "../deadline";
-import { REVALIDATE_MS, toShardKeys } from "../routing/shard-keys";
+import { Members, PushRounds } from "../routing/fan-out";
+import { REVALIDATE_MS } from "../routing/shard-keys";
 
 /**
  * Admin writes and probe results wait this long at most for the push of their change, so an admin
@@ -20,12 +21,12 @@ export const PUSH_WAIT_MS = 1_000;
 export interface ReplicationHost {
 	/** The replica to push now. */
 	replica(): Replica;
-	/** The load balancers configured now. */
-	loadBalancers(): readonly string[];
-	/** Sends a replica to one counter object. */
-	send(key: string, replica: Replica): Promise<unknown>;
+	/** Sends a replica to one hub. */
+	send(hub: string, replica: Replica): Promise<unknown>;
 	/** Keeps a push alive after the call that caused it returns (ctx.waitUntil). */
 	background(promise: Promise<unknown>): void;
+	/** Rounds are waiting: run `nextRound` soon, in an invocation of its own (the alarm). */
+	roundsWaiting(): void;
 }
 
 export class Replication {
@@ -34,14 +35,19 @@ export class Replication {
 	private queued = false;
 	/** The latest push (resolved when done, failed or not). */
 	private pushed: Promise<void> = Promise.resolve();
-	private readonly retired = new Set<string>();
+	private readonly hubs = new Members();
+	private readonly rounds = new PushRounds();
 
 	constructor(private readonly host: ReplicationHost) {}
 
-	/** A configuration replaced `before`'s load balancers: the counter objects of those removed get one more push. */
-	retire(before: readonly string[], after: readonly string[]): void {
-		const kept = toShardKeys(after);
-		for (const key of toShardKeys(before).keys()) if (!kept.has(key)) this.retired.add(key);
+	/** A hub asked for the replica (or revalidated): it gets the pushes from now on. */
+	heardFrom(hub: string, now: number): void {
+		this.hubs.heard(hub, now);
+	}
+
+	/** The hubs that get pushes now. */
+	registered(now: number): string[] {
+		return this.hubs.current(now);
 	}
 
 	/** One push per burst of changes (a probe round's transitions, say), after the current call's own changes. */
@@ -50,7 +56,7 @@ export class Replication {
 		this.queued = true;
 		const push = Promise.resolve().then(() => {
 			this.queued = false;
-			return this.pushAll();
+			return this.send(this.rounds.start(this.hubs.current(Date.now())));
 		});
 		this.pushed = push;
 		this.host.background(push);
@@ -61,19 +67,27 @@ export class Replication {
 		await withTimeout(this.pushed, PUSH_WAIT_MS, "push").catch(() => {});
 	}
 
-	/** Sends the current replica to every counter object; failures are logged, never thrown. */
-	private async pushAll(): Promise<void> {
+	get roundsPending(): boolean {
+		return this.rounds.pending;
+	}
+
+	/** The next round of a push too large for one invocation (the alarm calls it). */
+	nextRound(): Promise<void> {
+		return this.send(this.rounds.next());
+	}
+
+	/** Sends the current replica to these hubs, in parallel; failures are logged, never thrown. */
+	private async send(hubs: readonly string[]): Promise<void> {
+		if (this.rounds.pending) this.host.roundsWaiting();
+		if (hubs.length === 0) return;
 		const replica = this.host.replica();
-		const keys = new Set(toShardKeys(this.host.loadBalancers()).keys());
-		const retired = [...this.retired].filter((key) => !keys.has(key));
-		this.retired.clear();
 		await Promise.all(
-			[...keys, ...retired].map(async (key) => {
+			hubs.map(async (hub) => {
 				try {
-					await this.host.send(key, replica);
+					await this.host.send(hub, replica);
 				} catch (error) {
 					console.error(
-						`switchyard: pushing state ${replica.state} to ${key} failed; it revalidates within ${REVALIDATE_MS / 1000} s`,
+						`switchyard: pushing state ${replica.state} to ${hub} failed; it revalidates within ${REVALIDATE_MS / 1000} s`,
 						error,
 					);
 				}

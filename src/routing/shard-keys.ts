@@ -9,6 +9,11 @@ import type { ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { ReplicaMark } from "../contract/replica";
 import type { ShardRouteRequest } from "../contract/route";
+/** The hub of a data center: one per colo, created by that colo's traffic. */
+export function hubKeyFor(colo: string): string {
+	return `colo:${colo}`;
+}
+
 /** The name of the authority object. */
 export const AUTHORITY = "global";
 

@@ -22,7 +22,6 @@ function fakeEnv() {
 	const plan = (hostname: string): RoutePlan =>
 		({ ok: true, loadBalancer: hostname, pool: "p", fallback: false, attempts: [], proxy: {}, state: 1 }) as never;
 	const authority = {
-		replica: async () => aReplica(config),
 		resolve: async (hostname: string) => {
 			calls.push(`REGISTRY global resolve ${hostname}`);
 			return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
@@ -39,9 +38,11 @@ function fakeEnv() {
 		},
 		release: async () => ({ released: 0 }),
 	});
+	const hub = { replica: async () => aReplica(config) };
 	const env = {
 		REGISTRY: { getByName: (name: string) => (name === "global" ? authority : undefined) },
 		COUNTERS: { getByName: (name: string) => counter(name) },
+		HUBS: { getByName: (name: string) => (name === "colo:local" ? hub : undefined) },
 	} as unknown as Env;
 	return { env, calls };
 }

@@ -6,6 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { Counter } from "../../src/registry/counter";
+import { Hub } from "../../src/registry/hub";
 import { Registry } from "../../src/registry/registry";
 
 export interface ObjectStats {
@@ -50,6 +51,7 @@ countCalls(Registry.prototype, [
 	"ensureAlarm",
 ]);
 countCalls(Counter.prototype, ["route", "routeMany", "release", "adopt", "counters"]);
+countCalls(Hub.prototype, ["replica", "adopt"]);
 
 /** What `stub`'s object did so far. */
 export function statsOf(stub: DurableObjectStub<Rpc.DurableObjectBranded>): Promise<ObjectStats> {

@@ -163,6 +163,10 @@ describe("changes reach the shards", () => {
 		await runInDurableObject(shardOf("one.test"), (instance) => {
 			(instance as unknown as { core: { validatedAt: number } }).core.validatedAt = 0;
 		});
+		// It checks through its data center's hub, which missed the push too and checks with the authority.
+		await runInDurableObject(env.HUBS.getByName("colo:local"), (instance) => {
+			(instance as unknown as { validatedAt: number }).validatedAt = 0;
+		});
 		// This request still uses the old copy (b may serve it) and starts the check in the background...
 		await servedBy("one.test", 1);
 		const stateOf = (stub: DurableObjectStub<Rpc.DurableObjectBranded>) =>
