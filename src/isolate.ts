@@ -64,7 +64,7 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 		// (a few a second at most, counter-client.ts), never shared, never a counter object of its own.
 		route: (key, request, background) =>
 			key === AUTHORITY
-				? (getAuthority(env).resolve(request.hostname) as Promise<RouteReply>)
+				? (getAuthority(env).resolve(request.hostname, request.colo) as Promise<RouteReply>)
 				: lanes.route(key, request, background),
 		replica: (held, colo) => getHub(env, colo ?? LOCAL_COLO).replica(held),
 	};

@@ -108,6 +108,10 @@ export const poolSchema = z.looseObject({
 	origins: z.array(originSchema),
 });
 
+/** Where a load balancer's requests are planned and counted. */
+export const COUNTER_SCOPES = ["colo", "global", "isolate"] as const;
+export type CounterScope = (typeof COUNTER_SCOPES)[number];
+
 /** Retry triggers: a refused or reset connection, our response-header deadline, or these origin statuses. */
 export const RETRY_ON = ["connect_failure", "timeout", "502", "503", "504"] as const;
 
@@ -237,6 +241,12 @@ export const loadBalancerSchema = z.looseObject({
 	outlier_detection: outlierDetectionSchema.default(outlierDetectionSchema.parse({})),
 	/** Seconds over which a newly healthy origin ramps from ~10% to its full weight; 0 turns it off. */
 	slow_start_s: z.number().int().min(0).max(3600).default(30),
+	/**
+	 * Where requests are planned and counted: one counter object per data center (`colo`), one for
+	 * the world (`global`), or each Worker isolate by itself (`isolate`). README, "Where decisions
+	 * are made".
+	 */
+	counter_scope: z.enum(COUNTER_SCOPES).default("colo"),
 });
 
 export const configSchema = z.strictObject({

@@ -19,3 +19,13 @@ export interface ReportedEjection {
 	/** When the object ejected it. */
 	readonly at: number;
 }
+
+/** What a hub says about one of its counter objects for /status. */
+export interface CounterReport {
+	/** The counter object's key, e.g. "lb:www.example.com@FRA". */
+	readonly key: string;
+	/** False when it did not answer in time, or was not asked (beyond what one invocation may call). */
+	readonly answered: boolean;
+	readonly error?: string;
+	readonly counters?: ShardCounters;
+}

@@ -3,7 +3,7 @@
  * cron) and the objects themselves call each other through these, so no caller imports a class.
  * `registry/registry.ts` (the authority) and `registry/counter.ts` implement them.
  */
-import type { ReportedEjection, ShardCounters } from "./counters";
+import type { CounterReport, ReportedEjection, ShardCounters } from "./counters";
 import type { OutcomeRecord } from "./outcome";
 import type { Replica, ReplicaMark } from "./replica";
 import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
@@ -20,8 +20,8 @@ export interface SweepSummary {
 export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	/** The replica, or null when `held` is current already; `hub`: the hub asking, which gets pushes from now on. */
 	replica(held: ReplicaMark | null, hub?: string): Replica | null;
-	/** Which counter object plans for a hostname the caller's replica does not know. */
-	resolve(hostname: string): OtherShard | RoutePlan;
+	/** Which counter object plans for a hostname the caller's replica does not know, from data center `colo`. */
+	resolve(hostname: string, colo?: string): OtherShard | RoutePlan;
 	/** Ejections a counter object decided; answers those it refuses. */
 	recordEjections(ejections: readonly ReportedEjection[]): Promise<{ refused: string[] }>;
 	getConfig(): { version: number; json: string };
@@ -47,6 +47,8 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 	replica(held: ReplicaMark | null, member?: string): Promise<Replica | null>;
 	/** The authority's push: taken when newer, and passed on to the hub's counter objects. */
 	adopt(replica: Replica): Promise<{ state: number | undefined }>;
+	/** Its counter objects' counters, for /status (at most one invocation's worth of calls). */
+	counters(): Promise<CounterReport[]>;
 }
 
 /** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */

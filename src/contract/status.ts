@@ -112,16 +112,23 @@ export interface PoolStatus {
 	origins: OriginStatus[];
 }
 
-export interface ShardStatus {
-	/** The counter object's key, e.g. "lb:www.example.com". */
-	key: string;
-	load_balancers: string[];
-	/** False when it did not answer in time: its requests in flight are missing from the counts. */
+/** One counter object, as /status lists it: where decisions for a load balancer were made. */
+export interface CounterStatus {
+	/** Its key: "lb:<name>@<colo>", or "lb:<name>" in the global scope. */
+	name: string;
+	load_balancer: string;
+	/** The load balancer's counter_scope now (null when the configuration no longer has it). */
+	scope: "colo" | "global" | "isolate" | null;
+	/** The data center it serves; null in the global scope. */
+	colo: string | null;
+	/** Since the object started: requests it planned, and the route calls they came in (fewer when requests share one). */
+	routed: number;
+	route_calls: number;
+	/** Requests it holds leases for. */
+	in_flight: number;
+	/** False when it did not answer in time: its requests in flight are missing from the origins' counts. */
 	answered: boolean;
 	error?: string;
-	/** Since the object started: requests it planned, and the route calls they came in (fewer when requests share one). */
-	routed?: number;
-	route_calls?: number;
 }
 
 export interface StatusReport {
@@ -130,8 +137,8 @@ export interface StatusReport {
 	load_errors?: string[];
 	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
 	pools: PoolStatus[];
-	/** The counter objects whose counts (in flight, passive health) the origins show. */
-	shards: ShardStatus[];
+	/** The counter objects known through the hubs, whose counts (in flight, passive health) the origins show. */
+	counters: CounterStatus[];
 }
 
 export type EventEntry =

@@ -11,10 +11,10 @@
  */
 import type { OutcomeRecord } from "../contract/outcome";
 import { toUnusedLease } from "../contract/outcome";
-import { isOtherShard, type RoutePlan, type RouteRequest, type ShardRouteRequest } from "../contract/route";
+import { isOtherShard, LOCAL_COLO, type RoutePlan, type RouteRequest, type ShardRouteRequest } from "../contract/route";
 import { isCompactPlan, type RouteReply } from "../contract/wire";
 import { toNoLoadBalancer } from "../routing/plan";
-import { AUTHORITY, shardKeyFor, shardOfLease } from "../routing/shard-keys";
+import { AUTHORITY, counterKeyFor, shardOfLease } from "../routing/shard-keys";
 import type { ShardedOutcomes } from "./outcome-batcher";
 import type { ReplicaCache, ReplicaSource } from "./replica-cache";
 
@@ -97,7 +97,7 @@ export class CounterClient {
 			if (request.releases?.length) this.giveBack(request.releases, background);
 			return toNoLoadBalancer(request.hostname);
 		}
-		const shard = lb ? shardKeyFor(lb.name) : AUTHORITY;
+		const shard = lb ? counterKeyFor(lb, request.colo ?? LOCAL_COLO) : AUTHORITY;
 		const known = lb ? replicas.state : undefined;
 		const first = await this.ask(
 			shard,

@@ -8,12 +8,14 @@
  * a lost push is repaired. It keeps nothing in storage but its alarm.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { CounterReport } from "../contract/counters";
 import type { Replica, ReplicaMark } from "../contract/replica";
 import type { HubRpc } from "../contract/rpc";
 import type { Env } from "../env";
-import { Members, PushRounds } from "../routing/fan-out";
+import { MAX_CALLS_PER_INVOCATION, Members, PushRounds } from "../routing/fan-out";
 import { isDueForRevalidation, isNewerReplica } from "../routing/shard-keys";
 import { getAuthority, getCounter } from "./objects";
+import { askWithin, COUNTER_STATUS_TIMEOUT_MS } from "./status";
 
 export class Hub extends DurableObject<Env> implements HubRpc {
 	private readonly key: string;
@@ -37,7 +39,8 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 			this.validating = true;
 			this.ctx.waitUntil(this.revalidate());
 		}
-		const replica = this.held as Replica;
+		const replica = this.held;
+		if (!replica) throw new Error(`${this.key}: the authority gave no replica`);
 		if (held && held.state === replica.state && held.checks === replica.checks) return null;
 		if (held?.state === replica.state) {
 			// Only RTT averages moved: the configuration stays where it was.
@@ -51,6 +54,19 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 		if (this.take(replica, Date.now())) await this.pushRound(this.rounds.start(this.members.current(Date.now())));
 		if (this.rounds.pending) await this.ctx.storage.setAlarm(Date.now());
 		return { state: this.held?.state };
+	}
+
+	/** Its counter objects' counters, for /status: at most one invocation's worth of calls. */
+	async counters(): Promise<CounterReport[]> {
+		const asked = await askWithin(
+			this.members.current(Date.now()),
+			MAX_CALLS_PER_INVOCATION,
+			COUNTER_STATUS_TIMEOUT_MS,
+			(key) => getCounter(this.env, key).counters(),
+		);
+		return asked.map(({ key, answer, error }) =>
+			answer ? { key, answered: true, counters: answer } : { key, answered: false, ...(error ? { error } : {}) },
+		);
 	}
 
 	/** The next round of a push too large for one invocation. */
@@ -74,7 +90,12 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 			const held = this.held;
 			const mark = held ? { state: held.state, checks: held.checks } : null;
 			const replica = await getAuthority(this.env).replica(mark, this.key);
-			if (replica) await this.adopt(replica);
+			// A lost push, repaired: passed on as a push would be, but from alarms only (this invocation
+			// already called the authority, and a round may take all the calls one invocation may make).
+			if (replica && this.take(replica, Date.now())) {
+				this.rounds.startLater(this.members.current(Date.now()));
+				if (this.rounds.pending) await this.ctx.storage.setAlarm(Date.now());
+			}
 		} catch (error) {
 			console.error(`switchyard: ${this.key} could not revalidate its replica`, error);
 		} finally {

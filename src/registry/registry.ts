@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { ConfigOperation } from "../config/operations";
 import type { ReportedEjection } from "../contract/counters";
 import type { Replica, ReplicaMark } from "../contract/replica";
-import type { OtherShard, RoutePlan } from "../contract/route";
+import { LOCAL_COLO, type OtherShard, type RoutePlan } from "../contract/route";
 import type { AuthorityRpc, SweepSummary } from "../contract/rpc";
 import type { DrainResult, EventEntry, StatusReport, WriteOptions, WriteResult } from "../contract/status";
 import type { Env } from "../env";
@@ -20,22 +20,23 @@ import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { applyProbeResult } from "../health/record";
 import { toDueProbes, toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
+import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { toNoLoadBalancer } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
-import { AUTHORITY, shardKeyFor } from "../routing/shard-keys";
+import { AUTHORITY, counterKeyFor } from "../routing/shard-keys";
 import { findLoadBalancer, poolOfKey } from "../routing/snapshot";
 import { SEED } from "../seed/seed.generated";
 import { ConfigStore } from "./config-store";
 import { Replication } from "./replication";
-import { askCounterObjects, listEvents, toStatusReport } from "./status";
+import { askWithin, HUB_STATUS_TIMEOUT_MS, listEvents, toCounterReports, toStatusReport } from "./status";
 import { appendHealthEvent, loadHealth, migrate, saveHealth } from "./storage";
 
 export type {
+	CounterStatus,
 	DrainResult,
 	EventEntry,
 	OriginStatus,
 	PoolStatus,
-	ShardStatus,
 	StatusReport,
 	WriteOptions,
 	WriteResult,
@@ -122,10 +123,11 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	 * Which counter object plans for `hostname`: asked by isolates whose replica knows no load
 	 * balancer for it (one may have been added since).
 	 */
-	resolve(hostname: string): OtherShard | RoutePlan {
+	resolve(hostname: string, colo: string = LOCAL_COLO): OtherShard | RoutePlan {
 		const lb = findLoadBalancer(this.routing.snapshot, hostname);
 		if (!lb) return toNoLoadBalancer(hostname);
-		return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard: shardKeyFor(lb.name), state: this.state };
+		const shard = counterKeyFor(lb, colo);
+		return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard, state: this.state };
 	}
 
 	/**
@@ -191,10 +193,13 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	/** Configuration, health and drains as the authority holds them, with every counter object's counters added up. */
 	async status(): Promise<StatusReport> {
-		const answers = await askCounterObjects([...this.routing.snapshot.loadBalancers.keys()], (key) =>
-			this.env.COUNTERS.getByName(key).counters(),
+		const hubs = await askWithin(
+			this.replication.registered(Date.now()),
+			MAX_CALLS_PER_INVOCATION,
+			HUB_STATUS_TIMEOUT_MS,
+			(hub) => this.env.HUBS.getByName(hub).counters(),
 		);
-		return toStatusReport(this.routing, this.config.loadErrors, answers, Date.now());
+		return toStatusReport(this.routing, this.config.loadErrors, toCounterReports(hubs), Date.now());
 	}
 
 	/** The audit log and health transitions, newest first. */

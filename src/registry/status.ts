@@ -3,60 +3,65 @@
  * the authority holds them, with every counter object's counters added up) and /events (the audit
  * log and health transitions, newest first).
  */
-import type { ShardCounters } from "../contract/counters";
-import type { ConfigChange, EventEntry, ShardStatus, StatusReport } from "../contract/status";
+import type { LoadBalancer } from "../config/schema";
+import type { CounterReport } from "../contract/counters";
+import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
 import { withTimeout } from "../deadline";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
-import { mergeShardCounters, toShardKeys } from "../routing/shard-keys";
+import { fromCounterKey, mergeShardCounters } from "../routing/shard-keys";
 import { poolOfKey } from "../routing/snapshot";
 import { listAudit, listHealthEvents } from "./storage";
 
-/** /status waits this long at most for each counter object's counters; one that does not answer is reported. */
-export const SHARD_STATUS_TIMEOUT_MS = 2_000;
+/** A hub waits this long at most for each of its counter objects' counters. */
+export const COUNTER_STATUS_TIMEOUT_MS = 2_000;
+/** /status waits this long at most for each hub (which waits for its counter objects). */
+export const HUB_STATUS_TIMEOUT_MS = COUNTER_STATUS_TIMEOUT_MS + 500;
 
-/** Every load balancer's counter object's counters; an object that does not answer in time is reported. */
-export async function askCounterObjects(
-	loadBalancers: readonly string[],
-	ask: (key: string) => Promise<ShardCounters>,
-): Promise<{ statuses: ShardStatus[]; counters: ShardCounters[] }> {
-	const answers = await Promise.all(
-		[...toShardKeys(loadBalancers)].map(async ([key, names]) => {
+/**
+ * The reports of `keys`, asked in parallel, at most `maxCalls` of them (one invocation's worth);
+ * one that does not answer in time, or is not asked, is reported so.
+ */
+export async function askWithin<T>(
+	keys: readonly string[],
+	maxCalls: number,
+	timeoutMs: number,
+	ask: (key: string) => Promise<T>,
+): Promise<{ key: string; answer?: T; error?: string }[]> {
+	return Promise.all(
+		keys.map(async (key, i) => {
+			if (i >= maxCalls) return { key, error: `not asked: more than ${maxCalls} in one invocation` };
 			try {
-				const counters = await withTimeout(
-					ask(key),
-					SHARD_STATUS_TIMEOUT_MS,
-					`${key} did not answer within ${SHARD_STATUS_TIMEOUT_MS} ms`,
-				);
-				const traffic = counters.traffic;
-				const seen = traffic ? { routed: traffic.routed, route_calls: traffic.routeCalls } : {};
-				return { status: { key, load_balancers: names, answered: true, ...seen }, counters };
+				return { key, answer: await withTimeout(ask(key), timeoutMs, `${key} did not answer within ${timeoutMs} ms`) };
 			} catch (error) {
-				const message = error instanceof Error ? error.message : String(error);
-				return { status: { key, load_balancers: names, answered: false, error: message }, counters: undefined };
+				return { key, error: error instanceof Error ? error.message : String(error) };
 			}
 		}),
 	);
-	return {
-		statuses: answers.map((answer) => answer.status),
-		counters: answers.flatMap((answer) => (answer.counters ? [answer.counters] : [])),
-	};
+}
+
+/** The counter objects' reports gathered from the hubs: a hub that did not answer is listed under its own name. */
+export function toCounterReports(
+	hubs: readonly { key: string; answer?: readonly CounterReport[]; error?: string }[],
+): CounterReport[] {
+	return hubs.flatMap((hub) => (hub.answer ? [...hub.answer] : [{ key: hub.key, answered: false, error: hub.error }]));
 }
 
 /** The status report from the authority's state and what the counter objects answered. */
 export function toStatusReport(
 	routing: RoutingState,
 	loadErrors: readonly string[],
-	answers: { statuses: ShardStatus[]; counters: ShardCounters[] },
+	reports: readonly CounterReport[],
 	now: number,
 ): StatusReport {
+	const answered = reports.flatMap((report) => (report.counters ? [report.counters] : []));
 	// The authority's own: ejections it accepted, shown even while the object that made one does not answer.
 	const own = {
 		inFlight: {},
 		passiveFailures: {},
 		ejectedUntil: Object.fromEntries(routing.outliers.ejections(now).map((ejection) => [ejection.key, ejection.until])),
 	};
-	const merged = mergeShardCounters([own, ...answers.counters]);
+	const merged = mergeShardCounters([own, ...answered]);
 	// An origin some counter object has ejected is out of rotation there, even before the authority heard of it.
 	const isHealthy = (key: string) => routing.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);
 	const { snapshot } = routing;
@@ -104,7 +109,24 @@ export function toStatusReport(
 				};
 			}),
 		})),
-		shards: answers.statuses,
+		counters: reports.map((report) => toCounterStatus(report, snapshot.loadBalancers)),
+	};
+}
+
+function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<string, LoadBalancer>): CounterStatus {
+	const { loadBalancer, colo } = fromCounterKey(report.key);
+	const counters = report.counters;
+	const inFlight = Object.values(counters?.inFlight ?? {}).reduce((sum, count) => sum + count, 0);
+	return {
+		name: report.key,
+		load_balancer: loadBalancer,
+		scope: loadBalancers.get(loadBalancer)?.counter_scope ?? null,
+		colo,
+		routed: counters?.traffic?.routed ?? 0,
+		route_calls: counters?.traffic?.routeCalls ?? 0,
+		in_flight: inFlight,
+		answered: report.answered,
+		...(report.error !== undefined ? { error: report.error } : {}),
 	};
 }
 

@@ -9,12 +9,12 @@ import type { LoadBalancer } from "../config/schema";
 import type { ReportedEjection, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
-import type { ShardRouteRequest } from "../contract/route";
+import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
 import type { RouteReply } from "../contract/wire";
 import { LeaseTable } from "./leases";
 import { planRoute } from "./plan";
 import { RoutingState } from "./routing-state";
-import { isDueForRevalidation, isForOtherShard, isNewerReplica, REVALIDATE_MS, shardKeyFor } from "./shard-keys";
+import { counterKeyFor, isDueForRevalidation, isForOtherShard, isNewerReplica, REVALIDATE_MS } from "./shard-keys";
 import { findLoadBalancer, poolOfKey } from "./snapshot";
 import { toCompactPlan } from "./wire";
 
@@ -90,8 +90,9 @@ export class CounterCore {
 		const state = this.mark?.state ?? 0;
 		const routing = this.routing;
 		const lb = findLoadBalancer(routing.snapshot, request.hostname);
-		if (lb && isForOtherShard(request, this.shardKey, lb.name)) {
-			return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard: shardKeyFor(lb.name), state };
+		if (lb && isForOtherShard(request, this.shardKey, lb)) {
+			const shard = counterKeyFor(lb, request.colo ?? LOCAL_COLO);
+			return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard, state };
 		}
 		const colo = request.location?.colo;
 		const policies = routing.policies;

@@ -50,6 +50,11 @@ export class PushRounds {
 		return members.slice(0, this.perRound);
 	}
 
+	/** A new push to `members` that may not call any of them now: every round waits for `next`. */
+	startLater(members: readonly string[]): void {
+		this.waiting = [...members];
+	}
+
 	/** The next round to send, in an invocation of its own; empty when none is waiting. */
 	next(): string[] {
 		const round = this.waiting.slice(0, this.perRound);

@@ -5,10 +5,12 @@
  *
  * Pure: no `cloudflare:*` imports, time passed in.
  */
+
+import type { CounterScope } from "../config/schema";
 import type { ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { ReplicaMark } from "../contract/replica";
-import type { ShardRouteRequest } from "../contract/route";
+import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
 /** The hub of a data center: one per colo, created by that colo's traffic. */
 export function hubKeyFor(colo: string): string {
 	return `colo:${colo}`;
@@ -17,12 +19,28 @@ export function hubKeyFor(colo: string): string {
 /** The name of the authority object. */
 export const AUTHORITY = "global";
 
-/**
- * The shard that keeps the counters of a load balancer: one per load balancer. Splitting further
- * (per colo, say) changes only this function: the Worker passes the visitor's colo, unused today.
- */
-export function shardKeyFor(loadBalancerName: string, _colo?: string): string {
+/** The global-scope counter object of a load balancer: one for the world. */
+export function shardKeyFor(loadBalancerName: string): string {
 	return `lb:${loadBalancerName}`;
+}
+
+/**
+ * The counter object that plans (colo and global scope) or hears the outcomes of (isolate scope) a
+ * load balancer's requests from data center `colo`: `lb:<name>@<colo>`, or `lb:<name>` for the
+ * global scope. Load balancer names never contain "@".
+ */
+export function counterKeyFor(
+	lb: { readonly name: string; readonly counter_scope: CounterScope },
+	colo: string,
+): string {
+	return lb.counter_scope === "global" ? shardKeyFor(lb.name) : `${shardKeyFor(lb.name)}@${colo}`;
+}
+
+/** What a counter object's key says: its load balancer, scope and data center (null for the global scope). */
+export function fromCounterKey(key: string): { loadBalancer: string; colo: string | null } {
+	const name = key.slice("lb:".length);
+	const at = name.lastIndexOf("@");
+	return at === -1 ? { loadBalancer: name, colo: null } : { loadBalancer: name.slice(0, at), colo: name.slice(at + 1) };
 }
 
 /** Separates the shard key from the rest of a lease id; load balancer names never contain it. */
@@ -52,11 +70,15 @@ export function groupByShard(records: readonly OutcomeRecord[]): Map<string, Out
 }
 
 /**
- * Whether an object answering a first try for `loadBalancer` should send the Worker on: only when
- * the load balancer's counters live in another shard (the authority keeps none).
+ * Whether an object answering a first try for `lb` should send the Worker on: only when the load
+ * balancer's counters for the request's data center live in another object.
  */
-export function isForOtherShard(request: ShardRouteRequest, objectShard: string, loadBalancer: string): boolean {
-	return request.shardTry === 1 && shardKeyFor(loadBalancer) !== objectShard;
+export function isForOtherShard(
+	request: ShardRouteRequest,
+	objectShard: string,
+	lb: { readonly name: string; readonly counter_scope: CounterScope },
+): boolean {
+	return request.shardTry === 1 && counterKeyFor(lb, request.colo ?? LOCAL_COLO) !== objectShard;
 }
 
 /**

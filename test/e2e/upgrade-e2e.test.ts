@@ -243,7 +243,12 @@ describe("upgrade from the state of the commit before the house redesign", () =>
 		const response = await adminCall(`${wrangler?.url}`, TOKEN, "GET", "/config");
 		expect(response.status).toBe(200);
 		expect(response.headers.get("etag")).toBe(RECORDED_ETAG);
-		expect(((await response.json()) as { result: unknown }).result).toEqual(RECORDED_CONFIG);
+		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope).
+		const addedSince = { counter_scope: "colo" };
+		expect(((await response.json()) as { result: unknown }).result).toEqual({
+			...RECORDED_CONFIG,
+			load_balancers: RECORDED_CONFIG.load_balancers.map((lb) => ({ ...lb, ...addedSince })),
+		});
 	});
 
 	it("/events: the same config and health events, and no others", async () => {

@@ -58,7 +58,7 @@ describe("wireIsolate", () => {
 		await Promise.all(background);
 		expect(plans.every((plan) => !plan.ok && plan.problem === "no_load_balancer")).toBe(true);
 		expect(calls).toEqual([
-			"COUNTERS lb:a.test route a.test",
+			"COUNTERS lb:a.test@local route a.test",
 			...Array.from({ length: 5 }, () => "REGISTRY global resolve new.test"),
 		]);
 	});
@@ -72,7 +72,7 @@ describe("wireIsolate", () => {
 		const plans = await Promise.all(Array.from({ length: 4 }, route));
 		await Promise.all(background);
 		expect(plans.every((plan) => plan.ok)).toBe(true);
-		expect(calls[1]).toBe("COUNTERS lb:a.test route a.test"); // the first goes alone
-		expect(calls.slice(2)).toEqual(["COUNTERS lb:a.test routeMany a.test,a.test,a.test"]);
+		expect(calls[1]).toBe("COUNTERS lb:a.test@local route a.test"); // the first goes alone
+		expect(calls.slice(2)).toEqual(["COUNTERS lb:a.test@local routeMany a.test,a.test,a.test"]);
 	});
 });

@@ -171,3 +171,8 @@ export function orderedPool(origins: { name: string; address: string }[], proxy:
 
 export const dead = () => ({ name: "dead", address: inject("deadOrigin") });
 export const live = (name: string, prefix = "") => ({ name, address: `${originUrl(name)}${prefix}` });
+
+/** The counter object of the load balancer named `host` for data center `colo` (the default colo scope). */
+export function counterOf(host: string, colo = "local") {
+	return env.COUNTERS.getByName(`lb:${host}@${colo}`);
+}

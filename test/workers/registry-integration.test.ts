@@ -5,11 +5,11 @@ import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { shardKeyFor } from "../../src/routing/shard-keys";
 import {
 	admin,
 	adminResult,
 	clearReceived,
+	counterOf,
 	onePoolConfig,
 	putConfig,
 	received,
@@ -141,7 +141,7 @@ describe("the hot path's budget", () => {
 	it("makes about one registry call per proxied request and writes no row while health does not change", async () => {
 		await putConfig(onePoolConfig(["a", "b", "c"]));
 		// The calls go to the load balancer's counter shard; the authority gets none per request.
-		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
+		const shard = counterOf("app.test");
 		const authority = env.REGISTRY.getByName("global");
 		const before = await statsOf(shard);
 		const authorityBefore = await statsOf(authority);
@@ -183,7 +183,7 @@ describe("route requests that share a call", () => {
 		await putConfig(onePoolConfig(["a", "b", "c"]));
 		await send("https://app.test/warm"); // the isolate's copy, and one request through
 		await clearReceived("a", "b", "c");
-		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
+		const shard = counterOf("app.test");
 		const before = await statsOf(shard);
 		const total = 30;
 		const responses = await Promise.all(
@@ -196,9 +196,10 @@ describe("route requests that share a call", () => {
 		expect(routeCalls("routeMany")).toBeGreaterThan(0);
 		expect(routeCalls("route") + routeCalls("routeMany")).toBeLessThan(total);
 		// What /status shows of it: more requests planned than calls made.
-		const shards = (await adminResult<{ shards: { key: string; routed?: number; route_calls?: number }[] }>("/status"))
-			.shards;
-		const seen = shards.find((entry) => entry.key === shardKeyFor("app.test"));
+		const counters = (
+			await adminResult<{ counters: { name: string; routed: number; route_calls: number }[] }>("/status")
+		).counters;
+		const seen = counters.find((entry) => entry.name === "lb:app.test@local");
 		expect(seen?.routed).toBe(after.routed);
 		expect(seen?.route_calls).toBe((after.callsByMethod.route ?? 0) + (after.callsByMethod.routeMany ?? 0));
 		expect(seen?.route_calls).toBeLessThan(seen?.routed ?? 0);
@@ -211,7 +212,7 @@ describe("route requests that share a call", () => {
 
 	it("answers a request it cannot plan with its Error in its place, and plans the others of the call", async () => {
 		await putConfig(onePoolConfig(["a", "b"]));
-		const shard = env.COUNTERS.getByName(shardKeyFor("app.test"));
+		const shard = counterOf("app.test");
 		const good = { hostname: "app.test", shardTry: 1 as const };
 		const broken = { shardTry: 1 } as unknown as typeof good; // no hostname
 		const replies = (await shard.routeMany([good, broken, good])) as unknown[];

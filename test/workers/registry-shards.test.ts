@@ -9,13 +9,14 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EventEntry, OriginStatus, Registry, StatusReport } from "../../src/registry/registry";
-import { AUTHORITY, shardKeyFor } from "../../src/routing/shard-keys";
+import { AUTHORITY } from "../../src/routing/shard-keys";
 import { servedBy } from "./admin-helpers";
 import {
 	admin,
 	adminResult,
 	clearReceived,
 	originControl as control,
+	counterOf,
 	ORIGINS,
 	originUrl,
 	putConfig,
@@ -28,7 +29,7 @@ import {
 import { statsOf } from "./object-stats";
 
 const authority = () => env.REGISTRY.getByName(AUTHORITY);
-const shardOf = (host: string) => env.COUNTERS.getByName(shardKeyFor(host));
+const shardOf = (host: string) => counterOf(host);
 
 beforeEach(startClean);
 afterEach(() => Promise.all(ORIGINS.map((name) => control(name, "traffic-status", "DELETE"))));
@@ -234,11 +235,18 @@ describe("/status with shards", () => {
 		const two = await sendStreaming("https://two.test/stream?bytes=4194304");
 		const during = await adminResult<StatusReport>("/status");
 		expect(during.pools[0]?.origins[0]?.in_flight).toBe(2);
-		expect(during.shards).toEqual([
-			// One request each so far, planned in one call each.
-			{ key: "lb:one.test", load_balancers: ["one.test"], answered: true, routed: 1, route_calls: 1 },
-			{ key: "lb:two.test", load_balancers: ["two.test"], answered: true, routed: 1, route_calls: 1 },
-		]);
+		const counter = (name: string) => ({
+			name: `lb:${name}@local`,
+			load_balancer: name,
+			scope: "colo",
+			colo: "local",
+			// One request each so far, planned in one call each, still in flight.
+			routed: 1,
+			route_calls: 1,
+			in_flight: 1,
+			answered: true,
+		});
+		expect(during.counters).toEqual([counter("one.test"), counter("two.test")]);
 		await Promise.all([one, two].map(async ({ response, settled }) => [await response.arrayBuffer(), await settled]));
 		expect((await originOf("a")).in_flight).toBe(0);
 	});

@@ -25,7 +25,8 @@ function copyOf(state: number, names = ["a.test", "b.test"]): Replica {
 	const config = aConfig({
 		monitors: [],
 		pools: [aPool("p", [anOrigin("x")])],
-		load_balancers: names.map((name) => aLoadBalancer(name, ["p"])),
+		// The global scope: one counter object per load balancer, "lb:<name>" (the colo scope has its own test).
+		load_balancers: names.map((name) => aLoadBalancer(name, ["p"], { counter_scope: "global" })),
 	});
 	return aReplica(config, { state });
 }

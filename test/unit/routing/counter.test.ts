@@ -5,9 +5,10 @@ import type { ConfigInput } from "../../../src/config/schema";
 import type { OutcomeRecord } from "../../../src/contract/outcome";
 import type { Replica } from "../../../src/contract/replica";
 import type { ShardRouteRequest } from "../../../src/contract/route";
+import { LOCAL_COLO } from "../../../src/contract/route";
 import { COMPACT_TAG, isCompactPlan, type RouteReply } from "../../../src/contract/wire";
 import { CounterCore } from "../../../src/routing/counter";
-import { REVALIDATE_MS, shardKeyFor, toLeasePrefix } from "../../../src/routing/shard-keys";
+import { counterKeyFor, REVALIDATE_MS, toLeasePrefix } from "../../../src/routing/shard-keys";
 import {
 	aConfig,
 	aLoadBalancer,
@@ -22,7 +23,8 @@ import { aReplica } from "../../fixtures/replica";
 
 const HOST = "app.example.com";
 const OTHER = "other.example.com";
-const SHARD = shardKeyFor(HOST);
+/** This object: HOST's counter object for requests that name no data center (the default colo scope). */
+const SHARD = counterKeyFor({ name: HOST, counter_scope: "colo" }, LOCAL_COLO);
 const LEASE_PREFIX = toLeasePrefix(SHARD, "t");
 /** Two failures in a row eject for 10 s; at most half a pool. */
 const PASSIVE = { consecutive_failures: 2, base_ejection_s: 10, max_ejection_percent: 50 };
@@ -121,7 +123,7 @@ describe("CounterCore.route", () => {
 				ok: false,
 				problem: "other_shard",
 				loadBalancer: OTHER,
-				shard: shardKeyFor(OTHER),
+				shard: counterKeyFor({ name: OTHER, counter_scope: "colo" }, LOCAL_COLO),
 				state: 5,
 			});
 			// Its counters live elsewhere: no lease here.

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { isOtherShard } from "../../../src/contract/route";
 import {
 	AUTHORITY,
+	counterKeyFor,
+	fromCounterKey,
 	groupByShard,
 	isDueForRevalidation,
 	isForOtherShard,
@@ -26,9 +28,24 @@ describe("shardKeyFor", () => {
 		expect(shardKeyFor(name)).toBe(key);
 	});
 
-	it("is one shard per load balancer: the colo does not split it (yet)", () => {
-		expect(shardKeyFor("www.example.com", "FRA")).toBe(shardKeyFor("www.example.com", "SJC"));
+	it("is one counter object per load balancer in the global scope, one per data center otherwise (issue 12)", () => {
+		const global = { name: "www.example.com", counter_scope: "global" as const };
+		const colo = { name: "www.example.com", counter_scope: "colo" as const };
+		const isolate = { name: "www.example.com", counter_scope: "isolate" as const };
+		expect(counterKeyFor(global, "FRA")).toBe(counterKeyFor(global, "SJC"));
+		expect(counterKeyFor(global, "FRA")).toBe(shardKeyFor("www.example.com"));
+		expect(counterKeyFor(colo, "FRA")).toBe("lb:www.example.com@FRA");
+		expect(counterKeyFor(colo, "SJC")).toBe("lb:www.example.com@SJC");
+		expect(counterKeyFor(isolate, "FRA")).toBe("lb:www.example.com@FRA");
 		expect(shardKeyFor("a.example.com")).not.toBe(shardKeyFor("b.example.com"));
+	});
+
+	it.each([
+		["lb:www.example.com@FRA", { loadBalancer: "www.example.com", colo: "FRA" }],
+		["lb:*@local", { loadBalancer: "*", colo: "local" }],
+		["lb:*.example.com", { loadBalancer: "*.example.com", colo: null }],
+	])("reads %s back", (key, parts) => {
+		expect(fromCounterKey(key)).toEqual(parts);
 	});
 
 	it("never names the authority", () => {
@@ -61,17 +78,26 @@ describe("lease ids", () => {
 	});
 });
 
+const global = (name: string) => ({ name, counter_scope: "global" as const });
+
 describe("isForOtherShard", () => {
 	it("sends a first try on when the load balancer's counters live elsewhere", () => {
-		expect(isForOtherShard({ hostname: "b.test", shardTry: 1 }, "lb:a.test", "b.test")).toBe(true);
-		expect(isForOtherShard({ hostname: "a.test", shardTry: 1 }, "lb:a.test", "a.test")).toBe(false);
+		expect(isForOtherShard({ hostname: "b.test", shardTry: 1 }, "lb:a.test", global("b.test"))).toBe(true);
+		expect(isForOtherShard({ hostname: "a.test", shardTry: 1 }, "lb:a.test", global("a.test"))).toBe(false);
 		// The authority keeps no counters: it sends every first try on.
-		expect(isForOtherShard({ hostname: "a.test", shardTry: 1 }, AUTHORITY, "a.test")).toBe(true);
+		expect(isForOtherShard({ hostname: "a.test", shardTry: 1 }, AUTHORITY, global("a.test"))).toBe(true);
+	});
+
+	it("in the colo scope, sends a first try from another data center on to that data center's object", () => {
+		const lb = { name: "a.test", counter_scope: "colo" as const };
+		expect(isForOtherShard({ hostname: "a.test", shardTry: 1, colo: "FRA" }, "lb:a.test@FRA", lb)).toBe(false);
+		expect(isForOtherShard({ hostname: "a.test", shardTry: 1, colo: "SJC" }, "lb:a.test@FRA", lb)).toBe(true);
+		expect(isForOtherShard({ hostname: "a.test", shardTry: 1 }, "lb:a.test@local", lb)).toBe(false);
 	});
 
 	it("plans a second try, and requests from Workers that predate shards, wherever they land", () => {
-		expect(isForOtherShard({ hostname: "b.test", shardTry: 2 }, "lb:a.test", "b.test")).toBe(false);
-		expect(isForOtherShard({ hostname: "b.test" }, AUTHORITY, "b.test")).toBe(false);
+		expect(isForOtherShard({ hostname: "b.test", shardTry: 2 }, "lb:a.test", global("b.test"))).toBe(false);
+		expect(isForOtherShard({ hostname: "b.test" }, AUTHORITY, global("b.test"))).toBe(false);
 	});
 
 	it("recognises the reply", () => {
