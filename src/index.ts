@@ -39,7 +39,7 @@ export default {
 			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),
 			colo: toColo(request.cf, request.headers, devGeo),
 			affinity: { keys: isolate.affinityKeys, headerCache: isolate.affinityHeaders },
-			report: (record) => outcomes.add(record),
+			report: isolate.report,
 			url,
 			waitUntil,
 			retryBudget: isolate.retryBudget,

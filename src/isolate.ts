@@ -6,9 +6,11 @@
  * that needs it (its waitUntil passed down).
  */
 
+import type { OutcomeRecord } from "./contract/outcome";
 import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
+import { IsolateCounters } from "./edge/isolate-counters";
 import { ShardedOutcomes } from "./edge/outcome-batcher";
 import { EdgePlanner } from "./edge/planner";
 import { ReplicaCache } from "./edge/replica-cache";
@@ -22,6 +24,8 @@ import { AUTHORITY } from "./routing/shard-keys";
 export interface Isolate {
 	readonly planner: EdgePlanner;
 	readonly outcomes: ShardedOutcomes;
+	/** A request's outcome: its lease ends here if this isolate planned it, and it goes to its counter object. */
+	readonly report: (record: OutcomeRecord) => Promise<void> | undefined;
 	readonly retryBudget: RetryBudget;
 	readonly affinityHeaders: AffinityHeaderCache;
 	readonly affinityKeys: readonly AffinityKey[];
@@ -68,15 +72,21 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 				: lanes.route(key, request, background),
 		replica: (held, colo) => getHub(env, colo ?? LOCAL_COLO).replica(held),
 	};
-	// Leases name the counter object that issued them; none comes from the authority.
+	const local = new IsolateCounters();
+	// Leases name the counter object that issued them (or, in the isolate scope, that hears of them);
+	// none comes from the authority. An isolate planning by itself says what it has in flight.
 	const outcomes = new ShardedOutcomes(async (key, batch) =>
-		key === AUTHORITY ? undefined : getCounter(env, key).release(batch),
+		key === AUTHORITY ? undefined : getCounter(env, key).release(batch, local.reportFor(key, Date.now())),
 	);
 	const replicas = new ReplicaCache();
-	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget());
+	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), {}, local);
 	return {
 		planner: new EdgePlanner(replicas, client, stubs),
 		outcomes,
+		report: (record) => {
+			local.release(record, Date.now());
+			return outcomes.add(record);
+		},
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),
 		affinityKeys,

@@ -156,11 +156,6 @@ export function validateConfig(input: unknown): ValidationResult {
 				`${at}.steering_policy: "${lb.steering_policy}" is not supported by this version; default_pools are used in order ("off")`,
 			);
 		}
-		if (lb.counter_scope === "isolate") {
-			messages.push(
-				`${at}.counter_scope: "isolate" is not acted on yet; requests are planned by the data center's counter object, as "colo"`,
-			);
-		}
 	});
 
 	return errors.length > 0 ? { ok: false, errors } : { ok: true, config, messages };

@@ -29,3 +29,11 @@ export interface CounterReport {
 	readonly error?: string;
 	readonly counters?: ShardCounters;
 }
+
+/** What an isolate planning by itself (the isolate scope) tells its data center's counter object with a batch of outcomes. */
+export interface IsolateReport {
+	/** Which isolate (random per isolate). */
+	readonly isolate: string;
+	/** Its requests in flight per origin key, now. */
+	readonly inFlight: Record<string, number>;
+}

@@ -3,7 +3,7 @@
  * cron) and the objects themselves call each other through these, so no caller imports a class.
  * `registry/registry.ts` (the authority) and `registry/counter.ts` implement them.
  */
-import type { CounterReport, ReportedEjection, ShardCounters } from "./counters";
+import type { CounterReport, IsolateReport, ReportedEjection, ShardCounters } from "./counters";
 import type { OutcomeRecord } from "./outcome";
 import type { Replica, ReplicaMark } from "./replica";
 import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
@@ -55,7 +55,7 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 export interface CounterRpc extends Rpc.DurableObjectBranded {
 	route(request: ShardRouteRequest): Promise<RouteReply>;
 	routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]>;
-	release(records: OutcomeRecord[]): Promise<{ released: number }>;
+	release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number }>;
 	adopt(replica: Replica): { state: number | undefined };
 	counters(): ShardCounters;
 }

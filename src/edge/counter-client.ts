@@ -11,10 +11,12 @@
  */
 import type { OutcomeRecord } from "../contract/outcome";
 import { toUnusedLease } from "../contract/outcome";
+import type { Replica } from "../contract/replica";
 import { isOtherShard, LOCAL_COLO, type RoutePlan, type RouteRequest, type ShardRouteRequest } from "../contract/route";
 import { isCompactPlan, type RouteReply } from "../contract/wire";
 import { toNoLoadBalancer } from "../routing/plan";
 import { AUTHORITY, counterKeyFor, shardOfLease } from "../routing/shard-keys";
+import { IsolateCounters } from "./isolate-counters";
 import type { ShardedOutcomes } from "./outcome-batcher";
 import type { ReplicaCache, ReplicaSource } from "./replica-cache";
 
@@ -75,6 +77,8 @@ export class CounterClient {
 		private readonly stubs: CounterStubs,
 		private readonly unmatched: UnmatchedHostBudget = new UnmatchedHostBudget(),
 		options: CounterClientOptions = {},
+		/** The isolate scope's counters (the isolate's own). */
+		private readonly local: IsolateCounters = new IsolateCounters(),
 	) {
 		this.now = options.now ?? Date.now;
 		this.sleep = options.sleep ?? platformSleep;
@@ -98,6 +102,7 @@ export class CounterClient {
 			return toNoLoadBalancer(request.hostname);
 		}
 		const shard = lb ? counterKeyFor(lb, request.colo ?? LOCAL_COLO) : AUTHORITY;
+		if (lb?.counter_scope === "isolate") return this.planHere(shard, request, background);
 		const known = lb ? replicas.state : undefined;
 		const first = await this.ask(
 			shard,
@@ -115,6 +120,21 @@ export class CounterClient {
 		if (!isOtherShard(first)) return first;
 		// The replica is stale (the reply's state is newer, so the planner refreshes it in the background).
 		return wholePlan(await this.ask(first.shard, { ...again, shardTry: 2 }, background), first.shard);
+	}
+
+	/**
+	 * The isolate scope: planned by this isolate, no call on the request's path; the replica is
+	 * checked with the hub in the background at most every REVALIDATE_MS (no reply brings news here).
+	 */
+	private planHere(key: string, request: RouteRequest, background: (promise: Promise<unknown>) => void): RoutePlan {
+		const now = this.now();
+		const replicas = this.replicas;
+		const check = replicas.revalidateIfDue(this.stubs, request.colo, now);
+		if (check) background(check);
+		// Leases handed back with a second ask were this isolate's own.
+		for (const record of request.releases ?? []) this.local.release(record, now);
+		const { releases: _own, ...rest } = request;
+		return this.local.plan(key, rest, replicas.replica as Replica, now);
 	}
 
 	/** One route call to `shard`, with the outcomes pending for it riding along. */

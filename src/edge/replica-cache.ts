@@ -6,25 +6,35 @@
  * refreshes it in the background (`refresh`), never on a request's critical path.
  */
 import type { LoadBalancer } from "../config/schema";
-import type { Replica } from "../contract/replica";
+import type { Replica, ReplicaMark } from "../contract/replica";
 import type { RoutePlan, RouteRequest } from "../contract/route";
 import type { CompactPlan } from "../contract/wire";
 import { planRoute } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
+import { isDueForRevalidation } from "../routing/shard-keys";
 import { findLoadBalancer } from "../routing/snapshot";
 import { fromCompactPlan } from "../routing/wire";
 
 /** A cold isolate's fetch of the replica that has run this long no longer holds other requests back. */
 export const REPLICA_LOAD_STALE_MS = 2000;
 
-/** Where replicas come from: the hub of the request's data center (asked with no mark: always the whole replica). */
+/** Where replicas come from: the hub of the request's data center (null when `held` is current). */
 export interface ReplicaSource {
-	replica(held: null, colo?: string): Promise<Replica | null>;
+	replica(held: ReplicaMark | null, colo?: string): Promise<Replica | null>;
 }
 
 export class ReplicaCache {
+	constructor(
+		/** The clock (tests pass their own). */
+		private readonly clock: () => number = () => Date.now(),
+	) {}
+
 	private routing: RoutingState | undefined;
 	private current: number | undefined;
+	/** The replica installed, as it came (the isolate scope's counters adopt it). */
+	private installed: Replica | undefined;
+	/** When the replica was last fetched or confirmed current. */
+	private validatedAt = 0;
 	/** When the running `load` started (see `loading`). */
 	private loadingSince: number | undefined;
 	/** The state a background refresh is fetching, so one reply's news starts one refresh. */
@@ -41,12 +51,42 @@ export class ReplicaCache {
 	 * promise: the runtime ties promises to the request that made them.
 	 */
 	get loading(): boolean {
-		return this.loadingSince !== undefined && Date.now() - this.loadingSince < REPLICA_LOAD_STALE_MS;
+		return this.loadingSince !== undefined && this.clock() - this.loadingSince < REPLICA_LOAD_STALE_MS;
 	}
 
 	/** The authority's state the replica was taken at, if there is one. */
 	get state(): number | undefined {
 		return this.current;
+	}
+
+	/** The replica as it came, once there is one. */
+	get replica(): Replica | undefined {
+		return this.installed;
+	}
+
+	/**
+	 * For isolates that hear from no counter object (the isolate scope): a check with the hub at most
+	 * every REVALIDATE_MS, which fetches a newer replica; the returned promise is for the caller's
+	 * waitUntil, undefined when none is due.
+	 */
+	revalidateIfDue(source: ReplicaSource, colo: string | undefined, now: number): Promise<void> | undefined {
+		if (this.installed === undefined || this.refreshing !== undefined || !isDueForRevalidation(this.validatedAt, now)) {
+			return undefined;
+		}
+		const mark = { state: this.installed.state, checks: this.installed.checks };
+		this.refreshing = mark.state;
+		this.validatedAt = now;
+		return (async () => {
+			try {
+				const replica = await source.replica(mark, colo);
+				if (replica?.configJson === undefined) return; // current, or only RTT averages moved
+				this.install(replica);
+			} catch (error) {
+				console.error("revalidating the replica failed", error);
+			} finally {
+				if (this.refreshing === mark.state) this.refreshing = undefined;
+			}
+		})();
 	}
 
 	/** The load balancer `hostname` resolves to in the replica: which counter object to ask. */
@@ -62,7 +102,7 @@ export class ReplicaCache {
 
 	/** Fetches the replica and waits for it; throws when the authority does not answer. */
 	async load(source: ReplicaSource, colo?: string): Promise<void> {
-		const since = Date.now();
+		const since = this.clock();
 		this.loadingSince = since;
 		try {
 			this.install(await source.replica(null, colo));
@@ -88,7 +128,7 @@ export class ReplicaCache {
 	planLocally(request: RouteRequest): RoutePlan {
 		const routing = this.routing as RoutingState;
 		const plan = planRoute(routing.snapshot, request.hostname, {
-			...routing.planContext(Date.now(), Math.random),
+			...routing.planContext(this.clock(), Math.random),
 			hashKey: request.clientIp,
 			...(request.location ? { steering: { location: request.location } } : {}),
 			...(request.pin ? { affinity: { pin: request.pin } } : {}),
@@ -111,8 +151,10 @@ export class ReplicaCache {
 		if (!replica?.configJson) return;
 		if (this.current !== undefined && replica.state < this.current) return;
 		const routing = new RoutingState();
-		if (routing.adoptReplica(replica, Date.now()).refused) return;
+		if (routing.adoptReplica(replica, this.clock()).refused) return;
 		this.routing = routing;
 		this.current = replica.state;
+		this.installed = replica;
+		this.validatedAt = this.clock();
 	}
 }

@@ -6,7 +6,7 @@
  * few seconds (a push may be lost), and reporting its ejections to the authority.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { ShardCounters } from "../contract/counters";
+import type { IsolateReport, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
 import type { ShardRouteRequest } from "../contract/route";
@@ -14,7 +14,7 @@ import type { CounterRpc } from "../contract/rpc";
 import type { RouteReply } from "../contract/wire";
 import type { Env } from "../env";
 import { CounterCore } from "../routing/counter";
-import { toLeasePrefix } from "../routing/shard-keys";
+import { fromCounterKey, toLeasePrefix } from "../routing/shard-keys";
 import { getAuthority, getHub } from "./objects";
 
 export class Counter extends DurableObject<Env> implements CounterRpc {
@@ -29,6 +29,8 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		const key = ctx.id.name ?? ctx.id.toString();
+		// A data center's object knows its data center from its name; a global one from its first request.
+		this.colo = fromCounterKey(key).colo ?? undefined;
 		// Each lease names its object, so the Worker sends its release back here.
 		this.core = new CounterCore(key, toLeasePrefix(key, crypto.randomUUID().slice(0, 8)));
 	}
@@ -62,9 +64,12 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	 * passive health learn. The ejections they caused are reported before answering (a release is
 	 * never on a request's critical path), so /status and /events show them when the batch is done.
 	 */
-	async release(records: OutcomeRecord[]): Promise<{ released: number }> {
+	async release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number }> {
 		if (!this.core.hasReplica) await this.fetchReplica();
-		const released = this.core.applyOutcomes(records, Date.now());
+		const now = Date.now();
+		this.core.noteIsolates(records, report, now);
+		const released = this.core.applyOutcomes(records, now);
+		this.checkReplica(now);
 		await this.reportEjections();
 		return { released };
 	}
@@ -77,7 +82,11 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 
 	/** Counters per origin and traffic, for the authority's /status. */
 	counters(): ShardCounters {
-		return { ...this.core.counters(Date.now()), traffic: { routed: this.core.routed, routeCalls: this.routeCalls } };
+		const core = this.core;
+		return {
+			...core.counters(Date.now()),
+			traffic: { routed: core.routed + core.isolateRouted, routeCalls: this.routeCalls },
+		};
 	}
 
 	private async routeOne(request: ShardRouteRequest): Promise<RouteReply> {
@@ -85,13 +94,16 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		if (!this.core.hasReplica) await this.fetchReplica();
 		const now = Date.now();
 		const reply = this.core.route(request, now);
-		// Off the caller's path: check the replica now and then, report new ejections.
-		if (!this.validating && this.core.isDueForRevalidation(now)) {
-			this.validating = true;
-			this.ctx.waitUntil(this.revalidate());
-		}
+		this.checkReplica(now);
 		if (this.core.hasUnreported) this.ctx.waitUntil(this.reportEjections());
 		return reply;
+	}
+
+	/** Off the caller's path: checks the replica with the hub now and then (which keeps this object on its list). */
+	private checkReplica(now: number): void {
+		if (this.validating || !this.core.isDueForRevalidation(now)) return;
+		this.validating = true;
+		this.ctx.waitUntil(this.revalidate());
 	}
 
 	/**

@@ -6,7 +6,7 @@
  */
 import { type PeakEwma, updatePeakEwma } from "../balancing/ewma";
 import type { LoadBalancer } from "../config/schema";
-import type { ReportedEjection, ShardCounters } from "../contract/counters";
+import type { IsolateReport, ReportedEjection, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
 import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
@@ -14,9 +14,19 @@ import type { RouteReply } from "../contract/wire";
 import { LeaseTable } from "./leases";
 import { planRoute } from "./plan";
 import { RoutingState } from "./routing-state";
-import { counterKeyFor, isDueForRevalidation, isForOtherShard, isNewerReplica, REVALIDATE_MS } from "./shard-keys";
+import {
+	counterKeyFor,
+	isDueForRevalidation,
+	isForOtherShard,
+	isIsolateLease,
+	isNewerReplica,
+	REVALIDATE_MS,
+} from "./shard-keys";
 import { findLoadBalancer, poolOfKey } from "./snapshot";
 import { toCompactPlan } from "./wire";
+
+/** An isolate's report of what it has in flight counts for this long; one not renewed is dropped (the isolate went away). */
+export const ISOLATE_REPORT_TTL_MS = 30_000;
 
 export class CounterCore {
 	readonly routing = new RoutingState();
@@ -34,6 +44,13 @@ export class CounterCore {
 	private reportAfter = 0;
 	/** Requests planned since the object started. */
 	routed = 0;
+	/** Requests isolates planned by themselves (the isolate scope) and reported here since it started. */
+	isolateRouted = 0;
+	/** What each such isolate last said it has in flight, and when. */
+	private readonly isolateInFlight = new Map<
+		string,
+		{ readonly at: number; readonly inFlight: Record<string, number> }
+	>();
 
 	constructor(
 		/** The object's key ("lb:<name>"): a first try for another load balancer is sent on. */
@@ -183,6 +200,15 @@ export class CounterCore {
 		this.unreported.push({ key: ejection.key, until: ejection.until, reason: ejection.reason, at: now });
 	}
 
+	/**
+	 * Outcomes of requests isolates planned by themselves (the isolate scope) count as this data
+	 * center's traffic, and the isolate's report of what it has in flight replaces its last one.
+	 */
+	noteIsolates(records: readonly OutcomeRecord[], report: IsolateReport | undefined, now: number): void {
+		for (const record of records) if (isIsolateLease(record.leaseId)) this.isolateRouted++;
+		if (report) this.isolateInFlight.set(report.isolate, { at: now, inFlight: report.inFlight });
+	}
+
 	/** Ejections to report now (none while a failed report waits its turn); the caller reports them. */
 	takeUnreported(now: number): ReportedEjection[] {
 		if (this.unreported.length === 0 || now < this.reportAfter) return [];
@@ -209,11 +235,20 @@ export class CounterCore {
 	/** Counters per origin, for the authority's /status. */
 	counters(now: number): ShardCounters {
 		const counters: ShardCounters = { inFlight: {}, passiveFailures: {}, ejectedUntil: {} };
+		for (const [isolate, { at, inFlight }] of this.isolateInFlight) {
+			if (now - at > ISOLATE_REPORT_TTL_MS) {
+				this.isolateInFlight.delete(isolate);
+				continue;
+			}
+			for (const [key, count] of Object.entries(inFlight)) {
+				if (count > 0) counters.inFlight[key] = (counters.inFlight[key] ?? 0) + count;
+			}
+		}
 		const outliers = this.routing.outliers;
 		for (const entry of this.routing.snapshot.pools.values()) {
 			for (const { key } of entry.origins) {
 				const inFlight = this.leases.inFlight(key);
-				if (inFlight > 0) counters.inFlight[key] = inFlight;
+				if (inFlight > 0) counters.inFlight[key] = (counters.inFlight[key] ?? 0) + inFlight;
 				const failures = outliers.consecutiveFailures(key);
 				if (failures > 0) counters.passiveFailures[key] = failures;
 				const until = outliers.ejectedUntil(key, now);

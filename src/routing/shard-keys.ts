@@ -51,6 +51,19 @@ export function toLeasePrefix(shardKey: string, instance: string): string {
 	return `${shardKey}${LEASE_SEPARATOR}${instance}`;
 }
 
+/** Isolates plan in the isolate scope with leases of their own, marked so the counter object knows them. */
+const ISOLATE_MARK = "iso-";
+
+/** The lease-id instance of an isolate planning by itself (`id`: random per isolate). */
+export function isolateLeaseInstance(id: string): string {
+	return `${ISOLATE_MARK}${id}`;
+}
+
+/** Whether an isolate planning by itself issued the lease (so the counter object that hears of it did not). */
+export function isIsolateLease(leaseId: string): boolean {
+	return leaseId.startsWith(ISOLATE_MARK, leaseId.lastIndexOf(LEASE_SEPARATOR) + 1);
+}
+
 /** The shard that issued a lease; the authority for leases that name none (issued before shards). */
 export function shardOfLease(leaseId: string): string {
 	const at = leaseId.lastIndexOf(LEASE_SEPARATOR);

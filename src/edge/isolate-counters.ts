@@ -1,0 +1,67 @@
+/**
+ * The isolate scope (`counter_scope: "isolate"`): the Worker isolate plans a load balancer's
+ * requests by itself, from its replica and counters of its own (its own rotation, its own requests
+ * in flight for least_connections, p2c, least_outstanding_requests, ewma), as Envoy's per-thread
+ * balancers do, with no Durable Object call on the request path. It is the same CounterCore a
+ * counter object runs; its leases name the data center's counter object, so outcomes still go there,
+ * batched and off the request path, for passive health, ejections and /status.
+ */
+import type { IsolateReport } from "../contract/counters";
+import type { OutcomeRecord } from "../contract/outcome";
+import type { Replica } from "../contract/replica";
+import type { RoutePlan, RouteRequest } from "../contract/route";
+import { CounterCore } from "../routing/counter";
+import { isolateLeaseInstance, shardOfLease, toLeasePrefix } from "../routing/shard-keys";
+
+export class IsolateCounters {
+	private readonly cores = new Map<string, CounterCore>();
+	/** This isolate's id: in its leases and reports. */
+	readonly instance: string;
+
+	constructor(id: string = crypto.randomUUID().slice(0, 8)) {
+		this.instance = isolateLeaseInstance(id);
+	}
+
+	/** Plans `request` here for the load balancer whose data-center counter object is `key`, from `replica`. */
+	plan(
+		key: string,
+		request: RouteRequest,
+		replica: Replica,
+		now: number,
+		random: () => number = Math.random,
+	): RoutePlan {
+		const core = this.coreFor(key);
+		core.adopt(replica, now);
+		// Planned here whatever the key (shardTry 2), and whole (no `known`): nothing crosses a wire.
+		const { known: _none, ...own } = request;
+		return core.route({ ...own, shardTry: 2 }, now, random) as RoutePlan;
+	}
+
+	/**
+	 * An outcome of a request: when this isolate planned it, its lease ends here and the counters
+	 * learn (ejections are the data center's counter object's to report). False when it was not ours.
+	 */
+	release(record: OutcomeRecord, now: number): boolean {
+		const core = this.cores.get(shardOfLease(record.leaseId));
+		if (!core || !record.leaseId.includes(this.instance)) return false;
+		core.applyOutcomes([record], now);
+		core.takeUnreported(now);
+		return true;
+	}
+
+	/** The report to send the counter object `key` with a batch of outcomes; undefined when this isolate plans none of its requests. */
+	reportFor(key: string, now: number): IsolateReport | undefined {
+		const core = this.cores.get(key);
+		if (!core) return undefined;
+		return { isolate: this.instance, inFlight: core.counters(now).inFlight };
+	}
+
+	private coreFor(key: string): CounterCore {
+		let core = this.cores.get(key);
+		if (!core) {
+			core = new CounterCore(key, toLeasePrefix(key, this.instance));
+			this.cores.set(key, core);
+		}
+		return core;
+	}
+}

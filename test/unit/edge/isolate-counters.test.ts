@@ -1,0 +1,142 @@
+// Issue 12: the isolate scope. The isolate plans with the same CounterCore a counter object runs,
+// with leases that name the data center's counter object (where the outcomes go) and mark the
+// isolate (so that object knows it did not issue them).
+import { describe, expect, it } from "vitest";
+import type { RoutePlan } from "../../../src/contract/route";
+import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "../../../src/edge/counter-client";
+import { IsolateCounters } from "../../../src/edge/isolate-counters";
+import { ShardedOutcomes } from "../../../src/edge/outcome-batcher";
+import { ReplicaCache } from "../../../src/edge/replica-cache";
+import { CounterCore } from "../../../src/routing/counter";
+import { isIsolateLease, REVALIDATE_MS, shardOfLease, toLeasePrefix } from "../../../src/routing/shard-keys";
+import { aConfig, aLoadBalancer, anOrigin, aPool } from "../../fixtures/config";
+import { anOutcome } from "../../fixtures/outcomes";
+import { aReplica } from "../../fixtures/replica";
+
+const KEY = "lb:app.test@FRA";
+const replica = aReplica(
+	aConfig({
+		monitors: [],
+		pools: [
+			aPool(
+				"p",
+				["a", "b", "c"].map((name) => anOrigin(name)),
+				{ origin_steering: { policy: "least_connections" } },
+			),
+		],
+		load_balancers: [aLoadBalancer("app.test", ["p"], { counter_scope: "isolate" })],
+	}),
+	{ state: 5 },
+);
+
+const planned = (plan: RoutePlan) => {
+	if (!plan.ok) throw new Error(plan.detail);
+	return plan;
+};
+
+describe("IsolateCounters", () => {
+	it("plans with leases that name the data center's counter object and mark the isolate", () => {
+		const local = new IsolateCounters("abc");
+		const plan = planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000));
+		expect(shardOfLease(plan.leaseId as string)).toBe(KEY);
+		expect(isIsolateLease(plan.leaseId as string)).toBe(true);
+		expect(plan.state).toBe(5);
+	});
+
+	it("counts its own requests in flight (least_connections spreads them) until their outcomes end them", () => {
+		const local = new IsolateCounters("abc");
+		const plans = [0, 1, 2].map(() => planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000)));
+		expect(new Set(plans.map((plan) => plan.attempts[0]?.origin))).toEqual(new Set(["a", "b", "c"]));
+		expect(local.reportFor(KEY, 1_000)).toEqual({
+			isolate: "iso-abc",
+			inFlight: { "p/a": 1, "p/b": 1, "p/c": 1 },
+		});
+		expect(local.release(anOutcome(plans[1]?.leaseId as string), 1_001)).toBe(true);
+		const freed = plans[1]?.attempts[0]?.key as string;
+		const still = Object.fromEntries(["p/a", "p/b", "p/c"].filter((key) => key !== freed).map((key) => [key, 1]));
+		expect(local.reportFor(KEY, 1_001)?.inFlight).toEqual(still);
+		// The freed origin is the least loaded: the next request goes there.
+		expect(planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_002)).attempts[0]?.origin).toBe(
+			plans[1]?.attempts[0]?.origin,
+		);
+	});
+
+	it("leaves outcomes of leases it did not issue alone", () => {
+		const local = new IsolateCounters("abc");
+		local.plan(KEY, { hostname: "app.test" }, replica, 1_000);
+		expect(local.release(anOutcome(`${toLeasePrefix(KEY, "objectx")}-1`), 1_001)).toBe(false);
+		expect(local.release(anOutcome(`${toLeasePrefix("lb:other@FRA", "iso-abc")}-1`), 1_001)).toBe(false);
+		expect(local.reportFor("lb:other@FRA", 1_001)).toBeUndefined();
+	});
+});
+
+describe("a counter object hearing from isolates", () => {
+	it("counts their requests as its data center's traffic and adds up their last reports of what is in flight", () => {
+		const core = new CounterCore(KEY, toLeasePrefix(KEY, "obj"));
+		core.adopt(replica, 0);
+		const isolateLease = (n: number) => `${toLeasePrefix(KEY, "iso-abc")}-${n}`;
+		core.noteIsolates(
+			[anOutcome(isolateLease(1)), anOutcome(isolateLease(2))],
+			{ isolate: "iso-abc", inFlight: { "p/a": 2 } },
+			1_000,
+		);
+		core.noteIsolates(
+			[anOutcome(`${toLeasePrefix(KEY, "obj")}-9`)],
+			{ isolate: "iso-def", inFlight: { "p/a": 1, "p/b": 1 } },
+			2_000,
+		);
+		expect(core.isolateRouted).toBe(2);
+		expect(core.counters(2_000).inFlight).toEqual({ "p/a": 3, "p/b": 1 });
+		// A report not renewed for 30 s is dropped: that isolate went away.
+		expect(core.counters(31_500).inFlight).toEqual({ "p/a": 1, "p/b": 1 });
+		expect(core.counters(32_500).inFlight).toEqual({});
+	});
+});
+
+describe("CounterClient in the isolate scope", () => {
+	function client(replicaCalls: { held: unknown }[], failing = false) {
+		let now = 10_000;
+		const stubs: CounterStubs = {
+			route: async () => {
+				throw new Error("no counter object call in the isolate scope");
+			},
+			replica: async (held) => {
+				replicaCalls.push({ held });
+				if (failing && held !== null) throw new Error("hub down");
+				return held === null ? replica : null;
+			},
+		};
+		const replicas = new ReplicaCache(() => now);
+		const counter = new CounterClient(replicas, new ShardedOutcomes(async () => {}), stubs, new UnmatchedHostBudget(), {
+			now: () => now,
+		});
+		return { counter, tick: (ms: number) => (now += ms) };
+	}
+
+	it("plans without a call, and checks the replica with the hub at most every REVALIDATE_MS", async () => {
+		const replicaCalls: { held: unknown }[] = [];
+		const { counter, tick } = client(replicaCalls);
+		const background: Promise<unknown>[] = [];
+		for (let i = 0; i < 5; i++) {
+			expect((await counter.route({ hostname: "app.test", colo: "FRA" }, (p) => background.push(p))).ok).toBe(true);
+			tick(REVALIDATE_MS / 2);
+		}
+		await Promise.all(background);
+		expect(replicaCalls).toEqual([
+			{ held: null },
+			{ held: { state: 5, checks: 0 } },
+			{ held: { state: 5, checks: 0 } },
+		]);
+	});
+
+	it("keeps planning when the hub fails its check", async () => {
+		const replicaCalls: { held: unknown }[] = [];
+		const { counter, tick } = client(replicaCalls, true);
+		const background: Promise<unknown>[] = [];
+		await counter.route({ hostname: "app.test", colo: "FRA" }, (p) => background.push(p));
+		tick(REVALIDATE_MS);
+		expect((await counter.route({ hostname: "app.test", colo: "FRA" }, (p) => background.push(p))).ok).toBe(true);
+		await Promise.all(background);
+		expect(replicaCalls).toHaveLength(2);
+	});
+});
