@@ -11,7 +11,7 @@ export interface Configured {
 	readonly policyMessages: string[];
 }
 
-export function toBenchConfig(policy: string, origins: readonly Origin[]) {
+export function toBenchConfig(policy: string, origins: readonly Origin[], scope = "colo") {
 	return {
 		monitors: [],
 		pools: [
@@ -22,7 +22,7 @@ export function toBenchConfig(policy: string, origins: readonly Origin[]) {
 				origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
 			},
 		],
-		load_balancers: [{ name: "*", default_pools: ["bench"], fallback_pool: "bench" }],
+		load_balancers: [{ name: "*", default_pools: ["bench"], fallback_pool: "bench", counter_scope: scope }],
 	};
 }
 
@@ -31,11 +31,13 @@ export async function configureSwitchyard(
 	token: string,
 	policy: string,
 	origins: readonly Origin[],
+	/** counter_scope: colo (the default), global or isolate. */
+	scope = "colo",
 ): Promise<Configured> {
 	const response = await fetch(`${url}/_lb/api/config`, {
 		method: "PUT",
 		headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-		body: JSON.stringify(toBenchConfig(policy, origins)),
+		body: JSON.stringify(toBenchConfig(policy, origins, scope)),
 	});
 	const text = await response.text();
 	let envelope: { success?: boolean; messages?: string[] };

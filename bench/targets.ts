@@ -11,7 +11,7 @@ import { configureSwitchyard, inFlight } from "./switchyard.ts";
 import { durableObjectsOf, startWorkerd } from "./workerd.ts";
 
 export interface Target {
-	/** Stable id: bare, bare-rpc, floor, floor-rpc, switchyard-rr, switchyard-lc, switchyard-p2c, nginx. */
+	/** Stable id: bare, bare-rpc, floor, floor-rpc, switchyard-rr, -lc, -p2c, -rr-global, -rr-isolate, nginx. */
 	readonly id: string;
 	/** What the table shows; says so when a policy runs as another. */
 	readonly label: string;
@@ -22,10 +22,13 @@ export interface Target {
 	readonly inFlight?: () => Promise<number>;
 }
 
+/** Switchyard's rows: origin policies in the default colo scope, and round robin in the other two scopes. */
 export const POLICIES = [
-	{ id: "switchyard-rr", policy: "round_robin" },
-	{ id: "switchyard-lc", policy: "least_connections" },
-	{ id: "switchyard-p2c", policy: "p2c" },
+	{ id: "switchyard-rr", policy: "round_robin", scope: "colo" },
+	{ id: "switchyard-lc", policy: "least_connections", scope: "colo" },
+	{ id: "switchyard-p2c", policy: "p2c", scope: "colo" },
+	{ id: "switchyard-rr-global", policy: "round_robin", scope: "global" },
+	{ id: "switchyard-rr-isolate", policy: "round_robin", scope: "isolate" },
 ] as const;
 
 export async function startTargets(
@@ -78,7 +81,7 @@ export async function startTargets(
 	}
 
 	const token = randomBytes(24).toString("hex");
-	for (const { id, policy } of POLICIES) {
+	for (const { id, policy, scope } of POLICIES) {
 		const server = await startWorkerd({
 			name: id,
 			modulePath: switchyard.modulePath,
@@ -86,7 +89,7 @@ export async function startTargets(
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 			durableObjects: durableObjectsOf(PROJECT_ROOT),
 		});
-		const configured = await configureSwitchyard(server.url, token, policy, origins);
+		const configured = await configureSwitchyard(server.url, token, policy, origins, scope);
 		for (const message of configured.policyMessages) log(`${id}: admin API says: ${message}`);
 		const label = configured.runs === policy ? id : `${id} (runs ${configured.runs})`;
 		targets.push({
