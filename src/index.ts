@@ -31,9 +31,8 @@ export default {
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
 		const isolate = isolateOf(env) ?? (await isolateFor(env));
-		const { outcomes } = isolate;
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-		const lateLease = (leaseId: string) => outcomes.giveBack([toUnusedLease(leaseId)]);
+		const lateLease = (leaseId: string) => isolate.giveBack([toUnusedLease(leaseId)]);
 		const devGeo = env.DEV_GEO_HEADERS === "true";
 		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease), fetch, {
 			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),

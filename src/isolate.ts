@@ -10,7 +10,7 @@ import type { OutcomeRecord } from "./contract/outcome";
 import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
-import { IsolateCounters } from "./edge/isolate-counters";
+import { ISOLATE_OUTCOME_DELAY_MS, IsolateCounters } from "./edge/isolate-counters";
 import { ShardedOutcomes } from "./edge/outcome-batcher";
 import { EdgePlanner } from "./edge/planner";
 import { ReplicaCache } from "./edge/replica-cache";
@@ -26,6 +26,8 @@ export interface Isolate {
 	readonly outcomes: ShardedOutcomes;
 	/** A request's outcome: its lease ends here if this isolate planned it, and it goes to its counter object. */
 	readonly report: (record: OutcomeRecord) => Promise<void> | undefined;
+	/** Leases given back unused (a plan that came too late): ended here if ours, and sent on. */
+	readonly giveBack: (records: readonly OutcomeRecord[]) => Promise<unknown> | undefined;
 	readonly retryBudget: RetryBudget;
 	readonly affinityHeaders: AffinityHeaderCache;
 	readonly affinityKeys: readonly AffinityKey[];
@@ -75,8 +77,12 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 	const local = new IsolateCounters();
 	// Leases name the counter object that issued them (or, in the isolate scope, that hears of them);
 	// none comes from the authority. An isolate planning by itself says what it has in flight.
-	const outcomes = new ShardedOutcomes(async (key, batch) =>
-		key === AUTHORITY ? undefined : getCounter(env, key).release(batch, local.reportFor(key, Date.now())),
+	const outcomes = new ShardedOutcomes(
+		async (key, batch) =>
+			key === AUTHORITY ? undefined : getCounter(env, key).release(batch, local.reportFor(key, Date.now())),
+		undefined,
+		// No route call carries an isolate-scope object's outcomes: they go in batches a second apart.
+		(key) => (local.plansFor(key) ? ISOLATE_OUTCOME_DELAY_MS : undefined),
 	);
 	const replicas = new ReplicaCache();
 	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), {}, local);
@@ -86,6 +92,10 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 		report: (record) => {
 			local.release(record, Date.now());
 			return outcomes.add(record);
+		},
+		giveBack: (records) => {
+			for (const record of records) local.release(record, Date.now());
+			return outcomes.giveBack(records);
 		},
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),

@@ -114,9 +114,10 @@ export interface PoolStatus {
 
 /** One counter object, as /status lists it: where decisions for a load balancer were made. */
 export interface CounterStatus {
-	/** Its key: "lb:<name>@<colo>", or "lb:<name>" in the global scope. */
+	/** Its key: "lb:<name>@<colo>", or "lb:<name>" in the global scope ("colo:<colo>" for a hub that did not answer). */
 	name: string;
-	load_balancer: string;
+	/** null for a hub that did not answer (its counter objects are unknown). */
+	load_balancer: string | null;
 	/** The load balancer's counter_scope now (null when the configuration no longer has it). */
 	scope: "colo" | "global" | "isolate" | null;
 	/** The data center it serves; null in the global scope. */

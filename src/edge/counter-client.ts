@@ -131,8 +131,9 @@ export class CounterClient {
 		const replicas = this.replicas;
 		const check = replicas.revalidateIfDue(this.stubs, request.colo, now);
 		if (check) background(check);
-		// Leases handed back with a second ask were this isolate's own.
-		for (const record of request.releases ?? []) this.local.release(record, now);
+		// Leases handed back with a second ask: this isolate's own end here, others go to their object.
+		const foreign = (request.releases ?? []).filter((record) => !this.local.release(record, now));
+		if (foreign.length > 0) this.giveBack(foreign, background);
 		const { releases: _own, ...rest } = request;
 		return this.local.plan(key, rest, replicas.replica as Replica, now);
 	}

@@ -13,6 +13,9 @@ import type { RoutePlan, RouteRequest } from "../contract/route";
 import { CounterCore } from "../routing/counter";
 import { isolateLeaseInstance, shardOfLease, toLeasePrefix } from "../routing/shard-keys";
 
+/** An isolate-scope object's outcomes wait this long for company: no route call carries them, and many isolates share the object. */
+export const ISOLATE_OUTCOME_DELAY_MS = 1_000;
+
 export class IsolateCounters {
 	private readonly cores = new Map<string, CounterCore>();
 	/** This isolate's id: in its leases and reports. */
@@ -42,11 +45,19 @@ export class IsolateCounters {
 	 * learn (ejections are the data center's counter object's to report). False when it was not ours.
 	 */
 	release(record: OutcomeRecord, now: number): boolean {
+		if (this.cores.size === 0) return false;
 		const core = this.cores.get(shardOfLease(record.leaseId));
 		if (!core || !record.leaseId.includes(this.instance)) return false;
-		core.applyOutcomes([record], now);
-		core.takeUnreported(now);
+		// The lease and the latency only: passive health is the counter object's, checked by the
+		// authority, and comes back here with the replica.
+		const { failures: _failures, status: _status, ...plain } = record;
+		core.applyOutcomes([plain], now);
 		return true;
+	}
+
+	/** Whether this isolate plans for the counter object `key` (so its outcomes come from here). */
+	plansFor(key: string): boolean {
+		return this.cores.has(key);
 	}
 
 	/** The report to send the counter object `key` with a batch of outcomes; undefined when this isolate plans none of its requests. */

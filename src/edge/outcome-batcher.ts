@@ -90,6 +90,8 @@ export class ShardedOutcomes {
 	constructor(
 		private readonly send: (shard: string, batch: OutcomeRecord[]) => Promise<unknown>,
 		private readonly delayMs?: number,
+		/** A longer wait for some objects' batches (those that get no route calls to ride along with). */
+		private readonly delayFor?: (shard: string) => number | undefined,
 	) {}
 
 	add(record: OutcomeRecord): Promise<void> | undefined {
@@ -114,7 +116,7 @@ export class ShardedOutcomes {
 	private batcherOf(shard: string): OutcomeBatcher {
 		let batcher = this.batchers.get(shard);
 		if (!batcher) {
-			batcher = new OutcomeBatcher((batch) => this.send(shard, batch), this.delayMs);
+			batcher = new OutcomeBatcher((batch) => this.send(shard, batch), this.delayFor?.(shard) ?? this.delayMs);
 			this.batchers.set(shard, batcher);
 		}
 		return batcher;

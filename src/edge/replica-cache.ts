@@ -11,7 +11,7 @@ import type { RoutePlan, RouteRequest } from "../contract/route";
 import type { CompactPlan } from "../contract/wire";
 import { planRoute } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
-import { isDueForRevalidation } from "../routing/shard-keys";
+import { isDueForRevalidation, isNewerReplica, REVALIDATE_MS } from "../routing/shard-keys";
 import { findLoadBalancer } from "../routing/snapshot";
 import { fromCompactPlan } from "../routing/wire";
 
@@ -35,6 +35,9 @@ export class ReplicaCache {
 	private installed: Replica | undefined;
 	/** When the replica was last fetched or confirmed current. */
 	private validatedAt = 0;
+	/** The newest state a refresh was started for, and when. */
+	private newsFetched = Number.NEGATIVE_INFINITY;
+	private newsFetchedAt = 0;
 	/** When the running `load` started (see `loading`). */
 	private loadingSince: number | undefined;
 	/** The state a background refresh is fetching, so one reply's news starts one refresh. */
@@ -120,6 +123,12 @@ export class ReplicaCache {
 		if (state === undefined || state <= (this.current ?? Number.NEGATIVE_INFINITY) || state === this.refreshing) {
 			return undefined;
 		}
+		// News already fetched for, recently, that brought an older replica (its hub lags the object
+		// that told us): not again until that hub's next check could have caught up.
+		const now = this.clock();
+		if (state <= this.newsFetched && now - this.newsFetchedAt < REVALIDATE_MS) return undefined;
+		this.newsFetched = state;
+		this.newsFetchedAt = now;
 		this.refreshing = state;
 		return this.refresh(source, state, colo);
 	}
@@ -141,6 +150,8 @@ export class ReplicaCache {
 			this.install(await source.replica(null, colo));
 		} catch (error) {
 			console.error("refreshing the replica failed", error);
+			// A failure is no answer: the next news may try again.
+			this.newsFetched = Number.NEGATIVE_INFINITY;
 		} finally {
 			// Only its own: a refresh for newer news may have started meanwhile, and is still out.
 			if (this.refreshing === news) this.refreshing = undefined;
@@ -149,7 +160,8 @@ export class ReplicaCache {
 
 	private install(replica: Replica | null): void {
 		if (!replica?.configJson) return;
-		if (this.current !== undefined && replica.state < this.current) return;
+		const held = this.installed;
+		if (held && !isNewerReplica(replica, held)) return;
 		const routing = new RoutingState();
 		if (routing.adoptReplica(replica, this.clock()).refused) return;
 		this.routing = routing;

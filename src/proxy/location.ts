@@ -55,5 +55,10 @@ export function toVisitorLocation(cf: CfLike | undefined, headers: Headers, devO
  * `request.cf.colo`, else LOCAL_COLO. A client header never names a data center in production.
  */
 export function toColo(cf: CfLike | undefined, headers: Headers, devOverride: boolean): string {
-	return (devOverride ? text(headers.get("x-switchyard-dev-colo")) : undefined) ?? text(cf?.colo) ?? LOCAL_COLO;
+	const fromHeader = devOverride ? headers.get("x-switchyard-dev-colo") : null;
+	// A data center code names Durable Objects: letters and digits only, whatever a header says.
+	const dev = fromHeader !== null && COLO_CODE.test(fromHeader) ? fromHeader : undefined;
+	return dev ?? text(cf?.colo) ?? LOCAL_COLO;
 }
+
+const COLO_CODE = /^[A-Za-z0-9]{1,16}$/;

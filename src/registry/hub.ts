@@ -11,10 +11,12 @@ import { DurableObject } from "cloudflare:workers";
 import type { CounterReport } from "../contract/counters";
 import type { Replica, ReplicaMark } from "../contract/replica";
 import type { HubRpc } from "../contract/rpc";
+import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION, Members, PushRounds } from "../routing/fan-out";
 import { isDueForRevalidation, isNewerReplica } from "../routing/shard-keys";
 import { getAuthority, getCounter } from "./objects";
+import { PUSH_CALL_TIMEOUT_MS } from "./replication";
 import { askWithin, COUNTER_STATUS_TIMEOUT_MS } from "./status";
 
 export class Hub extends DurableObject<Env> implements HubRpc {
@@ -120,7 +122,13 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 		await Promise.all(
 			keys.map(async (key) => {
 				try {
-					await getCounter(this.env, key).adopt(replica);
+					await withTimeout(
+						getCounter(this.env, key).adopt(replica),
+						PUSH_CALL_TIMEOUT_MS,
+						`${key} did not take the push`,
+					);
+					// A counter object that takes pushes is alive, however rarely it needs to ask.
+					this.members.heard(key, Date.now());
 				} catch (error) {
 					console.error(`switchyard: ${this.key}: pushing state ${replica.state} to ${key} failed`, error);
 				}

@@ -233,6 +233,9 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			return;
 		}
 		const now = Date.now();
+		// One push per invocation at most: the round's results may need this one's calls, so the
+		// readmissions' push goes whole to the next alarm.
+		this.replication.deferring = true;
 		for (const key of this.routing.outliers.readmitted(now)) {
 			this.pendingEvents.push({
 				at: now,
@@ -242,6 +245,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			});
 			this.bumpState();
 		}
+		this.replication.deferring = false;
 		this.flushEvents();
 		await this.runRound(now);
 		await this.armAlarm();

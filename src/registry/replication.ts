@@ -18,6 +18,9 @@ import { REVALIDATE_MS } from "../routing/shard-keys";
  */
 export const PUSH_WAIT_MS = 1_000;
 
+/** One push call is given up on after this long: a stuck hub must not hold the others' rounds. */
+export const PUSH_CALL_TIMEOUT_MS = 2_000;
+
 export interface ReplicationHost {
 	/** The replica to push now. */
 	replica(): Replica;
@@ -50,9 +53,22 @@ export class Replication {
 		return this.hubs.current(now);
 	}
 
+	/**
+	 * Set while the current invocation may need its calls for another push (an alarm's
+	 * readmissions, before its probe round's results): pushes go whole to the next alarm, so no
+	 * invocation makes more Durable Object calls than one round.
+	 */
+	deferring = false;
+
 	/** One push per burst of changes (a probe round's transitions, say), after the current call's own changes. */
 	schedule(): void {
-		if (!this.pushing || this.queued) return;
+		if (!this.pushing) return;
+		if (this.deferring) {
+			this.rounds.startLater(this.hubs.current(Date.now()));
+			this.host.roundsWaiting();
+			return;
+		}
+		if (this.queued) return;
 		this.queued = true;
 		const push = Promise.resolve().then(() => {
 			this.queued = false;
@@ -84,7 +100,9 @@ export class Replication {
 		await Promise.all(
 			hubs.map(async (hub) => {
 				try {
-					await this.host.send(hub, replica);
+					await withTimeout(this.host.send(hub, replica), PUSH_CALL_TIMEOUT_MS, `${hub} did not take the push`);
+					// A hub that takes pushes is alive, however rarely it needs to ask.
+					this.hubs.heard(hub, Date.now());
 				} catch (error) {
 					console.error(
 						`switchyard: pushing state ${replica.state} to ${hub} failed; it revalidates within ${REVALIDATE_MS / 1000} s`,

@@ -9,7 +9,7 @@ import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../c
 import { withTimeout } from "../deadline";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
-import { fromCounterKey, mergeShardCounters } from "../routing/shard-keys";
+import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
 import { poolOfKey } from "../routing/snapshot";
 import { listAudit, listHealthEvents } from "./storage";
 
@@ -40,11 +40,23 @@ export async function askWithin<T>(
 	);
 }
 
-/** The counter objects' reports gathered from the hubs: a hub that did not answer is listed under its own name. */
+/**
+ * The counter objects' reports gathered from the hubs, each object once (a global-scope object that
+ * restarted may be on two hubs' lists for a while: its answered report wins). A hub that did not
+ * answer is listed under its own name.
+ */
 export function toCounterReports(
 	hubs: readonly { key: string; answer?: readonly CounterReport[]; error?: string }[],
 ): CounterReport[] {
-	return hubs.flatMap((hub) => (hub.answer ? [...hub.answer] : [{ key: hub.key, answered: false, error: hub.error }]));
+	const byKey = new Map<string, CounterReport>();
+	for (const hub of hubs) {
+		const reports = hub.answer ?? [{ key: hub.key, answered: false, ...(hub.error ? { error: hub.error } : {}) }];
+		for (const report of reports) {
+			const seen = byKey.get(report.key);
+			if (!seen || (!seen.answered && report.answered)) byKey.set(report.key, report);
+		}
+	}
+	return [...byKey.values()];
 }
 
 /** The status report from the authority's state and what the counter objects answered. */
@@ -114,6 +126,21 @@ export function toStatusReport(
 }
 
 function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<string, LoadBalancer>): CounterStatus {
+	// A hub that did not answer: its data center, no load balancer.
+	if (report.key.startsWith(HUB_KEY_PREFIX)) {
+		const colo = report.key.slice(HUB_KEY_PREFIX.length);
+		return {
+			name: report.key,
+			load_balancer: null,
+			scope: null,
+			colo,
+			routed: 0,
+			route_calls: 0,
+			in_flight: 0,
+			answered: false,
+			...(report.error !== undefined ? { error: report.error } : {}),
+		};
+	}
 	const { loadBalancer, colo } = fromCounterKey(report.key);
 	const counters = report.counters;
 	const inFlight = Object.values(counters?.inFlight ?? {}).reduce((sum, count) => sum + count, 0);

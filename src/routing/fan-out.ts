@@ -37,7 +37,8 @@ export class Members {
 
 /**
  * The rounds of a push: the first goes now, each later one in an invocation of its own. A newer
- * push replaces the rounds still waiting (its members get the newer replica anyway).
+ * push while rounds still wait merges with them: those still owed a push go first, and each member
+ * gets the newest replica once.
  */
 export class PushRounds {
 	private waiting: string[] = [];
@@ -46,13 +47,14 @@ export class PushRounds {
 
 	/** A new push to `members`: the first round to send now; the rest wait for `next`. */
 	start(members: readonly string[]): string[] {
-		this.waiting = members.slice(this.perRound);
-		return members.slice(0, this.perRound);
+		this.startLater(members);
+		return this.next();
 	}
 
 	/** A new push to `members` that may not call any of them now: every round waits for `next`. */
 	startLater(members: readonly string[]): void {
-		this.waiting = [...members];
+		const owed = new Set(this.waiting);
+		this.waiting = [...this.waiting, ...members.filter((member) => !owed.has(member))];
 	}
 
 	/** The next round to send, in an invocation of its own; empty when none is waiting. */

@@ -11,9 +11,11 @@ import type { ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { ReplicaMark } from "../contract/replica";
 import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
+export const HUB_KEY_PREFIX = "colo:";
+
 /** The hub of a data center: one per colo, created by that colo's traffic. */
 export function hubKeyFor(colo: string): string {
-	return `colo:${colo}`;
+	return `${HUB_KEY_PREFIX}${colo}`;
 }
 
 /** The name of the authority object. */

@@ -19,7 +19,7 @@ async function sendFrom(
 	workerEnv: Env,
 	calls: string[],
 	path: string,
-): Promise<{ origin: string | null; beforeResponse: string[] }> {
+): Promise<{ origin: string | null; beforeResponse: string[]; settled: Promise<void> }> {
 	const start = calls.length;
 	const ctx = createExecutionContext();
 	const request = new Request(`https://app.test${path}`, { cf: { colo: "FRA" } });
@@ -27,8 +27,8 @@ async function sendFrom(
 	const beforeResponse = calls.slice(start);
 	expect(response.status).toBe(200);
 	await response.arrayBuffer();
-	await waitOnExecutionContext(ctx);
-	return { origin: response.headers.get("x-switchyard-origin"), beforeResponse };
+	// Not awaited here: an isolate-scope batch of outcomes waits a second for company, in waitUntil.
+	return { origin: response.headers.get("x-switchyard-origin"), beforeResponse, settled: waitOnExecutionContext(ctx) };
 }
 
 describe("counter_scope isolate", () => {
@@ -42,16 +42,19 @@ describe("counter_scope isolate", () => {
 		const workerEnv = recordingEnv(calls);
 		const warm = await sendFrom(workerEnv, calls, "/warm"); // the replica, from the data center's hub
 		expect(warm.beforeResponse).toEqual(["HUBS colo:FRA replica"]);
+		const settled = [warm.settled];
 
 		const afterWarmUp = calls.length;
 		const started = Date.now();
 		const served: (string | null)[] = [];
 		for (let i = 0; i < 30; i++) {
-			const { origin, beforeResponse } = await sendFrom(workerEnv, calls, `/here/${i}`);
-			expect(beforeResponse, `request ${i}`).toEqual([]);
-			served.push(origin);
+			const sent = await sendFrom(workerEnv, calls, `/here/${i}`);
+			expect(sent.beforeResponse, `request ${i}`).toEqual([]);
+			served.push(sent.origin);
+			settled.push(sent.settled);
 		}
 		const seconds = (Date.now() - started) / 1000;
+		await Promise.all(settled);
 		// The isolate's own round robin, continuing from the warm-up request's turn.
 		const turn = ["a", "b", "c"];
 		const first = turn.indexOf(served[0] as string);

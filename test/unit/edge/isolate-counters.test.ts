@@ -61,6 +61,29 @@ describe("IsolateCounters", () => {
 		);
 	});
 
+	it("does not eject on its own: passive health is the counter object's, checked by the authority", () => {
+		const local = new IsolateCounters("abc");
+		for (let i = 0; i < 20; i++) {
+			const plan = planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000 + i));
+			const origin = plan.attempts[0]?.key as string;
+			local.release(
+				{
+					...anOutcome(plan.leaseId as string),
+					servedBy: origin,
+					status: 503,
+					failures: [{ origin, kind: "status", status: 503 }],
+				},
+				1_000 + i,
+			);
+		}
+		const chosen = new Set(
+			[0, 1, 2, 3, 4, 5].map(
+				() => planned(local.plan(KEY, { hostname: "app.test" }, replica, 2_000)).attempts[0]?.origin,
+			),
+		);
+		expect(chosen).toEqual(new Set(["a", "b", "c"]));
+	});
+
 	it("leaves outcomes of leases it did not issue alone", () => {
 		const local = new IsolateCounters("abc");
 		local.plan(KEY, { hostname: "app.test" }, replica, 1_000);

@@ -207,3 +207,22 @@ describe("ReplicaCache.refreshFor with overlapping refreshes", () => {
 		expect(fetches).toHaveLength(2);
 	});
 });
+
+// Issue 12 (found by review): a reply from an object whose hub is ahead of ours brought news our hub
+// does not have yet; fetching again on every request until it catches up would cost a hub call each.
+describe("ReplicaCache.refreshFor when the hub lags the news", () => {
+	it("fetches for the same news again only after REVALIDATE_MS", async () => {
+		let now = 1_000_000;
+		const cache = new ReplicaCache(() => now);
+		await cache.load({ replica: async () => replicaAt(7) });
+		const { source, fetches } = pendingSource();
+		const first = cache.refreshFor(9, source);
+		fetches[0]?.resolve(replicaAt(8)); // the hub has 8 only
+		await first;
+		expect(cache.state).toBe(8);
+		expect(cache.refreshFor(9, source)).toBeUndefined();
+		now += 5_000;
+		expect(cache.refreshFor(9, source)).toBeDefined();
+		expect(fetches).toHaveLength(2);
+	});
+});
