@@ -19,7 +19,7 @@ import type { Env } from "./env";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { RetryBudget } from "./proxy/retry-budget";
 import { getAuthority, getCounter, getHub } from "./registry/objects";
-import { AUTHORITY } from "./routing/shard-keys";
+import { AUTHORITY, fromCounterKey } from "./routing/shard-keys";
 
 export interface Isolate {
 	readonly planner: EdgePlanner;
@@ -77,14 +77,18 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 	const local = new IsolateCounters();
 	// Leases name the counter object that issued them (or, in the isolate scope, that hears of them);
 	// none comes from the authority. An isolate planning by itself says what it has in flight.
+	const replicas = new ReplicaCache();
 	const outcomes = new ShardedOutcomes(
-		async (key, batch) =>
-			key === AUTHORITY ? undefined : getCounter(env, key).release(batch, local.reportFor(key, Date.now())),
+		async (key, batch) => {
+			if (key === AUTHORITY) return;
+			const reply = await getCounter(env, key).release(batch, local.reportFor(key, Date.now()));
+			// The object's replica may be newer than ours: news even where no route reply brings any.
+			await replicas.refreshFor(reply.state, stubs, fromCounterKey(key).colo ?? undefined);
+		},
 		undefined,
 		// No route call carries an isolate-scope object's outcomes: they go in batches a second apart.
 		(key) => (local.plansFor(key) ? ISOLATE_OUTCOME_DELAY_MS : undefined),
 	);
-	const replicas = new ReplicaCache();
 	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), {}, local);
 	return {
 		planner: new EdgePlanner(replicas, client, stubs),

@@ -55,7 +55,8 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 export interface CounterRpc extends Rpc.DurableObjectBranded {
 	route(request: ShardRouteRequest): Promise<RouteReply>;
 	routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]>;
-	release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number }>;
+	/** Outcomes of finished requests; answers with the state of its replica, news for the isolate that sent them. */
+	release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number; state?: number }>;
 	adopt(replica: Replica): { state: number | undefined };
 	counters(): ShardCounters;
 }

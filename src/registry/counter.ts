@@ -64,14 +64,15 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	 * passive health learn. The ejections they caused are reported before answering (a release is
 	 * never on a request's critical path), so /status and /events show them when the batch is done.
 	 */
-	async release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number }> {
+	async release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number; state?: number }> {
 		if (!this.core.hasReplica) await this.fetchReplica();
 		const now = Date.now();
 		this.core.noteIsolates(records, report, now);
 		const released = this.core.applyOutcomes(records, now);
 		this.checkReplica(now);
 		await this.reportEjections();
-		return { released };
+		const state = this.core.state;
+		return state === undefined ? { released } : { released, state };
 	}
 
 	/** The authority pushes its replica here whenever its state moves. Best effort: revalidation covers a lost push. */
