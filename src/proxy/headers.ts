@@ -90,3 +90,20 @@ export function toUpstreamHeaders(incoming: Headers, info: ForwardedInfo): Heade
 	if (info.cdnLoop) out.set("cdn-loop", info.cdnLoop);
 	return out;
 }
+
+/**
+ * A name from the configuration as a header value: characters a header value cannot carry (controls,
+ * anything beyond ASCII) and "%" itself are percent-encoded as UTF-8, so the value stays valid and
+ * `decodeURIComponent` gives the name back. Names are accepted as Cloudflare accepts them; they are
+ * encoded where they are emitted.
+ */
+export function toHeaderValue(text: string): string {
+	return text.replace(/[^\x20-\x24\x26-\x7e]+/g, (run) => {
+		let encoded = "";
+		// UTF-8 bytes (a lone surrogate becomes U+FFFD rather than an error).
+		for (const byte of UTF8.encode(run)) encoded += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+		return encoded;
+	});
+}
+
+const UTF8 = new TextEncoder();

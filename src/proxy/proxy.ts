@@ -17,7 +17,7 @@ import { DeadlineTimer } from "../deadline";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
 import { NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
 import { forward } from "./forward";
-import { toUpstreamHeaders, withoutHopByHop } from "./headers";
+import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
 import { toProblemResponse } from "./problem";
 import type { RetryBudget } from "./retry-budget";
@@ -325,8 +325,8 @@ function toClientResponse(
 	const headers = withoutHopByHop(response.headers);
 	if (options.setCookie) headers.append("set-cookie", options.setCookie);
 	if (debug) {
-		headers.set("x-switchyard-origin", debug.origin);
-		headers.set("x-switchyard-pool", debug.pool);
+		headers.set("x-switchyard-origin", toHeaderValue(debug.origin));
+		headers.set("x-switchyard-pool", toHeaderValue(debug.pool));
 	}
 	if (response.webSocket) {
 		if (hooks.relayWebSocket) return hooks.relayWebSocket(response.webSocket, headers, () => done(false));

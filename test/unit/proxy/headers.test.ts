@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toUpstreamHeaders, withoutHopByHop } from "../../../src/proxy/headers";
+import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "../../../src/proxy/headers";
 
 const HOP_BY_HOP = [
 	"connection",
@@ -119,5 +119,22 @@ describe("toUpstreamHeaders", () => {
 		expect(out.get("x-forwarded-port")).toBeNull();
 		expect(out.get("x-real-ip")).toBe(info.clientIp);
 		expect(out.get("x-forwarded-for")).toBe(info.clientIp);
+	});
+});
+
+// Issue 13, item 5: names are accepted as Cloudflare accepts them and encoded where they are emitted.
+describe("toHeaderValue", () => {
+	it.each([
+		["origin-1", "origin-1"],
+		["eu west 1", "eu west 1"],
+		["a\nb\r\nc", "a%0Ab%0D%0Ac"],
+		["Zürich – 1", "Z%C3%BCrich %E2%80%93 1"],
+		["100%", "100%25"],
+		["x😀y", "x%F0%9F%98%80y"],
+		["lone \ud800 surrogate", "lone %EF%BF%BD surrogate"],
+	])("%j → %j, a valid header value that decodes back", (name, value) => {
+		expect(toHeaderValue(name)).toBe(value);
+		expect(() => new Headers({ x: toHeaderValue(name) })).not.toThrow();
+		if (!name.includes("\ud800")) expect(decodeURIComponent(toHeaderValue(name))).toBe(name);
 	});
 });
