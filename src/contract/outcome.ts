@@ -20,8 +20,8 @@ export interface OutcomeRecord {
 	readonly servedBy?: string;
 	/** The status the client got from the origin, when one answered. */
 	readonly status?: number;
-	/** Why the last attempt failed, when none answered. */
-	readonly error?: FailureKind;
+	/** Why the last attempt failed, when none answered ("client": the client's body broke or stalled). */
+	readonly error?: FailureKind | "client";
 	readonly attempts: number;
 	readonly retried: boolean;
 	/** Milliseconds until the origin's response headers, when it answered. */

@@ -22,15 +22,92 @@ export function declaredLength(request: Request): number | undefined {
 	return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-/** A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory). */
-export async function readReplayableBody(request: Request, maxBytes: number): Promise<ReplayableBody> {
+/**
+ * A body that can be sent again: none, or a declared length up to `maxBytes` (then kept in memory,
+ * read under the idle watch: a client that stalls gets ClientBodyError "stalled", one whose body
+ * breaks "broken").
+ */
+export async function readReplayableBody(request: Request, maxBytes: number, idleMs = 0): Promise<ReplayableBody> {
 	if (request.body === null) return NO_BODY;
 	const length = declaredLength(request);
 	if (length !== undefined && length <= maxBytes) {
-		const bytes = await request.arrayBuffer();
+		const bytes = await new Response(watchClientBody(request.body, idleMs).stream).arrayBuffer();
 		return { replayable: true, length, next: () => bytes };
 	}
 	return streamOnce(request);
+}
+
+/** The client's request body failed: it broke (the client went away, or sent less than it declared) or stalled. */
+export class ClientBodyError extends Error {
+	constructor(
+		readonly kind: "broken" | "stalled",
+		detail: string,
+	) {
+		super(detail);
+		this.name = "ClientBodyError";
+	}
+}
+
+/**
+ * The client's body as the Worker passes it on, read only when the reader (the origin's fetch, or
+ * the Worker keeping it for a retry) asks. A read of the client's body that fails is the client's
+ * failure ("broken"); so is a read that waits longer than `idleMs` for the client ("stalled"). When
+ * nothing moves for `idleMs` and no read is waiting for the client, it is the reader that stopped
+ * (an origin that does not read the upload): the stream errors with IdleTimeout, the origin's failure.
+ * `failure()` says which side failed, once it has.
+ */
+export function watchClientBody(
+	body: ReadableStream<Uint8Array>,
+	idleMs: number,
+	timers?: TimerFunctions,
+): { stream: ReadableStream<Uint8Array>; failure: () => ClientBodyError | undefined } {
+	const reader = body.getReader();
+	const timer = new DeadlineTimer(timers);
+	let failed: ClientBodyError | undefined;
+	let waitingForClient = false;
+	let fail = (_error: Error) => {};
+	const expire = () => {
+		if (waitingForClient) failed ??= new ClientBodyError("stalled", `the client sent nothing for ${idleMs} ms`);
+		const error = failed ?? new IdleTimeout(idleMs);
+		fail(error);
+		reader.cancel(error).catch(() => {});
+	};
+	const stream = new ReadableStream<Uint8Array>(
+		{
+			start(controller) {
+				fail = (error) => controller.error(error);
+				if (idleMs > 0) timer.start(idleMs, expire);
+			},
+			async pull(controller) {
+				waitingForClient = true;
+				try {
+					const { done, value } = await reader.read();
+					waitingForClient = false;
+					if (done) {
+						timer.dispose();
+						controller.close();
+						return;
+					}
+					if (idleMs > 0) timer.start(idleMs, expire);
+					controller.enqueue(value);
+				} catch (error) {
+					waitingForClient = false;
+					timer.dispose();
+					if (!failed) {
+						const reason = error instanceof Error ? error.message : String(error);
+						failed = new ClientBodyError("broken", `the client's body could not be read: ${reason}`);
+					}
+					controller.error(failed);
+				}
+			},
+			cancel(reason) {
+				timer.dispose();
+				return reader.cancel(reason);
+			},
+		},
+		{ highWaterMark: 0 },
+	);
+	return { stream, failure: () => failed };
 }
 
 /** Large or of unknown length: streamed once, never buffered. */

@@ -8,7 +8,7 @@
 
 import { classifyError, classifyStatus, type FailureKind } from "../contract/failure";
 import { DeadlineTimer } from "../deadline";
-import { declaredBodyLength, toPassThrough, watchForIdle } from "./bodies";
+import { type ClientBodyError, declaredBodyLength, toPassThrough, watchClientBody } from "./bodies";
 
 export type ForwardResult =
 	| {
@@ -17,7 +17,9 @@ export type ForwardResult =
 			/** The whole body, when it was short enough to read before answering (see ForwardInit.bufferUpTo). */
 			readonly bytes?: ArrayBuffer;
 	  }
-	| { readonly ok: false; readonly failure: FailureKind; readonly detail: string; readonly status?: number };
+	| { readonly ok: false; readonly failure: FailureKind; readonly detail: string; readonly status?: number }
+	/** The client's body broke or stalled: nobody's failure but the client's (no retry, no passive health). */
+	| { readonly ok: false; readonly failure: "client"; readonly client: ClientBodyError; readonly detail: string };
 
 export interface ForwardInit {
 	readonly method: string;
@@ -54,8 +56,12 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 		});
 	};
 	let body = init.body;
-	if (body instanceof ReadableStream) body = withEndSignal(body, init.bodyLength, armDeadline, init.idleMs ?? 0);
-	else armDeadline();
+	let clientFailure: () => ClientBodyError | undefined = () => undefined;
+	if (body instanceof ReadableStream) {
+		const watched = watchClientBody(body, init.idleMs ?? 0);
+		clientFailure = watched.failure;
+		body = withEndSignal(watched.stream, init.bodyLength, armDeadline);
+	} else armDeadline();
 	let headersArrived = false;
 	try {
 		const response = await fetcher(url, {
@@ -66,6 +72,12 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 			signal: controller.signal,
 		});
 		headersArrived = true;
+		// The client's body broke while it went out (the origin may have taken what came as the whole of it).
+		const client = clientFailure();
+		if (client) {
+			await response.body?.cancel();
+			return { ok: false, failure: "client", client, detail: client.message };
+		}
 		init.onHeaders?.();
 		const failure = classifyStatus(response.status);
 		if (failure !== undefined) {
@@ -83,6 +95,8 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 		}
 		return { ok: true, response };
 	} catch (error) {
+		const client = clientFailure();
+		if (client) return { ok: false, failure: "client", client, detail: client.message };
 		const failure = classifyError(timedOut);
 		const reason = error instanceof Error ? error.message : String(error);
 		const detail = headersArrived
@@ -98,13 +112,7 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 }
 
 /** `body`, calling `onEnd` once its last chunk has been read; its declared length kept where the platform can. */
-function withEndSignal(
-	body: ReadableStream,
-	length: number | undefined,
-	onEnd: () => void,
-	idleMs: number,
-): ReadableStream {
-	const source = idleMs > 0 ? body.pipeThrough(watchForIdle(idleMs)) : body;
-	const watched = source.pipeThrough(new TransformStream({ flush: onEnd }));
+function withEndSignal(body: ReadableStream, length: number | undefined, onEnd: () => void): ReadableStream {
+	const watched = body.pipeThrough(new TransformStream({ flush: onEnd }));
 	return length !== undefined ? watched.pipeThrough(toPassThrough(length)) : watched;
 }

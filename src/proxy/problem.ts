@@ -16,6 +16,7 @@ export type ProblemKind =
 	| "unauthorized"
 	| "admin_disabled"
 	| "invalid_request"
+	| "request_timeout"
 	| "invalid_config"
 	| "precondition_failed"
 	| "internal";
@@ -32,6 +33,7 @@ const STATUS: Record<ProblemKind, number> = {
 	unauthorized: 401,
 	admin_disabled: 503,
 	invalid_request: 400,
+	request_timeout: 408,
 	invalid_config: 400,
 	precondition_failed: 412,
 	internal: 500,
@@ -49,6 +51,7 @@ const TITLE: Record<ProblemKind, string> = {
 	unauthorized: "Unauthorized",
 	admin_disabled: "Admin API disabled",
 	invalid_request: "Invalid request",
+	request_timeout: "Request body timed out",
 	invalid_config: "Invalid configuration",
 	precondition_failed: "Configuration changed since you read it",
 	internal: "Internal error",

@@ -15,7 +15,7 @@ import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
 import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
 import { DeadlineTimer } from "../deadline";
 import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
-import { NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
+import { ClientBodyError, NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
 import { forward } from "./forward";
 import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
@@ -157,7 +157,11 @@ export async function proxyRequest(
 			request.body === null
 				? NO_BODY
 				: proxy.retries > 0
-					? await readReplayableBody(request, proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES)
+					? await readReplayableBody(
+							request,
+							proxy.max_retry_body_bytes ?? DEFAULT_MAX_RETRY_BODY_BYTES,
+							proxy.idle_timeout_ms ?? 0,
+						)
 					: streamOnce(request);
 		const headers = toUpstreamHeaders(request.headers, {
 			clientIp,
@@ -200,6 +204,8 @@ export async function proxyRequest(
 			);
 			endRetry?.();
 			const isLast = i === attempts.length - 1;
+			// The client's body broke or stalled: its failure, not the origin's; nothing to retry.
+			if (!result.ok && result.failure === "client") throw result.client;
 			if (!result.ok) {
 				lastFailure = { failure: result.failure, detail: result.detail, attempt };
 				failures.push({ origin: attempt.key, kind: result.failure });
@@ -244,12 +250,15 @@ export async function proxyRequest(
 			pool: plan.pool,
 		});
 	} catch (error) {
-		// The client's body failed (it went away, or sent less than it declared) or a stream broke:
-		// the request ends here, and its lease and retry budget with it.
-		finish({ error: "unreachable", aborted: true });
+		// The client's body failed (it broke, or stalled longer than idle_timeout_ms) or a stream broke:
+		// the request ends here, and its lease and retry budget with it. No origin is blamed.
+		finish({ error: "client", aborted: true });
 		console.error(`${plan.loadBalancer}: the request could not be forwarded`, error);
-		return toProblemResponse("invalid_request", {
-			detail: "the request could not be forwarded (its body could not be read)",
+		const stalled = error instanceof ClientBodyError && error.kind === "stalled";
+		return toProblemResponse(stalled ? "request_timeout" : "invalid_request", {
+			detail: stalled
+				? "the request body stalled (nothing arrived for longer than the idle timeout)"
+				: "the request could not be forwarded (its body could not be read)",
 			load_balancer: plan.loadBalancer,
 			pool: plan.pool,
 		});
