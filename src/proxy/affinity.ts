@@ -1,20 +1,17 @@
 /**
- * Session affinity cookies. The cookie pins a visitor to an origin: hostname, pool, origin, expiry
- * and the id of the key that signed it, HMAC-SHA256-signed so it cannot be forged, and with a key
- * id so keys can rotate (a cookie signed with the previous key still verifies). A forged, expired
- * or foreign cookie is ignored, never an error. Web Crypto only: runs in workerd and in Node.
- * Cloudflare's equivalent is the `__cflb` cookie:
- * https://developers.cloudflare.com/load-balancing/understand-basics/session-affinity/
+ * Session affinity cookies. The cookie pins a visitor to an origin: hostname, pool, origin and
+ * expiry, encrypted and authenticated with AES-256-GCM, so it can be neither read (internal names
+ * stay internal) nor forged. Keys rotate: the current key seals, and a cookie sealed with the
+ * previous key still opens. A forged, expired, foreign or unreadable cookie is ignored, never an
+ * error. Web Crypto only: runs in workerd and in Node. Cloudflare's equivalent is the `__cflb`
+ * cookie: https://developers.cloudflare.com/load-balancing/understand-basics/session-affinity/
  */
 
 import type { AffinityPlan, Pin } from "../contract/route";
-import { shortDigest } from "../digest";
 
 export const AFFINITY_COOKIE = "__switchyard_affinity";
 
 export interface AffinityKey {
-	/** First 8 hex digits of the secret's SHA-256: names the key in the cookie, never reveals it. */
-	readonly id: string;
 	readonly key: CryptoKey;
 }
 
@@ -24,10 +21,15 @@ interface CookiePayload {
 	readonly o: string;
 	/** Expiry, seconds since the epoch. */
 	readonly e: number;
-	readonly k: string;
 }
 
 const encoder = new TextEncoder();
+/** AES-GCM's nonce: 96 random bits per cookie. */
+const IV_BYTES = 12;
+/** AES-GCM's authentication tag. */
+const TAG_BYTES = 16;
+/** Separates the cookie key from other uses of the same secret. */
+const KEY_CONTEXT = "switchyard affinity cookie v2\u0000";
 
 function toBase64Url(bytes: Uint8Array): string {
 	let binary = "";
@@ -44,17 +46,14 @@ function fromBase64Url(text: string): Uint8Array | undefined {
 	}
 }
 
-/** Signing keys from secrets, the current one first (it signs); later ones only verify. */
+/** Sealing keys from secrets, the current one first (it seals); later ones only open. */
 export async function toAffinityKeys(secrets: readonly (string | undefined)[]): Promise<AffinityKey[]> {
 	const keys: AffinityKey[] = [];
 	for (const secret of secrets) {
 		if (!secret) continue;
-		const id = await shortDigest(secret);
-		const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-			"sign",
-			"verify",
-		]);
-		keys.push({ id, key });
+		const material = await crypto.subtle.digest("SHA-256", encoder.encode(KEY_CONTEXT + secret));
+		const key = await crypto.subtle.importKey("raw", material, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+		keys.push({ key });
 	}
 	return keys;
 }
@@ -66,19 +65,18 @@ export async function toCookieValue(
 	key: AffinityKey,
 	nowMs: number,
 ): Promise<string> {
-	const payload: CookiePayload = {
-		h: hostname,
-		p: pin.pool,
-		o: pin.origin,
-		e: Math.floor(nowMs / 1000) + ttlS,
-		k: key.id,
-	};
-	const body = toBase64Url(encoder.encode(JSON.stringify(payload)));
-	const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key.key, encoder.encode(body)));
-	return `${body}.${toBase64Url(signature)}`;
+	const payload: CookiePayload = { h: hostname, p: pin.pool, o: pin.origin, e: Math.floor(nowMs / 1000) + ttlS };
+	const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+	const sealed = new Uint8Array(
+		await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key.key, encoder.encode(JSON.stringify(payload))),
+	);
+	const value = new Uint8Array(IV_BYTES + sealed.length);
+	value.set(iv);
+	value.set(sealed, IV_BYTES);
+	return toBase64Url(value);
 }
 
-/** The pin in a request's Cookie header, when it is ours, for this host, unexpired and correctly signed. */
+/** The pin in a request's Cookie header, when it is ours, opens with one of the keys, is for this host and unexpired. */
 export async function readPin(
 	cookieHeader: string | null,
 	hostname: string,
@@ -86,7 +84,7 @@ export async function readPin(
 	nowMs: number,
 ): Promise<Pin | undefined> {
 	try {
-		return await verifyPin(cookieHeader, hostname, keys, nowMs);
+		return await openPin(cookieHeader, hostname, keys, nowMs);
 	} catch {
 		// Whatever a client puts in a cookie, it is ignored, never an error.
 		return undefined;
@@ -100,31 +98,33 @@ function isPayload(value: unknown): value is CookiePayload {
 		typeof payload.h === "string" &&
 		typeof payload.p === "string" &&
 		typeof payload.o === "string" &&
-		typeof payload.k === "string" &&
 		typeof payload.e === "number"
 	);
 }
 
-async function verifyPin(
+async function openPin(
 	cookieHeader: string | null,
 	hostname: string,
 	keys: readonly AffinityKey[],
 	nowMs: number,
 ): Promise<Pin | undefined> {
 	const value = readCookie(cookieHeader, AFFINITY_COOKIE);
-	if (!value) return undefined;
-	const [body, signature, extra] = value.split(".");
-	if (!body || !signature || extra !== undefined) return undefined;
-	const payloadBytes = fromBase64Url(body);
-	const signatureBytes = fromBase64Url(signature);
-	if (!payloadBytes || !signatureBytes) return undefined;
-	const payload: unknown = JSON.parse(new TextDecoder().decode(payloadBytes));
-	if (!isPayload(payload)) return undefined;
-	const key = keys.find((candidate) => candidate.id === payload.k);
-	if (!key) return undefined;
-	const valid = await crypto.subtle.verify("HMAC", key.key, signatureBytes, encoder.encode(body));
-	if (!valid || payload.h !== hostname || !(payload.e * 1000 > nowMs)) return undefined;
-	return { pool: payload.p, origin: payload.o };
+	const bytes = value ? fromBase64Url(value) : undefined;
+	if (!bytes || bytes.length < IV_BYTES + TAG_BYTES) return undefined;
+	const iv = bytes.slice(0, IV_BYTES);
+	const sealed = bytes.slice(IV_BYTES);
+	for (const { key } of keys) {
+		let opened: ArrayBuffer;
+		try {
+			opened = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
+		} catch {
+			continue; // another key's, or forged
+		}
+		const payload: unknown = JSON.parse(new TextDecoder().decode(opened));
+		if (!isPayload(payload) || payload.h !== hostname || !(payload.e * 1000 > nowMs)) return undefined;
+		return { pool: payload.p, origin: payload.o };
+	}
+	return undefined;
 }
 
 export function readCookie(cookieHeader: string | null, name: string): string | undefined {

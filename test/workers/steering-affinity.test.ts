@@ -151,7 +151,7 @@ describe("cookie session affinity", () => {
 		await putConfig(affinityConfig());
 		const first = await send("https://app.test/");
 		const cookie = cookieOf(first);
-		expect(cookie).toMatch(/^__switchyard_affinity=[\w-]+\.[\w-]+$/);
+		expect(cookie).toMatch(/^__switchyard_affinity=[\w-]+$/);
 		expect(first.headers.get("set-cookie")).toMatch(/Max-Age=3600.*HttpOnly.*SameSite=Lax.*Secure/);
 		const pinned = first.headers.get("x-switchyard-origin");
 		const servedBy = new Set<string | null>();
@@ -188,26 +188,21 @@ describe("cookie session affinity", () => {
 	it("ignores a tampered or foreign cookie (never an error) and issues a fresh one", async () => {
 		await putConfig(affinityConfig());
 		const first = await send("https://app.test/");
-		const [body, signature] = (cookieOf(first).split("=")[1] ?? "").split(".") as [string, string];
-		const payload = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
-		const pinned = payload.o as string;
-		const other = ["a", "b", "c"].find((name) => name !== pinned) as string;
-		const forgedBody = btoa(JSON.stringify({ ...payload, o: other }))
-			.replaceAll("+", "-")
-			.replaceAll("/", "_")
-			.replace(/=+$/, "");
+		// The cookie is sealed (issue 13): a client can only change bytes, and a changed cookie does not open.
+		const value = cookieOf(first).split("=")[1] ?? "";
+		const forged = `${value.slice(0, 16)}${value[16] === "A" ? "B" : "A"}${value.slice(17)}`;
 		const statuses = new Set<number>();
-		let followedForgery = 0;
+		const servedBy = new Set<string | null>();
 		for (let i = 0; i < 6; i++) {
 			const response = await send("https://app.test/", {
-				headers: { cookie: `__switchyard_affinity=${forgedBody}.${signature}` },
+				headers: { cookie: `__switchyard_affinity=${forged}` },
 			});
 			statuses.add(response.status);
-			if (response.headers.get("x-switchyard-origin") === other) followedForgery++;
+			servedBy.add(response.headers.get("x-switchyard-origin"));
 			expect(response.headers.get("set-cookie")).toMatch(/^__switchyard_affinity=/);
 		}
 		expect([...statuses]).toEqual([200]);
-		expect(followedForgery).toBeLessThan(6); // round robin, not the forged pin
+		expect(servedBy.size).toBeGreaterThan(1); // round robin, as without a cookie: the forged one pins nothing
 		const garbage = await send("https://app.test/", { headers: { cookie: "__switchyard_affinity=%%%garbage" } });
 		expect(garbage.status).toBe(200);
 	});

@@ -26,9 +26,23 @@ describe("affinity cookies", () => {
 		const cookie = `${AFFINITY_COOKIE}=${value}`;
 		expect(await readPin(cookie, "other.example.com", keys, NOW)).toBeUndefined();
 		expect(await readPin(cookie, "app.example.com", keys, NOW + 61_000)).toBeUndefined();
-		const [body, signature] = value.split(".") as [string, string];
-		const tampered = `${AFFINITY_COOKIE}=${body}x.${signature}`;
-		expect(await readPin(tampered, "app.example.com", keys, NOW)).toBeUndefined();
+		// Any change to the sealed bytes, anywhere, and it no longer opens.
+		for (const at of [0, 14, value.length - 1]) {
+			const flipped = `${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`;
+			expect(await readPin(`${AFFINITY_COOKIE}=${flipped}`, "app.example.com", keys, NOW)).toBeUndefined();
+		}
+	});
+
+	// Issue 13, item 4: the cookie reveals no internal name (it was base64 JSON with host, pool and origin).
+	it("is opaque: neither the hostname nor the pool or origin name can be read from it", async () => {
+		const [key] = await toAffinityKeys(["secret-1"]);
+		const value = await toCookieValue("app.example.com", pin, 3600, key as never, NOW);
+		const bytes = Uint8Array.from(atob(value.replaceAll("-", "+").replaceAll("_", "/")), (char) => char.charCodeAt(0));
+		const asText = new TextDecoder("latin1").decode(bytes);
+		for (const name of ["app.example.com", "eu-1", '"p"', '"o"']) expect(asText).not.toContain(name);
+		expect(value).not.toContain(base64Url("app.example.com").slice(0, 12));
+		// Two cookies for the same pin differ (a fresh nonce each), so they cannot be told apart by value.
+		expect(await toCookieValue("app.example.com", pin, 3600, key as never, NOW)).not.toBe(value);
 	});
 
 	it.each([
