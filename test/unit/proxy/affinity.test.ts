@@ -26,8 +26,9 @@ describe("affinity cookies", () => {
 		const cookie = `${AFFINITY_COOKIE}=${value}`;
 		expect(await readPin(cookie, "other.example.com", keys, NOW)).toBeUndefined();
 		expect(await readPin(cookie, "app.example.com", keys, NOW + 61_000)).toBeUndefined();
-		// Any change to the sealed bytes, anywhere, and it no longer opens.
-		for (const at of [0, 14, value.length - 1]) {
+		// Any change to the sealed bytes, anywhere, and it no longer opens. (Not the last character: it
+		// may carry only padding bits, which decoding drops.)
+		for (const at of [0, 14, value.length - 2]) {
 			const flipped = `${value.slice(0, at)}${value[at] === "A" ? "B" : "A"}${value.slice(at + 1)}`;
 			expect(await readPin(`${AFFINITY_COOKIE}=${flipped}`, "app.example.com", keys, NOW)).toBeUndefined();
 		}
