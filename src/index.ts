@@ -30,7 +30,7 @@ export default {
 			}
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
-		const isolate = isolateOf(env) ?? (await isolateFor(env));
+		const isolate = isolateOf() ?? (await isolateFor(env));
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
 		const lateLease = (leaseId: string) => isolate.giveBack([toUnusedLease(leaseId)]);
 		const devGeo = env.DEV_GEO_HEADERS === "true";

@@ -23,7 +23,6 @@ import { AUTHORITY, fromCounterKey } from "./routing/shard-keys";
 
 export interface Isolate {
 	readonly planner: EdgePlanner;
-	readonly outcomes: ShardedOutcomes;
 	/** A request's outcome: its lease ends here if this isolate planned it, and it goes to its counter object. */
 	readonly report: (record: OutcomeRecord) => Promise<void> | undefined;
 	/** Leases given back unused (a plan that came too late): ended here if ours, and sent on. */
@@ -36,7 +35,7 @@ export interface Isolate {
 let isolate: Isolate | undefined;
 
 /** The isolate's state once its first request made it (no await on the hot path). */
-export function isolateOf(_env: Env): Isolate | undefined {
+export function isolateOf(): Isolate | undefined {
 	return isolate;
 }
 
@@ -92,13 +91,12 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), {}, local);
 	return {
 		planner: new EdgePlanner(replicas, client, stubs),
-		outcomes,
 		report: (record) => {
-			local.release(record, Date.now());
+			local.release(record);
 			return outcomes.add(record);
 		},
 		giveBack: (records) => {
-			for (const record of records) local.release(record, Date.now());
+			for (const record of records) local.release(record);
 			return outcomes.giveBack(records);
 		},
 		retryBudget: new RetryBudget(),

@@ -124,7 +124,8 @@ export class CounterClient {
 
 	/**
 	 * The isolate scope: planned by this isolate, no call on the request's path; the replica is
-	 * checked with the hub in the background at most every REVALIDATE_MS (no reply brings news here).
+	 * checked with the hub in the background at most every REVALIDATE_MS (besides the news its outcome
+	 * batches bring back, no route reply brings any here).
 	 */
 	private planHere(key: string, request: RouteRequest, background: (promise: Promise<unknown>) => void): RoutePlan {
 		const now = this.now();

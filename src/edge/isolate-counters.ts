@@ -44,10 +44,11 @@ export class IsolateCounters {
 	 * An outcome of a request: when this isolate planned it, its lease ends here and the counters
 	 * learn (ejections are the data center's counter object's to report). False when it was not ours.
 	 */
-	release(record: OutcomeRecord, now: number): boolean {
+	release(record: OutcomeRecord, now?: number): boolean {
 		if (this.cores.size === 0) return false;
 		const core = this.cores.get(shardOfLease(record.leaseId));
 		if (!core || !record.leaseId.includes(this.instance)) return false;
+		now ??= Date.now();
 		// The lease and the latency only: passive health is the counter object's, checked by the
 		// authority, and comes back here with the replica.
 		const { failures: _failures, status: _status, ...plain } = record;

@@ -79,17 +79,8 @@ export class ReplicaCache {
 		const mark = { state: this.installed.state, checks: this.installed.checks };
 		this.refreshing = mark.state;
 		this.validatedAt = now;
-		return (async () => {
-			try {
-				const replica = await source.replica(mark, colo);
-				if (replica?.configJson === undefined) return; // current, or only RTT averages moved
-				this.install(replica);
-			} catch (error) {
-				console.error("revalidating the replica failed", error);
-			} finally {
-				if (this.refreshing === mark.state) this.refreshing = undefined;
-			}
-		})();
+		// Null (current) or without configuration (only RTT averages moved) installs nothing.
+		return this.refresh(source, mark.state, colo, mark);
 	}
 
 	/** The load balancer `hostname` resolves to in the replica: which counter object to ask. */
@@ -145,9 +136,15 @@ export class ReplicaCache {
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}
 
-	private async refresh(source: ReplicaSource, news: number, colo?: string): Promise<void> {
+	/** Fetches from the hub (the whole replica, or with `held` only what is newer) and installs it. */
+	private async refresh(
+		source: ReplicaSource,
+		news: number,
+		colo?: string,
+		held: ReplicaMark | null = null,
+	): Promise<void> {
 		try {
-			this.install(await source.replica(null, colo));
+			this.install(await source.replica(held, colo));
 		} catch (error) {
 			console.error("refreshing the replica failed", error);
 			// A failure is no answer: the next news may try again.

@@ -46,7 +46,7 @@ describe("a cold isolate", () => {
 		const calls: string[] = [];
 		const workerEnv = recordingEnv(calls);
 		// Cold indeed: this module instance has made no isolate yet.
-		expect(isolateOf(workerEnv)).toBeUndefined();
+		expect(isolateOf()).toBeUndefined();
 
 		const first = await sendFromFra(workerEnv, calls, "/first");
 		expect(first.response.status).toBe(200);
@@ -55,7 +55,7 @@ describe("a cold isolate", () => {
 		console.log(
 			`first request: before its response ${JSON.stringify(first.beforeResponse)}, by its end ${JSON.stringify(first.afterSettled)}`,
 		);
-		expect(isolateOf(workerEnv)).toBeDefined();
+		expect(isolateOf()).toBeDefined();
 
 		// The hub of FRA exists now, holding a replica with the configuration; the counter object took
 		// its replica from there too (so it is registered with FRA's hub for pushes).

@@ -53,7 +53,7 @@ async function sendFrom(path: string, colo: string): Promise<string | null> {
 
 /** The isolate's replica cache (a private field of its planner). */
 function isolateReplicas(): ReplicaCache {
-	const isolate = isolateOf(env);
+	const isolate = isolateOf();
 	if (!isolate) throw new Error("no isolate yet: send a request first");
 	return (isolate.planner as unknown as { replicas: ReplicaCache }).replicas;
 }
