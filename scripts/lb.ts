@@ -25,6 +25,8 @@ commands:
   drain <pool> <origin>                                  send no new requests to an origin
   enable <pool> <origin>                                 end a drain (and enable the origin)
   events [--limit N] [--json]                            audit log and health transitions, newest first
+  rotate-affinity-key [--drop-earlier]                   a new session affinity cookie key (earlier
+                                                         cookies keep working unless --drop-earlier)
   help                                                   this text
 
 options:
@@ -39,6 +41,7 @@ interface Options {
 	dryRun: boolean;
 	ifMatch?: string;
 	limit?: string;
+	dropEarlier: boolean;
 }
 
 interface Envelope<T> {
@@ -226,6 +229,14 @@ async function drainOrEnable(options: Options, action: "drain" | "enable", args:
 	printMessages(messages);
 }
 
+async function rotateAffinityKey(options: Options): Promise<void> {
+	const body = options.dropEarlier ? JSON.stringify({ drop_earlier_keys: true }) : undefined;
+	const { messages } = await request<{ rotated_at: string }>(options, "POST", "/affinity/rotate", {
+		...(body ? { body, headers: { "content-type": "application/json" } } : {}),
+	});
+	printMessages(messages);
+}
+
 async function events(options: Options): Promise<void> {
 	const query = options.limit === undefined ? "" : `?limit=${encodeURIComponent(options.limit)}`;
 	const { result } = await request<EventEntry[]>(options, "GET", `/events${query}`);
@@ -263,6 +274,7 @@ async function main(argv: string[]): Promise<void> {
 		drain: (options) => drainOrEnable(options, "drain", args),
 		enable: (options) => drainOrEnable(options, "enable", args),
 		events,
+		"rotate-affinity-key": rotateAffinityKey,
 	};
 	const run = commands[command];
 	if (!run) throw usageError(`unknown command "${command}"`);
@@ -277,6 +289,7 @@ async function main(argv: string[]): Promise<void> {
 		dryRun: values["dry-run"] ?? false,
 		ifMatch: values["if-match"],
 		limit: values.limit,
+		dropEarlier: values["drop-earlier"] ?? false,
 	});
 }
 
@@ -291,6 +304,7 @@ function parse(argv: string[]) {
 			"dry-run": { type: "boolean" },
 			"if-match": { type: "string" },
 			limit: { type: "string" },
+			"drop-earlier": { type: "boolean" },
 			help: { type: "boolean", short: "h" },
 		},
 	});

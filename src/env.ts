@@ -12,9 +12,16 @@ export interface Env {
 	readonly ADMIN_TOKEN?: string;
 	/** A second bearer token that may read config, status and events, but not change anything (a secret). */
 	readonly ADMIN_READ_TOKEN?: string;
+	/** How the audit log names the admin token's changes ("admin:<name>"; default "admin"). */
+	readonly ADMIN_TOKEN_NAME?: string;
+	/** How the audit log names the read token ("read:<name>"; default "read"). */
+	readonly ADMIN_READ_TOKEN_NAME?: string;
 	/** Comma-separated hostnames on which /_lb/ answers. */
 	readonly ADMIN_HOSTNAMES?: string;
-	/** Signs session affinity cookies (a secret). Without it, a key derived from ADMIN_TOKEN signs them. */
+	/**
+	 * Seals session affinity cookies (a secret). Without it, a random key the authority generated and
+	 * stores seals them (rotated with POST /_lb/api/affinity/rotate).
+	 */
 	readonly AFFINITY_SECRET?: string;
 	/** The previous AFFINITY_SECRET while keys rotate: cookies it signed still verify. */
 	readonly AFFINITY_SECRET_PREVIOUS?: string;

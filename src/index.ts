@@ -34,10 +34,11 @@ export default {
 		const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
 		const lateLease = (leaseId: string) => isolate.giveBack([toUnusedLease(leaseId)]);
 		const devGeo = env.DEV_GEO_HEADERS === "true";
+		const colo = toColo(request.cf, request.headers, devGeo);
 		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease), fetch, {
 			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),
-			colo: toColo(request.cf, request.headers, devGeo),
-			affinity: { keys: isolate.affinityKeys, headerCache: isolate.affinityHeaders },
+			colo,
+			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
 			report: isolate.report,
 			url,
 			waitUntil,

@@ -1,7 +1,7 @@
 /**
  * What one Worker isolate keeps between requests, wired once: the replica cache, the planner
  * (counter object first, the replica when it fails), route sharing, outcome batching, the retry
- * budget and affinity keys. Only resolved values are shared between requests: the runtime ties
+ * budget and the affinity keyring. Only resolved values are shared between requests: the runtime ties
  * pending promises and stubs to the request that made them, so every call is made by the request
  * that needs it (its waitUntil passed down).
  */
@@ -9,6 +9,7 @@
 import type { OutcomeRecord } from "./contract/outcome";
 import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
+import { AffinityKeyring } from "./edge/affinity-keyring";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
 import { ISOLATE_OUTCOME_DELAY_MS, IsolateCounters } from "./edge/isolate-counters";
 import { ShardedOutcomes } from "./edge/outcome-batcher";
@@ -29,7 +30,8 @@ export interface Isolate {
 	readonly giveBack: (records: readonly OutcomeRecord[]) => Promise<unknown> | undefined;
 	readonly retryBudget: RetryBudget;
 	readonly affinityHeaders: AffinityHeaderCache;
-	readonly affinityKeys: readonly AffinityKey[];
+	/** Session affinity keys: the operator's AFFINITY_SECRET, or the authority's generated keys from the replica. */
+	readonly affinityKeys: AffinityKeyring;
 }
 
 let isolate: Isolate | undefined;
@@ -42,17 +44,16 @@ export function isolateOf(): Isolate | undefined {
 /** The isolate's state, made by its first request. */
 export async function isolateFor(env: Env): Promise<Isolate> {
 	if (isolate) return isolate;
-	// Resolved before it is shared: affinity keys are the only asynchronous part.
-	const affinityKeys = await toAffinityKeys([
-		env.AFFINITY_SECRET ?? (env.ADMIN_TOKEN ? `affinity-derived:${env.ADMIN_TOKEN}` : undefined),
-		env.AFFINITY_SECRET_PREVIOUS,
-	]);
-	isolate ??= wireIsolate(env, affinityKeys);
+	// Resolved before it is shared: the operator's affinity secrets are the only asynchronous part.
+	const fixedKeys = env.AFFINITY_SECRET
+		? await toAffinityKeys([env.AFFINITY_SECRET, env.AFFINITY_SECRET_PREVIOUS])
+		: undefined;
+	isolate ??= wireIsolate(env, fixedKeys);
 	return isolate;
 }
 
 /** A fresh isolate's wiring (isolateFor keeps one; tests make their own). */
-export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Isolate {
+export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]): Isolate {
 	const wait = toRouteBatchWaitMs(env.ROUTE_BATCH_WAIT_MS);
 	if (wait.error) console.error(wait.error);
 	// Requests that find a call to their counter object already out share the next one. (The stub's
@@ -101,6 +102,6 @@ export function wireIsolate(env: Env, affinityKeys: readonly AffinityKey[]): Iso
 		},
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),
-		affinityKeys,
+		affinityKeys: new AffinityKeyring(replicas, (colo) => client.ensureReplica(colo), fixedAffinityKeys),
 	};
 }

@@ -2,22 +2,25 @@
  * Who may use the admin API: only requests on an admin hostname (ADMIN_HOSTNAMES) that carry
  * `Authorization: Bearer <token>`. ADMIN_TOKEN may read and write; ADMIN_READ_TOKEN may only
  * read. Without ADMIN_TOKEN the API refuses everything (fails closed). Tokens are compared in
- * constant time, and named in the audit log by a short hash, never by their value.
+ * constant time. The audit log names a caller by role and an operator-set name (ADMIN_TOKEN_NAME,
+ * ADMIN_READ_TOKEN_NAME), never by anything derived from the token.
  */
-import { sha256, shortDigest } from "../digest";
+import { sha256 } from "../digest";
 import { AdminError } from "./envelope";
 
 export type Role = "admin" | "read";
 
 export interface Caller {
 	readonly role: Role;
-	/** For the audit log: "admin:1a2b3c4d" (the first 8 hex digits of the token's SHA-256). */
+	/** For the audit log: "admin", or "admin:<ADMIN_TOKEN_NAME>" when the operator named the token. */
 	readonly actor: string;
 }
 
 export interface AuthEnv {
 	readonly ADMIN_TOKEN?: string;
 	readonly ADMIN_READ_TOKEN?: string;
+	readonly ADMIN_TOKEN_NAME?: string;
+	readonly ADMIN_READ_TOKEN_NAME?: string;
 }
 
 /** The hostnames listed in ADMIN_HOSTNAMES, lower-cased; empty when unset. */
@@ -45,8 +48,10 @@ export async function isSameSecret(given: string, expected: string): Promise<boo
 	return crypto.subtle.timingSafeEqual(a, b);
 }
 
-async function toActor(role: Role, token: string): Promise<string> {
-	return `${role}:${await shortDigest(token)}`;
+/** The audit log's name for a role's token: the role, and the operator's name for it (at most 64 characters). */
+export function toActor(role: Role, name: string | undefined): string {
+	const trimmed = name?.trim().slice(0, 64);
+	return trimmed ? `${role}:${trimmed}` : role;
 }
 
 /** The caller's role, or an AdminError (503 no token configured, 401 missing or wrong token). */
@@ -68,7 +73,7 @@ export async function authenticate(authorization: string | null, env: AuthEnv): 
 		isSameSecret(token, env.ADMIN_TOKEN),
 		env.ADMIN_READ_TOKEN ? isSameSecret(token, env.ADMIN_READ_TOKEN) : Promise.resolve(false),
 	]);
-	if (admin) return { role: "admin", actor: await toActor("admin", token) };
-	if (read) return { role: "read", actor: await toActor("read", token) };
+	if (admin) return { role: "admin", actor: toActor("admin", env.ADMIN_TOKEN_NAME) };
+	if (read) return { role: "read", actor: toActor("read", env.ADMIN_READ_TOKEN_NAME) };
 	throw unauthorized();
 }

@@ -259,4 +259,29 @@ router
 		return toSuccess(result);
 	});
 
+router.post("/affinity/rotate", async (request, env) => {
+	// An empty body rotates; a JSON body may say { "drop_earlier_keys": true }.
+	const hasBody = request.headers.get("content-length") !== "0" && request.body !== null;
+	const body = hasBody ? await readJsonObject(request as unknown as Request) : {};
+	const unknown = Object.keys(body).filter((key) => key !== "drop_earlier_keys");
+	if (unknown.length > 0 || !["boolean", "undefined"].includes(typeof body.drop_earlier_keys)) {
+		throw new AdminError("invalid_request", 'the body may only be { "drop_earlier_keys": true | false }');
+	}
+	if (env.AFFINITY_SECRET) {
+		throw new AdminError(
+			"conflict",
+			"session affinity cookies are sealed with the AFFINITY_SECRET secret: rotate it by moving it to AFFINITY_SECRET_PREVIOUS and setting a new AFFINITY_SECRET",
+		);
+	}
+	const dropEarlier = body.drop_earlier_keys === true;
+	const result = await getAuthority(env).rotateAffinityKey((request as AdminRequest).caller.actor, dropEarlier);
+	return toSuccess(result, {
+		messages: [
+			dropEarlier
+				? "new cookies are sealed with a new key; cookies issued before no longer open (visitors are placed afresh)"
+				: `new cookies are sealed with a new key; cookies issued before still open until ${result.earlier_keys_valid_until}`,
+		],
+	});
+});
+
 export const adminRouter = router;

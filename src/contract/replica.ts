@@ -19,6 +19,20 @@ export interface Replica {
 	readonly drains: readonly { key: string; since: number }[];
 	/** Passive-health ejections in force (reported by any counter object), until when. */
 	readonly ejections: readonly { key: string; until: number }[];
+	/**
+	 * The session affinity cookie keys the authority generated (when no AFFINITY_SECRET is set):
+	 * the current one first (it seals), then earlier ones that still open cookies until `until`.
+	 * Secret: carried only between the objects and the Worker isolates, never in an admin response,
+	 * an event or a log line.
+	 */
+	readonly affinityKeys?: readonly AffinitySecret[];
+}
+
+/** One generated affinity key: 32 random bytes, base64url. */
+export interface AffinitySecret {
+	readonly secret: string;
+	/** An earlier key opens cookies until then (ms since the epoch); the current key has none. */
+	readonly until?: number;
 }
 
 /** Where a replica stands: the authority's `state` and `checks` it was taken at. */

@@ -32,6 +32,11 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult>;
 	status(): Promise<StatusReport>;
 	events(limit: number): EventEntry[];
+	/** A new session affinity cookie key; earlier ones still open cookies for the longest TTL (not with `dropEarlier`). */
+	rotateAffinityKey(
+		actor: string,
+		dropEarlier: boolean,
+	): Promise<{ rotated_at: string; earlier_keys_valid_until: string | null; earlier_keys: number }>;
 	/** The cron's probe round, at its scheduled time. */
 	sweep(scheduledTime: number): Promise<SweepSummary>;
 	/** Arms the alarm if it is not set. */

@@ -90,12 +90,7 @@ export class CounterClient {
 		background: (promise: Promise<unknown>) => void = NO_BACKGROUND,
 	): Promise<RoutePlan> {
 		const replicas = this.replicas;
-		if (!replicas.hasReplica) {
-			// A cold isolate fetches the replica once: requests arriving meanwhile wait for it (polling
-			// a flag; the pending fetch itself belongs to the request that started it).
-			while (replicas.loading) await this.sleep(REPLICA_POLL_MS);
-			if (!replicas.hasReplica) await replicas.load(this.stubs, request.colo);
-		}
+		if (!replicas.hasReplica) await this.ensureReplica(request.colo);
 		const lb = replicas.loadBalancerOf(request.hostname);
 		if (!lb && !this.unmatched.tryAsk(this.now())) {
 			if (request.releases?.length) this.giveBack(request.releases, background);
@@ -120,6 +115,17 @@ export class CounterClient {
 		if (!isOtherShard(first)) return first;
 		// The replica is stale (the reply's state is newer, so the planner refreshes it in the background).
 		return wholePlan(await this.ask(first.shard, { ...again, shardTry: 2 }, background), first.shard);
+	}
+
+	/**
+	 * A cold isolate fetches the replica once: requests arriving meanwhile wait for it (polling a
+	 * flag; the pending fetch itself belongs to the request that started it). Throws when the hub
+	 * does not answer.
+	 */
+	async ensureReplica(colo: string | undefined): Promise<void> {
+		const replicas = this.replicas;
+		while (!replicas.hasReplica && replicas.loading) await this.sleep(REPLICA_POLL_MS);
+		if (!replicas.hasReplica) await replicas.load(this.stubs, colo);
 	}
 
 	/**

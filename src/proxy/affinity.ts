@@ -8,6 +8,7 @@
  */
 
 import type { AffinityPlan, Pin } from "../contract/route";
+import { fromBase64Url, toBase64Url } from "../digest";
 
 export const AFFINITY_COOKIE = "__switchyard_affinity";
 
@@ -30,21 +31,6 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Separates the cookie key from other uses of the same secret. */
 const KEY_CONTEXT = "switchyard affinity cookie v2\u0000";
-
-function toBase64Url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | undefined {
-	try {
-		const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-		return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-	} catch {
-		return undefined;
-	}
-}
 
 /** Sealing keys from secrets, the current one first (it seals); later ones only open. */
 export async function toAffinityKeys(secrets: readonly (string | undefined)[]): Promise<AffinityKey[]> {

@@ -12,9 +12,16 @@
 import { toOriginUrl } from "../config/origin-address";
 import type { FailureKind } from "../contract/failure";
 import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
-import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
+import type { Attempt, Pin, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
 import { DeadlineTimer } from "../deadline";
-import { type AffinityHeaderCache, type AffinityKey, readPin, toCookieValue, toSetCookie } from "./affinity";
+import {
+	AFFINITY_COOKIE,
+	type AffinityHeaderCache,
+	type AffinityKey,
+	readPin,
+	toCookieValue,
+	toSetCookie,
+} from "./affinity";
 import { ClientBodyError, NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
 import { forward } from "./forward";
 import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "./headers";
@@ -46,8 +53,14 @@ export interface ProxyHooks {
 	readonly retryBudget?: RetryBudget;
 	/** Where the visitor is (request.cf, or the dev-only override); asked only when steering needs it. */
 	readonly locate?: () => VisitorLocation;
-	/** Session affinity: the keys that sign and verify cookies, and the isolate's header cache. */
-	readonly affinity?: { readonly keys: readonly AffinityKey[]; readonly headerCache: AffinityHeaderCache };
+	/**
+	 * Session affinity: the keys that seal and open cookies (asked for only when a request carries
+	 * the cookie or one is issued), and the isolate's header cache.
+	 */
+	readonly affinity?: {
+		readonly keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[];
+		readonly headerCache: AffinityHeaderCache;
+	};
 	/** Joins a WebSocket from the origin to the client (Workers: a WebSocketPair relay). */
 	readonly relayWebSocket?: (origin: WebSocket, headers: Headers, done: () => void) => Response;
 	readonly now?: () => number;
@@ -74,8 +87,7 @@ export async function proxyRequest(
 	}
 	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
 	const affinityHooks = hooks.affinity;
-	const cookie = affinityHooks?.keys.length ? request.headers.get("cookie") : null;
-	const pin = cookie ? await readPin(cookie, url.hostname, affinityHooks?.keys ?? [], now()) : undefined;
+	const pin = affinityHooks ? await readPinOf(request, url, affinityHooks.keys, now()) : undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
@@ -222,7 +234,7 @@ export async function proxyRequest(
 				continue;
 			}
 			const setCookie = plan.affinity
-				? await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys ?? [], now())
+				? await toAffinityCookie(plan, attempt, i, url, affinityHooks?.keys, now())
 				: undefined;
 			return toClientResponse(result.response, {
 				bytes: result.bytes,
@@ -275,15 +287,16 @@ async function toAffinityCookie(
 	served: Attempt,
 	attemptIndex: number,
 	url: URL,
-	keys: readonly AffinityKey[],
+	keys: (() => Promise<readonly AffinityKey[]> | readonly AffinityKey[]) | undefined,
 	nowMs: number,
 ): Promise<string | undefined> {
 	const affinity = plan.affinity;
-	const signer = keys[0];
-	if (!affinity || affinity.mode === "header" || !signer || plan.failOpen) return undefined;
+	if (!affinity || affinity.mode === "header" || !keys || plan.failOpen) return undefined;
 	if (affinity.pinned && attemptIndex === 0) return undefined;
 	// "temporary": a visitor whose pinned origin is down is served elsewhere but keeps its pin.
 	if (affinity.pinPresent && affinity.zeroDowntimeFailover === "temporary") return undefined;
+	const signer = (await keysOrNone(keys))[0];
+	if (!signer) return undefined;
 	const value = await toCookieValue(
 		url.hostname,
 		{ pool: served.pool, origin: served.origin },
@@ -292,6 +305,30 @@ async function toAffinityCookie(
 		nowMs,
 	);
 	return toSetCookie(value, affinity, url.protocol === "https:");
+}
+
+/** The keys, or none when they cannot be had (a cold isolate whose hub does not answer: planning says so). */
+async function keysOrNone(
+	keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[],
+): Promise<readonly AffinityKey[]> {
+	try {
+		return await keys();
+	} catch (error) {
+		console.error("switchyard: no session affinity keys", error);
+		return [];
+	}
+}
+
+/** The pin of a request that carries our cookie (keys are asked for only then). */
+async function readPinOf(
+	request: Request,
+	url: URL,
+	keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[],
+	nowMs: number,
+): Promise<Pin | undefined> {
+	const cookie = request.headers.get("cookie");
+	if (!cookie?.includes(AFFINITY_COOKIE)) return undefined;
+	return readPin(cookie, url.hostname, await keysOrNone(keys), nowMs);
 }
 
 /** Whether the isolate's retry budget would allow one more attempt now (without taking it). */

@@ -231,7 +231,8 @@ export class ConfigStore {
 		return toDocument(this.routing.snapshot.config);
 	}
 
-	private audit(actor: string, action: string, changes: ConfigChange[]): void {
+	/** An entry in the audit log, at the configuration's current version. */
+	audit(actor: string, action: string, changes: ConfigChange[]): void {
 		appendAudit(this.sql, { at: Date.now(), actor, action, version: this.version, detail: JSON.stringify(changes) });
 	}
 }

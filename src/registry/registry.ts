@@ -26,6 +26,7 @@ import { RoutingState } from "../routing/routing-state";
 import { AUTHORITY, counterKeyFor } from "../routing/shard-keys";
 import { findLoadBalancer, poolOfKey } from "../routing/snapshot";
 import { SEED } from "../seed/seed.generated";
+import { AffinityKeyStore, longestAffinityTtlS, type RotationResult } from "./affinity-keys";
 import { ConfigStore } from "./config-store";
 import { Replication } from "./replication";
 import { askWithin, HUB_STATUS_TIMEOUT_MS, listEvents, toCounterReports, toStatusReport } from "./status";
@@ -57,6 +58,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	/** Configuration writes (tests reach its applySeed through runInDurableObject). */
 	private readonly config: ConfigStore;
 	private readonly replication: Replication;
+	/** Session affinity cookie keys, generated here, replicated with the state (never shown). */
+	private readonly affinity: AffinityKeyStore;
 	/**
 	 * Moves whenever configuration, health, drains or ejections change: the version of every
 	 * replica. Starts from the clock, so a restarted authority never repeats a number a replica
@@ -73,8 +76,9 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		const sql = ctx.storage.sql;
+		this.affinity = new AffinityKeyStore(sql);
 		this.replication = new Replication({
-			replica: () => this.routing.toReplica(this.state, this.checks, Date.now()),
+			replica: () => this.toReplica(true),
 			send: (hub, replica) => env.HUBS.getByName(hub).adopt(replica),
 			background: (promise) => ctx.waitUntil(promise),
 			roundsWaiting: () => void this.armAlarm(),
@@ -94,6 +98,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(sql);
 			this.config.load();
+			this.affinity.load();
 			for (const [key, stored] of loadHealth(sql)) {
 				this.routing.health.set(key, {
 					state: { healthy: stored.healthy, upStreak: 0, downStreak: 0, changedAt: stored.changedAt },
@@ -116,7 +121,32 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		if (hub !== undefined) this.replication.heardFrom(hub, Date.now());
 		if (held && held.state === this.state && held.checks === this.checks) return null;
 		// Only RTT averages moved: the configuration stays where it was.
-		return this.routing.toReplica(this.state, this.checks, Date.now(), held?.state !== this.state);
+		return this.toReplica(held?.state !== this.state);
+	}
+
+	private toReplica(withConfig: boolean): Replica {
+		const now = Date.now();
+		return {
+			...this.routing.toReplica(this.state, this.checks, now, withConfig),
+			affinityKeys: this.affinity.secrets(now),
+		};
+	}
+
+	/**
+	 * A new session affinity key: cookies sealed with the earlier one still open for the longest
+	 * session_affinity_ttl configured (none with `dropEarlier`). Answers when, never the key.
+	 */
+	async rotateAffinityKey(actor: string, dropEarlier: boolean): Promise<RotationResult> {
+		const now = Date.now();
+		const keepMs = longestAffinityTtlS(this.routing.snapshot.config) * 1000;
+		const result = this.affinity.rotate(now, keepMs, dropEarlier);
+		const until = dropEarlier
+			? "cookies issued before no longer open"
+			: `earlier keys open cookies until ${result.earlier_keys_valid_until}`;
+		this.config.audit(actor, `rotated the session affinity key (${until})`, []);
+		this.bumpState();
+		await this.replication.settled();
+		return result;
 	}
 
 	/**

@@ -1,7 +1,8 @@
 /**
  * End to end: the `npm run lb` CLI (scripts/lb.ts) as a child process against the real
  * `wrangler dev` and two real origins: apply (and dry run), get round-trips, drain keeps real
- * traffic off an origin and enable brings it back, and refusals exit non-zero with the reason.
+ * traffic off an origin and enable brings it back, the affinity key rotates, and refusals exit
+ * non-zero with the reason.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -177,6 +178,17 @@ describe("npm run lb (scripts/lb.ts)", () => {
 		const after = await sendMany(10);
 		expect(after.filter((origin) => origin === "b")).toHaveLength(5);
 		expect(b.received.length).toBe(seenByB + 5);
+	});
+
+	it("rotates the session affinity key, keeping earlier cookies or dropping them", async () => {
+		const kept = await lb("rotate-affinity-key");
+		expect(kept.code, kept.stderr).toBe(0);
+		expect(kept.stdout).toMatch(/cookies issued before still open until \d{4}-\d\d-\d\dT/);
+		const dropped = await lb("rotate-affinity-key", "--drop-earlier");
+		expect(dropped.code, dropped.stderr).toBe(0);
+		expect(dropped.stdout).toContain("cookies issued before no longer open");
+		const events = await lb("events", "--limit", "2");
+		expect(events.stdout.match(/config {2}v\d+ admin: rotated the session affinity key/g)).toHaveLength(2);
 	});
 
 	it("refuses an invalid file with exit 1, naming the field", async () => {

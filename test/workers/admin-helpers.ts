@@ -175,10 +175,10 @@ export function originStatus(status: StatusReport, pool: string, origin: string)
 	return status.pools.find((entry) => entry.id === pool)?.origins.find((entry) => entry.name === origin);
 }
 
-/** How the audit log names a token: "<role>:" and the first 8 hex digits of its SHA-256. */
-export async function actorFor(role: "admin" | "read", token: string): Promise<string> {
+/** The first 8 hex digits of a token's SHA-256: what the audit log used to show of it, and must not. */
+export async function tokenDigestPrefix(token: string): Promise<string> {
 	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-	return `${role}:${[...digest.slice(0, 4)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+	return [...digest.slice(0, 4)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** `count` proxied GETs to `host`; returns which origin served each (debug_headers must be on). */

@@ -7,8 +7,8 @@ import { reset, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ConfigStore } from "../../src/registry/config-store";
 import type { WriteResult } from "../../src/registry/registry";
-import { actorFor, expectUnchanged, readEvents, readStored, registryStub } from "./admin-helpers";
-import { admin, onePoolConfig, TOKEN } from "./helpers";
+import { expectUnchanged, readEvents, readStored, registryStub } from "./admin-helpers";
+import { admin, onePoolConfig } from "./helpers";
 
 const SOURCE = "switchyard.config.json";
 
@@ -58,7 +58,7 @@ describe("seeding", () => {
 		const events = await readEvents();
 		expect(events.map((event) => (event.type === "config" ? [event.actor, event.version] : []))).toEqual([
 			["seed", 3],
-			[await actorFor("admin", TOKEN), 2],
+			["admin", 2],
 			["seed", 1],
 		]);
 	});
