@@ -7,14 +7,11 @@
  *
  *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50]
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleSwitchyardFrom, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
+import { bundleSwitchyardFrom, checkout, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
 import { runLoad } from "./load.ts";
 import { startOrigins } from "./origins.ts";
-import { cleanUp, cleanUpOnSignals, findExecutable, makeTempDir, wasInterrupted } from "./processes.ts";
+import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
 import { median } from "./report.ts";
 import { configureSwitchyard } from "./switchyard.ts";
 import { durableObjectsOf, startWorkerd } from "./workerd.ts";
@@ -28,16 +25,6 @@ const { values } = parseArgs({
 	},
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** The tree at `ref`, exported to a temp dir that uses this checkout's node_modules. */
-function checkout(ref: string): string {
-	const dir = makeTempDir("ab-src");
-	const archive = execFileSync("git", ["archive", ref], { cwd: PROJECT_ROOT, maxBuffer: 1 << 30 });
-	mkdirSync(dir, { recursive: true });
-	execFileSync("tar", ["-x", "-C", dir], { input: archive });
-	symlinkSync(join(PROJECT_ROOT, "node_modules"), join(dir, "node_modules"));
-	return dir;
-}
 
 async function main(): Promise<void> {
 	const wrk = findExecutable("wrk");

@@ -4,7 +4,8 @@
  * project root with its wrangler.toml; the reference Workers each with a minimal wrangler.toml of
  * their own, so that the project's (its bindings and [build] command) does not apply to them.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +48,16 @@ async function dryRun(name: string, cwd: string, extraArgs: string[]): Promise<B
 	return { modulePath: join(outdir, module) };
 }
 
+/** The tree at `ref`, exported to a temp dir that uses this checkout's node_modules (bench:ab, planning --ref). */
+export function checkout(ref: string): string {
+	const dir = makeTempDir("ab-src");
+	const archive = execFileSync("git", ["archive", ref], { cwd: PROJECT_ROOT, maxBuffer: 1 << 30 });
+	mkdirSync(dir, { recursive: true });
+	execFileSync("tar", ["-x", "-C", dir], { input: archive });
+	symlinkSync(join(PROJECT_ROOT, "node_modules"), join(dir, "node_modules"));
+	return dir;
+}
+
 export function bundleSwitchyard(): Promise<Bundle> {
 	return dryRun("switchyard", PROJECT_ROOT, []);
 }
@@ -56,14 +67,17 @@ export function bundleSwitchyardFrom(root: string): Promise<Bundle> {
 	return dryRun("switchyard", root, []);
 }
 
-/** `file` is a Worker in bench/ (bare.ts, bare-rpc.ts), bundled with a minimal wrangler.toml of its own. */
-export function bundleReference(file: string): Promise<Bundle> {
+/**
+ * `file` is a Worker in bench/ (bare.ts, bare-rpc.ts), bundled with a minimal wrangler.toml of its
+ * own; from another checkout of the project when `root` is given (bench/planning.ts --ref).
+ */
+export function bundleReference(file: string, root = PROJECT_ROOT): Promise<Bundle> {
 	const name = file.replace(/\.ts$/, "");
 	const dir = makeTempDir(`wrangler-${name}`);
 	const config = join(dir, "wrangler.toml");
 	writeFileSync(
 		config,
-		`name = "bench-${name}"\nmain = ${JSON.stringify(join(PROJECT_ROOT, "bench", file))}\ncompatibility_date = "${compatibilityDate()}"\n`,
+		`name = "bench-${name}"\nmain = ${JSON.stringify(join(root, "bench", file))}\ncompatibility_date = "${compatibilityDate()}"\n`,
 	);
 	return dryRun(name, dir, ["--config", config]);
 }

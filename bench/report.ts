@@ -125,7 +125,8 @@ export function toChecks(rows: readonly Row[]): Check[] {
 	return checks;
 }
 
-function table(header: string[], lines: string[][], rightAligned: (column: number) => boolean): string {
+/** A plain-text table: columns padded to their widest cell, `rightAligned` ones on the right. */
+export function table(header: string[], lines: string[][], rightAligned: (column: number) => boolean): string {
 	const widths = header.map((cell, i) => Math.max(cell.length, ...lines.map((line) => (line[i] ?? "").length)));
 	const format = (line: string[]) =>
 		line

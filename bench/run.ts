@@ -1,18 +1,21 @@
 /**
  * `npm run bench`: Switchyard's throughput and added latency against the runtime's own ceiling.
  *
- * Starts three loopback origins; bundles and runs under workerd a bare forwarding Worker, the same
+ * First times the planner alone at 100 to 10,000 origins (bench/planning.ts, in this process). Then
+ * starts three loopback origins; bundles and runs under workerd a bare forwarding Worker, the same
  * with one no-op Durable Object RPC per request, and Switchyard once per policy; adds nginx when it
  * is installed; then drives each with wrk at 50 and at 1 connection, interleaved, three times, and
  * prints the medians. See docs/benchmarks.md.
  *
  *   node bench/run.ts [--quick] [--json]        BENCH_ONLY=bare-rpc,switchyard-rr to run some targets only
+ *                                               (BENCH_ONLY=planning: the planning case alone, no wrk needed)
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type LoadResult, runLoad } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { clearRequestLogs, startOrigins } from "./origins.ts";
+import { formatPlanning, PLANNING_CASE, PLANNING_ROUNDS, type PlanningRow, runPlanning } from "./planning.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
 import { formatResults, type Run, toChecks, toRows } from "./report.ts";
 import { sample } from "./sample.ts";
@@ -27,8 +30,10 @@ const plan = values.quick ? { repeats: 1, warmupS: 1, durationS: 2 } : { repeats
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
+	const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
+	const planningOnly = only?.every((id) => id === PLANNING_CASE) ?? false;
 	const wrk = findExecutable("wrk");
-	if (!wrk) {
+	if (!wrk && !planningOnly) {
 		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk (macOS: brew install wrk)");
 		process.exitCode = 2;
 		return;
@@ -36,10 +41,15 @@ async function main(): Promise<void> {
 	cleanUpOnSignals();
 	const machine = describeMachine();
 	log(`${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.workerd}`);
+	const planning = !only || only.includes(PLANNING_CASE) ? await runPlanning(log) : undefined;
+	if (planningOnly || !wrk) {
+		if (values.json) process.stdout.write(`${JSON.stringify({ machine, planning }, null, 2)}\n`);
+		else process.stdout.write(`\n${describePlanning(planning)}`);
+		return;
+	}
 
 	const origins = await startOrigins();
 	log(`origins: ${origins.map((origin) => `${origin.name} ${origin.url}`).join(", ")}`);
-	const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 	const started = await startTargets(origins, findExecutable("nginx", ["/usr/sbin"]), log);
 	// BENCH_ONLY=bare-rpc,switchyard-rr narrows a run to some targets (for experiments).
 	const targets = only ? started.filter((target) => only.includes(target.id)) : started;
@@ -83,7 +93,7 @@ async function main(): Promise<void> {
 	const checks = toChecks(rows);
 	if (values.json) {
 		process.stdout.write(
-			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs }, null, 2)}\n`,
+			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs, planning }, null, 2)}\n`,
 		);
 	} else {
 		const note = values.quick ? "--quick: one short run each, not a measurement\n" : "";
@@ -91,7 +101,14 @@ async function main(): Promise<void> {
 			`\n${note}medians of ${plan.repeats} × ${plan.durationS} s (wrk: 2 threads at 50 connections, 1 at 1)\n`,
 		);
 		process.stdout.write(formatResults(rows, checks));
+		if (planning) process.stdout.write(`\n${describePlanning(planning)}`);
 	}
+}
+
+function describePlanning(rows: readonly PlanningRow[] | undefined): string {
+	return rows
+		? `planning alone (bench/planning.ts), in Node, medians of ${PLANNING_ROUNDS} rounds\n${formatPlanning(rows)}\n`
+		: "";
 }
 
 function describe(result: LoadResult): string {

@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type BannerOrigin, toOriginState, toOriginSummary } from "./banner.ts";
 import { DEMO_CHECK_INTERVAL_S, type DemoOrigin, toDemoConfig } from "./config.ts";
 import { ensureAdminToken } from "./dev-vars.ts";
 import { PROJECT_ROOT, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
@@ -50,6 +51,17 @@ function stopProcess(child: ChildProcess): Promise<void> {
 	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 	child.kill("SIGTERM");
 	return exited;
+}
+
+/** The demo pool's origins as /status has them (none when it does not answer: the banner says "unknown"). */
+async function demoPoolStates(url: string, token: string): Promise<BannerOrigin[]> {
+	try {
+		const response = await fetch(`${url}/_lb/api/status`, { headers: { authorization: `Bearer ${token}` } });
+		const envelope = (await response.json()) as { result?: { pools?: { id: string; origins: BannerOrigin[] }[] } };
+		return envelope.result?.pools?.find((pool) => pool.id === "demo")?.origins ?? [];
+	} catch {
+		return [];
+	}
 }
 
 async function main(): Promise<void> {
@@ -133,11 +145,17 @@ async function main(): Promise<void> {
 		await fireCron();
 		cron = setInterval(fireCron, DEMO_CHECK_INTERVAL_S * 1000);
 
+		// What the checks and the persisted state say: a drain kept from an earlier run shows here.
+		const states = await demoPoolStates(wrangler.url, token);
+		const stateOf = (name: string) => {
+			const origin = states.find((entry) => entry.name === name);
+			return origin ? toOriginState(origin) : "unknown";
+		};
 		const lb = `http://localhost:${port}`;
 		console.log(`
-Switchyard is balancing ${lb} over three origins (configuration version ${envelope.result?.version}).
+Switchyard is balancing ${lb} over three origins (configuration version ${envelope.result?.version})${toOriginSummary(states)}.
 
-  origins   ${origins.map((origin) => `${origin.name} ${origin.url} (pid ${origin.process.pid})`).join("\n            ")}
+  origins   ${origins.map((origin) => `${origin.name} ${origin.url} (pid ${origin.process.pid})  ${stateOf(origin.name)}`).join("\n            ")}
   admin     ${lb}/_lb/api/  (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
   health    checked every ${DEMO_CHECK_INTERVAL_S} s: the demo fires the cron trigger through /__scheduled
 

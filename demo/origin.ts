@@ -11,7 +11,9 @@
  * see "Health-check test knobs"), /work?ms=N, /stream?bytes=N
  * (&chunk, &delayms between chunks, &seed for pseudo-random bytes, &gate=NAME to
  * pause after the first chunk until the gate opens), /stall?afterBytes=N (sends
- * N bytes, then nothing; &length=M declares a Content-Length of M), /redirect?to=URL, /respond?status=N&delayms=M (any method),
+ * N bytes, then nothing; &length=M declares a Content-Length of M), /redirect?to=URL (&absolute=1
+ * makes it absolute on the Host asked for, &cookie=NAME=VALUE sets a cookie for that host's domain),
+ * /respond?status=N&delayms=M (any method),
  * PUT|POST /upload (hashes the body as it streams in: {bytes, sha256}), /ws
  * (WebSocket echo: "<name>: <message>").
  * Tests in the same process watch uploads, downloads and sockets on `events`.
@@ -258,7 +260,7 @@ async function handleOriginRoute(
 	} else if (isRead && target.path === "/stall") {
 		handleStall(target.params, res);
 	} else if (target.path === "/redirect") {
-		handleRedirect(target.params, res);
+		handleRedirect(target.params, req, res);
 	} else if (target.path === "/respond") {
 		await handleRespond(state, target.params, res);
 	} else {
@@ -482,14 +484,22 @@ function handleStall(params: URLSearchParams, res: ServerResponse): void {
 	else res.flushHeaders();
 }
 
-/** A redirect to `to` (status 302, or `status` when it is 301, 303, 307 or 308). */
-function handleRedirect(params: URLSearchParams, res: ServerResponse): void {
-	const to = params.get("to");
+/**
+ * A redirect to `to` (status 302, or `status` when it is 301, 303, 307 or 308). As an application
+ * that builds absolute URLs from the Host it was asked for: `absolute=1` resolves `to` against
+ * `http://<Host>`, and `cookie=NAME=VALUE` also sets that cookie with `Domain=` the Host's hostname.
+ */
+function handleRedirect(params: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
 	const status = parseClampedInt(params.get("status"), 302, 0, 999);
+	const self = `http://${req.headers.host ?? DEFAULT_HOST}`;
+	let to = params.get("to");
 	if (!to || status === undefined || !REDIRECT_STATUSES.has(status)) {
 		sendError(res, 400, "to is required, and status must be 301, 302, 303, 307 or 308");
 		return;
 	}
+	if (params.get("absolute") === "1") to = new URL(to, self).href;
+	const cookie = params.get("cookie");
+	if (cookie) res.setHeader("set-cookie", `${cookie}; Path=/; Domain=${new URL(self).hostname}`);
 	res.setHeader("location", to);
 	sendJson(res, status, { origin: res.getHeader("x-origin-name"), location: to });
 }

@@ -2,12 +2,12 @@
  * A small command-line client for the admin API (/_lb/api/), in Cloudflare's response envelope.
  *
  *   npm run lb -- apply switchyard.config.json --dry-run
- *   npm run lb -- get > config.json
+ *   npm run lb -- get -o config.json      (npm prints its own banner on stdout: redirect with `npm run -s`)
  *   npm run lb -- status
  *
  * Exit codes: 0 done, 1 the API refused or could not be reached, 2 bad usage or no token.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -20,7 +20,8 @@ const USAGE = `usage: npm run lb -- <command> [options]
 
 commands:
   apply <file.json> [--dry-run] [--if-match <version>]   replace the whole configuration
-  get                                                    print the configuration as JSON
+  get [-o <file>]                                        the configuration as JSON, printed or written to
+                                                         a file that apply takes back
   status [--json]                                        health and drains of every origin
   drain <pool> <origin>                                  send no new requests to an origin
   enable <pool> <origin>                                 end a drain (and enable the origin)
@@ -42,6 +43,7 @@ interface Options {
 	ifMatch?: string;
 	limit?: string;
 	dropEarlier: boolean;
+	output?: string;
 }
 
 interface Envelope<T> {
@@ -181,7 +183,14 @@ async function apply(options: Options, file: string | undefined): Promise<void> 
 
 async function get(options: Options): Promise<void> {
 	const { result } = await request<unknown>(options, "GET", "/config");
-	console.log(JSON.stringify(result, null, 2));
+	const json = `${JSON.stringify(result, null, 2)}\n`;
+	if (options.output === undefined) return void process.stdout.write(json);
+	try {
+		writeFileSync(options.output, json);
+	} catch (error) {
+		throw new CliError(`${options.output}: ${(error as Error).message}`, 1);
+	}
+	console.log(`wrote ${options.output}`);
 }
 
 function table(rows: string[][]): string {
@@ -290,6 +299,7 @@ async function main(argv: string[]): Promise<void> {
 		ifMatch: values["if-match"],
 		limit: values.limit,
 		dropEarlier: values["drop-earlier"] ?? false,
+		output: values.output,
 	});
 }
 
@@ -305,6 +315,7 @@ function parse(argv: string[]) {
 			"if-match": { type: "string" },
 			limit: { type: "string" },
 			"drop-earlier": { type: "boolean" },
+			output: { type: "string", short: "o" },
 			help: { type: "boolean", short: "h" },
 		},
 	});

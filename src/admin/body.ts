@@ -1,9 +1,11 @@
 /**
  * Reading an admin request's JSON body with the limits a public endpoint needs: 415 unless it is
- * JSON, 413 past MAX_ADMIN_BODY_BYTES (whether or not Content-Length says so), 400 when it does not
- * parse or is not an object.
+ * JSON, 413 past MAX_ADMIN_BODY_BYTES (whether or not Content-Length says so), 400 when it is not
+ * UTF-8, does not parse or is not an object, and 400 for what JavaScript cannot keep as sent: a
+ * `__proto__` key, or nesting deeper than MAX_JSON_DEPTH (config/validate.ts; both named by their field).
  */
-import { AdminError } from "./envelope";
+import { findUnsafeJson } from "../config/validate";
+import { AdminError, ERROR_CODES } from "./envelope";
 
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
@@ -30,6 +32,13 @@ export async function readJsonObject(
 	if (value === null || typeof value !== "object" || Array.isArray(value)) {
 		throw new AdminError("invalid_request", "the body must be a JSON object");
 	}
+	const unsafe = findUnsafeJson(value);
+	if (unsafe) {
+		const message = `${unsafe.path}: ${unsafe.message}`;
+		throw new AdminError("invalid_request", message, {
+			errors: [{ code: ERROR_CODES.invalid_request, message, field: unsafe.path }],
+		});
+	}
 	return value as Record<string, unknown>;
 }
 
@@ -40,7 +49,15 @@ function tooLarge(limitBytes: number): AdminError {
 async function readText(request: Request, limitBytes: number): Promise<string> {
 	if (!request.body) return "";
 	const reader = request.body.getReader();
-	const decoder = new TextDecoder();
+	// Fatal: a byte sequence that is not UTF-8 is refused, not stored as U+FFFD.
+	const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+	const decode = (bytes?: Uint8Array) => {
+		try {
+			return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+		} catch {
+			throw new AdminError("invalid_request", "the body is not valid UTF-8");
+		}
+	};
 	let text = "";
 	let bytes = 0;
 	for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
@@ -49,7 +66,12 @@ async function readText(request: Request, limitBytes: number): Promise<string> {
 			await reader.cancel();
 			throw tooLarge(limitBytes);
 		}
-		text += decoder.decode(chunk.value, { stream: true });
+		try {
+			text += decode(chunk.value);
+		} catch (error) {
+			await reader.cancel();
+			throw error;
+		}
 	}
-	return text + decoder.decode();
+	return text + decode();
 }

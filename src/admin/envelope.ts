@@ -97,6 +97,24 @@ export function toSuccessJson(
 	});
 }
 
+/** The configuration's top-level fields: a body with any of them is a document, not an envelope. */
+const CONFIG_FIELDS = ["monitors", "pools", "load_balancers"];
+
+/** Said in `messages` when a PUT /config body was an envelope and its `result` was taken. */
+export const ENVELOPE_TAKEN = "the body is an admin API response: its result was taken as the configuration";
+
+/**
+ * The `result` of a body that is clearly one of our own success envelopes (as GET /config answers,
+ * saved to a file): `success: true`, an object `result`, and none of the configuration's fields
+ * beside them. Undefined for anything else, which is then read as a document.
+ */
+export function fromEnvelope(body: Record<string, unknown>): Record<string, unknown> | undefined {
+	const { result } = body;
+	if (body.success !== true || result === null || typeof result !== "object" || Array.isArray(result)) return undefined;
+	if (CONFIG_FIELDS.some((field) => Object.hasOwn(body, field))) return undefined;
+	return result as Record<string, unknown>;
+}
+
 export function toFailure(error: AdminError): Response {
 	const errors = error.details.errors ?? [{ code: ERROR_CODES[error.kind], message: error.message }];
 	return respond(

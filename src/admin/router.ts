@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
 import { authenticate, type Caller } from "./auth";
 import { readJsonObject } from "./body";
-import { AdminError, ERROR_CODES, toFailure, toSuccess, toSuccessJson } from "./envelope";
+import { AdminError, ENVELOPE_TAKEN, ERROR_CODES, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
@@ -90,6 +90,11 @@ function throwIfRefused(
 			{ headers: { etag: toEtag(result.version) } },
 		);
 	}
+	if (result.status === 413) {
+		throw new AdminError("payload_too_large", result.message, {
+			errors: [{ code: ERROR_CODES.payload_too_large, message: result.message, field: result.field }],
+		});
+	}
 	throw new AdminError(result.status === 404 ? "not_found" : "conflict", result.message);
 }
 
@@ -148,11 +153,15 @@ router
 	})
 	.put("/config", async (request, env) => {
 		const options = writeOptions(request as AdminRequest);
-		const result = await getAuthority(env).putConfig(await readJsonObject(request as unknown as Request), options);
+		// GET /config's answer saved to a file and sent back (the README's round trip): its result is the document.
+		const body = await readJsonObject(request as unknown as Request);
+		const document = fromEnvelope(body);
+		const result = await getAuthority(env).putConfig(document ?? body, options);
 		throwIfRefused(result, options.ifMatch);
+		const messages = document ? [ENVELOPE_TAKEN, ...result.messages] : result.messages;
 		return toSuccess(
 			{ version: result.version, changed: result.changed, dry_run: options.dryRun, changes: result.changes },
-			{ messages: result.messages, headers: { etag: toEtag(result.version) } },
+			{ messages, headers: { etag: toEtag(result.version) } },
 		);
 	})
 	.get("/status", async (_request, env) => toSuccess(await getAuthority(env).status()))
@@ -244,7 +253,10 @@ router
 			(request as AdminRequest).caller.actor,
 		);
 		if (!result.ok) throw new AdminError("not_found", result.message);
-		return toSuccess(result, { messages: ["no new requests go to this origin; requests in flight finish"] });
+		return toSuccess(result, {
+			messages: ["no new requests go to this origin; requests in flight finish"],
+			headers: { etag: toEtag(result.version) },
+		});
 	})
 	.post("/pools/:pool/origins/:name/enable", async (request, env) => {
 		const result = await getAuthority(env).enable(
@@ -256,7 +268,7 @@ router
 			if ("message" in result && result.status === 404) throw new AdminError("not_found", result.message);
 			throwIfRefused(result as WriteResult, undefined);
 		}
-		return toSuccess(result);
+		return toSuccess(result, "version" in result ? { headers: { etag: toEtag(result.version) } } : {});
 	});
 
 router.post("/affinity/rotate", async (request, env) => {

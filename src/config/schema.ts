@@ -44,12 +44,16 @@ export type SteeringPolicyName = (typeof STEERING_POLICIES)[number];
 export const SUPPORTED_STEERING_POLICIES: readonly SteeringPolicyName[] = STEERING_POLICIES;
 
 const headerMap = z.record(z.string().min(1), z.array(z.string()));
+/** "." and ".." are path segments a URL resolves away: an object so named could never be reached by its admin route. */
+const notDotSegment = (value: string) => value !== "." && value !== "..";
+const DOT_SEGMENT = '"." and ".." cannot name an object: a URL path cannot reach them';
 const id = z
 	.string()
 	.trim()
 	.min(1)
 	.max(256)
-	.regex(/^[^/\s]+$/, "an id without spaces or slashes");
+	.regex(/^[^/\s]+$/, "an id without spaces or slashes")
+	.refine(notDotSegment, DOT_SEGMENT);
 
 export const monitorSchema = z.looseObject({
 	id,
@@ -80,7 +84,7 @@ export const monitorSchema = z.looseObject({
 });
 
 export const originSchema = z.looseObject({
-	name: z.string().trim().min(1).max(256),
+	name: z.string().trim().min(1).max(256).refine(notDotSegment, DOT_SEGMENT),
 	/** A hostname or IP address (Cloudflare), or an absolute http(s) URL (Switchyard). */
 	address: z.string().trim().min(1),
 	port: z.number().int().min(0).max(65535).optional(),
@@ -149,6 +153,14 @@ export const proxySchema = z.strictObject({
 	trusted_proxies: z.array(z.string().regex(/^[0-9a-f:.]+\/\d{1,3}$/i, "a CIDR such as 10.0.0.0/8")).default([]),
 	/** Adds `x-switchyard-origin` and `x-switchyard-pool` to responses. Off by default: origin names are internal. */
 	debug_headers: z.boolean().default(false),
+	/**
+	 * Location, Content-Location and Refresh URLs naming the origin's own URL (scheme, host, port,
+	 * path prefix) are turned into the client's, as nginx's `proxy_redirect default` does, so an
+	 * application's absolute redirect does not send the browser around the balancer.
+	 */
+	rewrite_redirects: z.boolean().default(true),
+	/** A Set-Cookie `Domain` naming the origin's host is dropped, so the cookie is the client host's (nginx's `proxy_cookie_domain`). */
+	rewrite_cookie_domain: z.boolean().default(true),
 });
 
 /** Passive health checks: eject an origin after consecutive failures of real traffic (Envoy's outlier detection). */

@@ -3,7 +3,9 @@
  * (references, unique names). Returns values, never throws: errors name the field
  * (`pools[1].origins[0].address`), and `messages` report what was accepted but is not acted on —
  * unknown fields, Cloudflare features this version does not run yet (with what it does instead),
- * raw IP origins — so nothing a user wrote is silently ignored.
+ * raw IP origins — so nothing a user wrote is silently ignored: unknown fields are looked for in
+ * every object the schema keeps them in, however deep. What cannot be kept as sent (a `__proto__`
+ * key, nesting deeper than MAX_JSON_DEPTH) is refused, never dropped.
  */
 import type { z } from "zod";
 import type { FieldError } from "../contract/status";
@@ -13,11 +15,8 @@ import {
 	configSchema,
 	loadBalancerSchema,
 	monitorSchema,
-	originSchema,
-	outlierDetectionSchema,
 	POOL_MAP_FIELDS,
 	poolSchema,
-	proxySchema,
 	SUPPORTED_ORIGIN_POLICIES,
 	SUPPORTED_STEERING_POLICIES,
 } from "./schema";
@@ -28,14 +27,15 @@ export type ValidationResult =
 	| { readonly ok: true; readonly config: Config; readonly messages: string[] }
 	| { readonly ok: false; readonly errors: FieldError[] };
 
-/** Fields this version accepts and keeps, but does not act on yet; reported when set to something. */
-const NOT_YET_ACTED_ON = {
-	monitors: ["allow_insecure", "probe_zone"],
-	pools: ["check_regions", "notification_email", "notification_filter", "load_shedding"],
-	origins: [],
-	load_balancers: ["location_strategy", "ttl", "proxied", "rules"],
-	proxy: [],
-} as const satisfies Record<string, readonly string[]>;
+/** Per object schema, the fields it accepts and keeps but this version does not act on yet; reported when set to something. */
+const NOT_YET_ACTED_ON: ReadonlyMap<z.ZodType, readonly string[]> = new Map<z.ZodType, readonly string[]>([
+	[monitorSchema, ["allow_insecure", "probe_zone"]],
+	[poolSchema, ["check_regions", "notification_email", "notification_filter", "load_shedding"]],
+	[loadBalancerSchema, ["location_strategy", "ttl", "proxied", "rules"]],
+]);
+
+/** How deep a JSON document may nest: the document (or a request body) is level 1. */
+export const MAX_JSON_DEPTH = 64;
 
 export function toFieldPath(path: readonly PropertyKey[]): string {
 	let out = "";
@@ -45,14 +45,53 @@ export function toFieldPath(path: readonly PropertyKey[]): string {
 	return out || "(document)";
 }
 
-type Raw = Record<string, unknown>;
-
-function rawList(input: unknown, key: string): Raw[] {
-	const list = (input as Raw | null)?.[key];
-	return Array.isArray(list) ? (list as Raw[]) : [];
+/**
+ * What in a JSON value cannot be taken as it is: an object key `__proto__` (JavaScript's object
+ * copies and the schema drop it, so a write naming it would report success and do nothing), or
+ * nesting deeper than MAX_JSON_DEPTH (copying or serialising such a value overflows the stack).
+ * Iterative, so a deep value cannot overflow this check either; the error names the field.
+ */
+export function findUnsafeJson(value: unknown): FieldError | undefined {
+	interface Node {
+		readonly value: unknown;
+		readonly key?: PropertyKey;
+		readonly parent?: Node;
+		readonly level: number;
+	}
+	const pathOf = (node: Node, last?: string) => {
+		const path: PropertyKey[] = last === undefined ? [] : [last];
+		for (let at: Node | undefined = node; at?.key !== undefined; at = at.parent) path.unshift(at.key);
+		return toFieldPath(path);
+	};
+	const stack: Node[] = [{ value, level: 1 }];
+	for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+		const current = node.value;
+		if (current === null || typeof current !== "object") continue;
+		if (node.level > MAX_JSON_DEPTH) {
+			return { path: pathOf(node), message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten it` };
+		}
+		if (Array.isArray(current)) {
+			current.forEach((item, i) => {
+				stack.push({ value: item, key: i, parent: node, level: node.level + 1 });
+			});
+			continue;
+		}
+		if (Object.hasOwn(current, "__proto__")) {
+			return {
+				path: pathOf(node, "__proto__"),
+				message: '"__proto__" cannot be a field name: JavaScript drops it, so it would not be kept; rename it',
+			};
+		}
+		for (const [key, item] of Object.entries(current)) {
+			stack.push({ value: item, key, parent: node, level: node.level + 1 });
+		}
+	}
+	return undefined;
 }
 
 export function validateConfig(input: unknown): ValidationResult {
+	const unsafe = findUnsafeJson(input);
+	if (unsafe) return { ok: false, errors: [unsafe] };
 	const parsed = configSchema.safeParse(input);
 	if (!parsed.success) {
 		return {
@@ -64,28 +103,23 @@ export function validateConfig(input: unknown): ValidationResult {
 	const errors: FieldError[] = [];
 	const messages: string[] = [];
 	const fail = (path: string, message: string) => errors.push({ path, message });
-	const report = (at: string, raw: Raw | undefined, shape: Record<string, z.ZodType>, later: readonly string[]) =>
-		reportUnusedFields(messages, at, raw ?? {}, shape, later);
+	reportUnusedFields(messages, "", input, configSchema);
 
 	const monitorIds = new Set<string>();
-	const rawMonitors = rawList(input, "monitors");
 	config.monitors.forEach((monitor, i) => {
 		const at = `monitors[${i}]`;
 		if (monitorIds.has(monitor.id)) fail(`${at}.id`, `duplicate monitor id "${monitor.id}"`);
 		monitorIds.add(monitor.id);
-		report(at, rawMonitors[i], monitorSchema.shape, NOT_YET_ACTED_ON.monitors);
 		if (Object.keys(monitor.header).some((name) => name.toLowerCase() === "host")) {
 			messages.push(`${at}.header.Host: not acted on by this version; probes carry the origin address's host`);
 		}
 	});
 
 	const poolIds = new Set<string>();
-	const rawPools = rawList(input, "pools");
 	config.pools.forEach((pool, i) => {
 		const at = `pools[${i}]`;
 		if (poolIds.has(pool.id)) fail(`${at}.id`, `duplicate pool id "${pool.id}"`);
 		poolIds.add(pool.id);
-		report(at, rawPools[i], poolSchema.shape, NOT_YET_ACTED_ON.pools);
 		if (pool.monitor !== undefined && !monitorIds.has(pool.monitor)) {
 			fail(`${at}.monitor`, `no monitor with id "${pool.monitor}"`);
 		}
@@ -95,13 +129,11 @@ export function validateConfig(input: unknown): ValidationResult {
 			);
 		}
 		const originNames = new Set<string>();
-		const rawOrigins = rawList(rawPools[i], "origins");
 		pool.origins.forEach((origin, j) => {
 			const oat = `${at}.origins[${j}]`;
 			if (originNames.has(origin.name))
 				fail(`${oat}.name`, `duplicate origin name "${origin.name}" in pool "${pool.id}"`);
 			originNames.add(origin.name);
-			report(oat, rawOrigins[j], originSchema.shape, NOT_YET_ACTED_ON.origins);
 			const base = toOriginBase(origin.address, origin.port || undefined);
 			if (typeof base === "string") {
 				fail(`${oat}.address`, base);
@@ -120,15 +152,10 @@ export function validateConfig(input: unknown): ValidationResult {
 	});
 
 	const hostnames = new Set<string>();
-	const rawLoadBalancers = rawList(input, "load_balancers");
 	config.load_balancers.forEach((lb, i) => {
 		const at = `load_balancers[${i}]`;
-		const raw = rawLoadBalancers[i];
 		if (hostnames.has(lb.name)) fail(`${at}.name`, `duplicate load balancer hostname "${lb.name}"`);
 		hostnames.add(lb.name);
-		report(at, raw, loadBalancerSchema.shape, NOT_YET_ACTED_ON.load_balancers);
-		report(`${at}.proxy`, raw?.proxy as Raw | undefined, proxySchema.shape, NOT_YET_ACTED_ON.proxy);
-		report(`${at}.outlier_detection`, raw?.outlier_detection as Raw | undefined, outlierDetectionSchema.shape, []);
 		const checkPool = (path: string, poolId: string) => {
 			if (!poolIds.has(poolId)) fail(path, `no pool with id "${poolId}"`);
 		};
@@ -168,21 +195,76 @@ function isUnset(value: unknown): boolean {
 	return typeof value === "object" && Object.keys(value as object).length === 0;
 }
 
-function reportUnusedFields(
-	messages: string[],
-	at: string,
-	raw: Raw,
-	shape: Record<string, z.ZodType>,
-	notYetActedOn: readonly string[],
-): void {
+/** The parts of a zod schema's definition the walk below reads. */
+interface SchemaDef {
+	readonly type: string;
+	/** optional, nullable, default, prefault, catch, readonly, nonoptional */
+	readonly innerType?: z.ZodType;
+	/** pipe (a transform's input) */
+	readonly in?: z.ZodType;
+	/** array */
+	readonly element?: z.ZodType;
+	/** record */
+	readonly valueType?: z.ZodType;
+	/** object */
+	readonly shape?: Record<string, z.ZodType>;
+	/** object: z.unknown() for a loose object (unknown fields kept), z.never() for a strict one */
+	readonly catchall?: z.ZodType;
+}
+
+function defOf(schema: z.ZodType): SchemaDef {
+	return schema._zod.def as unknown as SchemaDef;
+}
+
+/** The schema inside defaults, optionals and transforms. */
+function unwrap(schema: z.ZodType): z.ZodType {
+	let current = schema;
+	for (let def = defOf(current); ; def = defOf(current)) {
+		if (def.innerType) current = def.innerType;
+		else if (def.type === "pipe" && def.in) current = def.in;
+		else return current;
+	}
+}
+
+/**
+ * Walks the raw input beside its schema, into every object, list and map, and reports the fields
+ * an object keeps without acting on them: unknown ones (own keys only, so `constructor` or
+ * `toString` are fields like any other), and the ones NOT_YET_ACTED_ON names (not walked into:
+ * the whole field is reported). Depth is bounded by findUnsafeJson before this runs.
+ */
+function reportUnusedFields(messages: string[], at: string, raw: unknown, schema: z.ZodType): void {
+	const inner = unwrap(schema);
+	const def = defOf(inner);
+	const field = (key: string | number) => (typeof key === "number" ? `${at}[${key}]` : at ? `${at}.${key}` : key);
+	if (Array.isArray(raw)) {
+		if (def.type === "array" && def.element) {
+			const element = def.element;
+			raw.forEach((item, i) => {
+				reportUnusedFields(messages, field(i), item, element);
+			});
+		}
+		return;
+	}
+	if (raw === null || typeof raw !== "object") return;
+	if (def.type === "record" && def.valueType) {
+		for (const [key, value] of Object.entries(raw)) reportUnusedFields(messages, field(key), value, def.valueType);
+		return;
+	}
+	if (def.type !== "object" || !def.shape) return;
+	const shape = def.shape;
+	const later = NOT_YET_ACTED_ON.get(inner) ?? [];
+	const keepsUnknown = def.catchall !== undefined && defOf(def.catchall).type !== "never";
 	for (const [key, value] of Object.entries(raw)) {
-		if (notYetActedOn.includes(key)) {
+		const known = Object.hasOwn(shape, key) ? shape[key] : undefined;
+		if (later.includes(key)) {
 			// A default sent back (as GET /config returns it) is not a choice the user made.
-			const fallback = shape[key]?.safeParse(undefined);
+			const fallback = known?.safeParse(undefined);
 			const isDefault = fallback?.success === true && JSON.stringify(fallback.data) === JSON.stringify(value);
-			if (!isUnset(value) && !isDefault) messages.push(`${at}.${key}: kept, but not acted on by this version`);
-		} else if (!(key in shape)) {
-			messages.push(`${at}.${key}: unknown field; kept, but not acted on`);
+			if (!isUnset(value) && !isDefault) messages.push(`${field(key)}: kept, but not acted on by this version`);
+		} else if (known) {
+			reportUnusedFields(messages, field(key), value, known);
+		} else if (keepsUnknown) {
+			messages.push(`${field(key)}: unknown field; kept, but not acted on`);
 		}
 	}
 }

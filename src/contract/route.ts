@@ -76,6 +76,10 @@ export interface ProxySettings {
 	readonly buffer_response_bytes: number;
 	readonly trusted_proxies: readonly string[];
 	readonly debug_headers: boolean;
+	/** Location, Content-Location and Refresh naming the origin's URL are turned into the client's (proxy/redirects.ts). */
+	readonly rewrite_redirects: boolean;
+	/** A Set-Cookie Domain naming the origin's host is dropped (the cookie becomes the client host's). */
+	readonly rewrite_cookie_domain: boolean;
 }
 
 export type RoutePlan =

@@ -69,10 +69,13 @@ export type WriteResult =
 	  }
 	| { ok: false; status: 400; errors: FieldError[] }
 	| { ok: false; status: 404 | 409; message: string; field?: string }
+	/** An object too large for its stored row (registry/storage.ts, MAX_STORED_ROW_BYTES); `field` names it. */
+	| { ok: false; status: 413; message: string; field: string }
 	| { ok: false; status: 412; version: number };
 
 export type DrainResult =
-	| { ok: true; pool: string; origin: string; draining: boolean; since: string | null }
+	/** `version`: the configuration version after it (a drain or its end moves it, as every write does). */
+	| { ok: true; pool: string; origin: string; draining: boolean; since: string | null; version: number }
 	| { ok: false; status: 404; message: string };
 
 export interface OriginStatus {
@@ -82,6 +85,11 @@ export interface OriginStatus {
 	weight: number;
 	healthy: boolean;
 	monitored: boolean;
+	/**
+	 * No check has spoken since it was added or its address, port or monitor changed: it takes
+	 * traffic only while no checked origin of its pool can (`healthy` says whether it would now).
+	 */
+	pending: boolean;
 	/** Requests sent to it whose response body has not ended yet. */
 	in_flight: number;
 	draining: boolean;

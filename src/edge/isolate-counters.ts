@@ -10,19 +10,34 @@ import type { IsolateReport } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica } from "../contract/replica";
 import type { RoutePlan, RouteRequest } from "../contract/route";
+import { BoundedMap } from "../routing/bounded-map";
 import { CounterCore } from "../routing/counter";
 import { isolateLeaseInstance, shardOfLease, toLeasePrefix } from "../routing/shard-keys";
 
 /** An isolate-scope object's outcomes wait this long for company: no route call carries them, and many isolates share the object. */
 export const ISOLATE_OUTCOME_DELAY_MS = 1_000;
 
+/**
+ * Counter objects an isolate plans for at once: one per isolate-scope load balancer and data center
+ * (an isolate's requests come through one data center). Beyond this the least recently used is
+ * forgotten: its leases end unseen here (their outcomes still reach the counter object), and it
+ * starts afresh from the replica, counting from zero, when its load balancer is asked for again.
+ */
+export const MAX_ISOLATE_CORES = 128;
+
 export class IsolateCounters {
-	private readonly cores = new Map<string, CounterCore>();
+	private readonly cores: BoundedMap<string, CounterCore>;
 	/** This isolate's id: in its leases and reports. */
 	readonly instance: string;
 
-	constructor(id: string = crypto.randomUUID().slice(0, 8)) {
+	constructor(id: string = crypto.randomUUID().slice(0, 8), maxCores = MAX_ISOLATE_CORES) {
 		this.instance = isolateLeaseInstance(id);
+		this.cores = new BoundedMap(maxCores);
+	}
+
+	/** Counter objects it plans for now (at most the bound). */
+	get size(): number {
+		return this.cores.size;
 	}
 
 	/** Plans `request` here for the load balancer whose data-center counter object is `key`, from `replica`. */

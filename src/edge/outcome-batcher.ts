@@ -4,6 +4,7 @@
  * only ever carries leases of the object it goes to.
  */
 import type { OutcomeRecord } from "../contract/outcome";
+import { BoundedMap } from "../routing/bounded-map";
 import { groupByShard, shardOfLease } from "../routing/shard-keys";
 
 /**
@@ -81,18 +82,34 @@ export class OutcomeBatcher {
 }
 
 /**
+ * Counter objects an isolate keeps a batcher for: one per load balancer and data center its leases
+ * name. Beyond this the least recently used is forgotten, which loses nothing: a batcher holding
+ * records always has its flush timer running, and that flush still sends them; only a route call
+ * to that object no longer carries them along.
+ */
+export const MAX_OUTCOME_BATCHERS = 1024;
+
+/**
  * Outcome records batched per counter object: one OutcomeBatcher per object key, so a release call
  * (or a route call they ride along with) only ever carries leases of the object it goes to.
  */
 export class ShardedOutcomes {
-	private readonly batchers = new Map<string, OutcomeBatcher>();
+	private readonly batchers: BoundedMap<string, OutcomeBatcher>;
 
 	constructor(
 		private readonly send: (shard: string, batch: OutcomeRecord[]) => Promise<unknown>,
 		private readonly delayMs?: number,
 		/** A longer wait for some objects' batches (those that get no route calls to ride along with). */
 		private readonly delayFor?: (shard: string) => number | undefined,
-	) {}
+		maxBatchers = MAX_OUTCOME_BATCHERS,
+	) {
+		this.batchers = new BoundedMap(maxBatchers);
+	}
+
+	/** Counter objects it keeps a batcher for now (at most the bound). */
+	get size(): number {
+		return this.batchers.size;
+	}
 
 	add(record: OutcomeRecord): Promise<void> | undefined {
 		return this.batcherOf(shardOfLease(record.leaseId)).add(record);

@@ -18,6 +18,7 @@
  * never come back) no longer holds its lane, nor does a queue whose first request never sent it.
  * Pure apart from the timer and clock passed in.
  */
+import { BoundedMap } from "../routing/bounded-map";
 
 /** How long a queue waits at most for the call ahead of it before it goes anyway (the default). */
 export const ROUTE_BATCH_WAIT_MS = 5;
@@ -39,6 +40,13 @@ export function toRouteBatchWaitMs(value: string | undefined): { readonly ms: nu
 }
 /** A call out this long no longer counts: the Worker gives up on a route after 1 s (fail-open.ts). */
 export const STALE_CALL_MS = 1000;
+/**
+ * Lanes an isolate keeps: one per counter object (load balancer and data center) it calls. Beyond
+ * this the least recently used is forgotten: a call or queue still out on it goes on (it holds its
+ * lane), and the object's next request finds a fresh lane and calls alone instead of queuing: one
+ * call more, no request lost.
+ */
+export const MAX_ROUTE_LANES = 1024;
 
 export interface RouteSender<Request, Reply> {
 	/** One request alone: the call as it was before sharing. */
@@ -55,6 +63,7 @@ export interface RouteLaneOptions {
 	readonly staleMs?: number;
 	readonly setTimer?: (callback: () => void, ms: number) => unknown;
 	readonly now?: () => number;
+	readonly maxLanes?: number;
 }
 
 interface Waiter<Request, Reply> {
@@ -78,7 +87,7 @@ interface Lane<Request, Reply> {
 }
 
 export class RouteLanes<Request, Reply> {
-	private readonly lanes = new Map<string, Lane<Request, Reply>>();
+	private readonly lanes: BoundedMap<string, Lane<Request, Reply>>;
 	private readonly maxWaitMs: number;
 	private readonly staleMs: number;
 	private readonly setTimer: (callback: () => void, ms: number) => unknown;
@@ -92,6 +101,12 @@ export class RouteLanes<Request, Reply> {
 		this.staleMs = options.staleMs ?? STALE_CALL_MS;
 		this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
 		this.now = options.now ?? Date.now;
+		this.lanes = new BoundedMap(options.maxLanes ?? MAX_ROUTE_LANES);
+	}
+
+	/** Lanes kept now (at most the bound). */
+	get size(): number {
+		return this.lanes.size;
 	}
 
 	/**

@@ -11,6 +11,8 @@ import { toStatusMatcher } from "./expected-codes";
 export interface ProbeTarget {
 	/** "<pool id>/<origin name>". */
 	readonly key: string;
+	/** What was probed (the origin's identity then): a result for an identity since replaced is dropped. */
+	readonly identity?: string;
 	readonly url: string;
 	readonly method: "GET" | "HEAD";
 	readonly headers: Readonly<Record<string, string>>;
@@ -25,6 +27,8 @@ export type ProbeFailure = "timeout" | "unreachable" | "status" | "body";
 
 export interface ProbeResult {
 	readonly key: string;
+	/** The target's identity, carried back. */
+	readonly identity?: string;
 	readonly ok: boolean;
 	/** When the check finished (ms since epoch). */
 	readonly at: number;
@@ -62,7 +66,13 @@ async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => 
 	});
 	const done = (fields: Omit<ProbeResult, "key" | "at" | "rttMs">): ProbeResult => {
 		const at = now();
-		return { key: target.key, at, rttMs: at - started, ...fields };
+		return {
+			key: target.key,
+			...(target.identity !== undefined ? { identity: target.identity } : {}),
+			at,
+			rttMs: at - started,
+			...fields,
+		};
 	};
 	try {
 		const response = await fetcher(target.url, {

@@ -44,3 +44,39 @@ export function applyProbeResult(health: OriginHealth, result: ProbeResult, moni
 	}
 	return health.state.healthy !== before;
 }
+
+/** What applying a round's results needs to know of the origins now. */
+export interface ProbeBook {
+	/** The origin's identity and its pool's monitor now; undefined when it is gone or unmonitored. */
+	current(key: string): { readonly identity: string; readonly monitor: Monitor } | undefined;
+	healthOf(key: string): OriginHealth;
+	/**
+	 * An origin a result found healthy: it recovered, or (`firstCheck`) a pending origin passed its
+	 * first check; its slow start may begin `at`.
+	 */
+	warmFrom(key: string, at: number, firstCheck: boolean): void;
+}
+
+/**
+ * A round's results applied: `changed` turned healthy or unhealthy (an event each); `settled` were
+ * pending and their first check passed (stored, no event). A result about an origin since removed,
+ * or whose identity changed while the probe was out, is dropped.
+ */
+export function applyProbeResults(
+	results: readonly ProbeResult[],
+	book: ProbeBook,
+): { readonly changed: string[]; readonly settled: string[] } {
+	const changed: string[] = [];
+	const settled: string[] = [];
+	for (const result of results) {
+		const now = book.current(result.key);
+		if (!now || (result.identity !== undefined && result.identity !== now.identity)) continue;
+		const health = book.healthOf(result.key);
+		const wasPending = health.state.pending === true;
+		if (applyProbeResult(health, result, now.monitor)) changed.push(result.key);
+		else if (wasPending) settled.push(result.key);
+		else continue;
+		if (health.state.healthy) book.warmFrom(result.key, result.at, wasPending);
+	}
+	return { changed, settled };
+}

@@ -14,6 +14,8 @@ export interface ProbeOrigin {
 	readonly key: string;
 	readonly enabled: boolean;
 	readonly base: OriginBase;
+	/** What its health is about (routing/snapshot.ts toOriginIdentity); the probe carries it back. */
+	readonly identity?: string;
 }
 
 export function toProbeTarget(origin: ProbeOrigin, monitor: Monitor): ProbeTarget {
@@ -30,6 +32,7 @@ export function toProbeTarget(origin: ProbeOrigin, monitor: Monitor): ProbeTarge
 	}
 	return {
 		key: origin.key,
+		...(origin.identity !== undefined ? { identity: origin.identity } : {}),
 		url: `${protocol}//${host}${origin.base.pathPrefix}${monitor.path}`,
 		method: monitor.method,
 		headers,

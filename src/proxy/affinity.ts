@@ -9,6 +9,7 @@
 
 import type { AffinityPlan, Pin } from "../contract/route";
 import { fromBase64Url, toBase64Url } from "../digest";
+import { BoundedMap } from "../routing/bounded-map";
 
 export const AFFINITY_COOKIE = "__switchyard_affinity";
 
@@ -134,6 +135,20 @@ export function toSetCookie(value: string, affinity: AffinityPlan, https: boolea
 }
 
 /**
+ * Hostnames an AffinityHeaderCache remembers, the least recently used forgotten beyond (a wildcard
+ * load balancer answers any number of them). A forgotten hostname is one not seen yet: its next
+ * request sends all small headers and the location, and its reply teaches them again.
+ */
+export const MAX_AFFINITY_HOSTS = 1024;
+
+interface HostNeeds {
+	/** The request headers `header` affinity hashes (lower case); none for other load balancers. */
+	readonly names: readonly string[];
+	/** Does its load balancer steer by the visitor's location? */
+	readonly location: boolean;
+}
+
+/**
  * What to send the registry with `route`, learned per hostname from its replies (one isolate's
  * cache, cleared when the registry's state moves): the request headers `header` affinity hashes,
  * and whether the load balancer steers by location (reading request.cf costs time; most do not).
@@ -141,19 +156,26 @@ export function toSetCookie(value: string, affinity: AffinityPlan, https: boolea
  * first request is placed right.
  */
 export class AffinityHeaderCache {
-	private readonly byHost = new Map<string, readonly string[]>();
-	/** Per hostname: does its load balancer steer by the visitor's location? */
-	private readonly locationByHost = new Map<string, boolean>();
+	private readonly byHost: BoundedMap<string, HostNeeds>;
 	private state: number | undefined;
+
+	constructor(maxHosts = MAX_AFFINITY_HOSTS) {
+		this.byHost = new BoundedMap(maxHosts);
+	}
+
+	/** Hostnames remembered now (at most the bound). */
+	get size(): number {
+		return this.byHost.size;
+	}
 
 	/** Whether to work out the visitor's location for `hostname` (yes until its replies say otherwise). */
 	wantsLocation(hostname: string): boolean {
-		return this.locationByHost.get(hostname) ?? true;
+		return this.byHost.get(hostname)?.location ?? true;
 	}
 
 	/** The headers to send with a route call for `hostname`. */
 	select(hostname: string, headers: Headers): Record<string, string> | undefined {
-		const names = this.byHost.get(hostname);
+		const names = this.byHost.get(hostname)?.names;
 		if (names !== undefined && names.length === 0) return undefined;
 		const selected: Record<string, string> = {};
 		if (names === undefined) {
@@ -174,13 +196,8 @@ export class AffinityHeaderCache {
 	learn(hostname: string, names: readonly string[], state: number | undefined, needsLocation = true): void {
 		if (state !== this.state) {
 			this.byHost.clear();
-			this.locationByHost.clear();
 			this.state = state;
 		}
-		this.byHost.set(
-			hostname,
-			names.map((name) => name.toLowerCase()),
-		);
-		this.locationByHost.set(hostname, needsLocation);
+		this.byHost.set(hostname, { names: names.map((name) => name.toLowerCase()), location: needsLocation });
 	}
 }

@@ -27,6 +27,7 @@ import { forward } from "./forward";
 import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
 import { toProblemResponse } from "./problem";
+import { type OriginRewriteInit, rewriteOriginHeaders } from "./redirects";
 import type { RetryBudget } from "./retry-budget";
 import { isTrustedProxy } from "./trusted-proxies";
 
@@ -239,6 +240,7 @@ export async function proxyRequest(
 			return toClientResponse(result.response, {
 				bytes: result.bytes,
 				setCookie,
+				rewrite: { base: attempt.base, clientUrl: url, proxy },
 				debug: proxy.debug_headers ? attempt : undefined,
 				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
 				hooks,
@@ -350,10 +352,10 @@ export function toPathAndQuery(rawUrl: string): string {
 }
 
 /**
- * The origin's response for the client: hop-by-hop headers removed, debug headers added, and the
- * body piped through so `done` runs when it ends or the client goes away (the request stops being
- * in flight then, not when the headers were sent). A body already read whole is done; a WebSocket
- * is relayed until it closes.
+ * The origin's response for the client: hop-by-hop headers removed, its own URLs made the client's,
+ * debug headers added, and the body piped through so `done` runs when it ends or the client goes
+ * away (the request stops being in flight then, not when the headers were sent). A body already
+ * read whole is done; a WebSocket is relayed until it closes.
  */
 function toClientResponse(
 	response: Response,
@@ -361,6 +363,8 @@ function toClientResponse(
 		/** The whole body, already read from the origin: nothing left to watch. */
 		bytes: ArrayBuffer | undefined;
 		setCookie: string | undefined;
+		/** What names the origin in its headers is turned into the client's (proxy/redirects.ts). */
+		rewrite: OriginRewriteInit;
 		debug: Attempt | undefined;
 		idleMs: number;
 		hooks: ProxyHooks;
@@ -369,6 +373,7 @@ function toClientResponse(
 ): Response {
 	const { debug, hooks, done } = options;
 	const headers = withoutHopByHop(response.headers);
+	rewriteOriginHeaders(headers, options.rewrite);
 	if (options.setCookie) headers.append("set-cookie", options.setCookie);
 	if (debug) {
 		headers.set("x-switchyard-origin", toHeaderValue(debug.origin));

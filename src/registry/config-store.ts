@@ -11,11 +11,13 @@ import type { Config } from "../config/schema";
 import { validateConfig } from "../config/validate";
 import type { ConfigChange, DrainResult, WriteOptions, WriteResult } from "../contract/status";
 import { EMPTY_CONFIG, type RoutingState } from "../routing/routing-state";
-import { toOriginKey, toSnapshot } from "../routing/snapshot";
+import { toOriginKey, toRenewedOrigins, toSnapshot } from "../routing/snapshot";
 import type { Seed } from "../seed/seed";
 import { toIso } from "./status";
 import {
 	appendAudit,
+	type Drain,
+	findOversizedRow,
 	getMeta,
 	loadConfig,
 	loadDrains,
@@ -84,6 +86,8 @@ export class ConfigStore {
 		}
 		const result = validateConfig(input);
 		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
+		const oversized = findOversizedRow(result.config);
+		if (oversized) return { ok: false, status: 413, message: oversized.message, field: oversized.path };
 		const changes = diffConfig(toDocument(this.routing.snapshot.config), toDocument(result.config));
 		const changed = changes.length > 0;
 		const base = {
@@ -96,11 +100,14 @@ export class ConfigStore {
 		if (options.dryRun || !changed) return { ...base, version: current };
 		const version = current + 1;
 		const now = Date.now();
-		const keys = new Set(toSnapshot(result.config, version).origins.keys());
+		const next = toSnapshot(result.config, version);
+		const keys = new Set(next.origins.keys());
+		// Origins whose address, port or monitor changed start again as pending: their stored health was the old one's.
+		const renewed = toRenewedOrigins(this.routing.snapshot, next);
 		const sql = this.sql;
 		this.hooks.transaction(() => {
 			saveConfig(sql, result.config, version);
-			pruneOriginState(sql, keys);
+			pruneOriginState(sql, keys, renewed);
 			appendAudit(sql, { at: now, actor: options.actor, action, version, detail: JSON.stringify(changes) });
 		});
 		this.install(result.config, version, now);
@@ -152,7 +159,12 @@ export class ConfigStore {
 		this.hooks.transaction(() => {
 			setMeta(sql, "seed_hash", seed.hash);
 			if (!result.ok) {
-				const why = "errors" in result ? result.errors.map((e) => `${e.path}: ${e.message}`).join("; ") : "refused";
+				const why =
+					"errors" in result
+						? result.errors.map((e) => `${e.path}: ${e.message}`).join("; ")
+						: "message" in result
+							? result.message
+							: "refused";
 				console.error(`switchyard: ${seed.source} was not applied: ${why}`);
 				appendAudit(sql, {
 					at: now,
@@ -169,45 +181,58 @@ export class ConfigStore {
 	/**
 	 * Drain: the origin takes no new requests; requests in flight finish. (With session affinity,
 	 * pinned sessions keep reaching it until drain_duration ends.) Persisted until enabled again.
+	 * A write like any other: the configuration version (the ETag) moves, so a writer holding the
+	 * version before it gets 412; draining a drained origin changes nothing and moves nothing.
 	 */
 	drain(poolId: string, originName: string, actor: string): DrainResult {
 		const key = toOriginKey(poolId, originName);
 		if (!this.routing.snapshot.origins.has(key)) return noOrigin(poolId, originName);
 		let drain = this.routing.drains.get(key);
 		if (!drain) {
-			const started = { since: Date.now(), actor };
-			this.hooks.transaction(() => {
-				saveDrain(this.sql, key, started);
-				this.audit(actor, `drained origin "${originName}" in pool "${poolId}"`, []);
-			});
-			this.routing.drains.set(key, started);
-			drain = started;
-			this.hooks.changed();
+			drain = { since: Date.now(), actor };
+			this.writeDrain(key, drain, actor, `drained origin "${originName}" in pool "${poolId}"`, true);
 		}
-		return { ok: true, pool: poolId, origin: originName, draining: true, since: toIso(drain.since) };
+		const since = toIso(drain.since);
+		return { ok: true, pool: poolId, origin: originName, draining: true, since, version: this.version };
 	}
 
-	/** Ends a drain, and enables the origin in the configuration if it was disabled there. */
+	/**
+	 * Ends a drain, and enables the origin in the configuration if it was disabled there: one
+	 * write, one new version (none when the origin was neither drained nor disabled). Enabling
+	 * goes first, so a refused one leaves the drain too.
+	 */
 	enable(poolId: string, originName: string, actor: string): DrainResult | WriteResult {
 		const key = toOriginKey(poolId, originName);
 		if (!this.routing.snapshot.origins.has(key)) return noOrigin(poolId, originName);
-		if (this.routing.drains.has(key)) {
-			this.hooks.transaction(() => {
-				saveDrain(this.sql, key, undefined);
-				this.audit(actor, `ended the drain of origin "${originName}" in pool "${poolId}"`, []);
-			});
-			this.routing.drains.delete(key);
-			this.hooks.changed();
-		}
 		const origin = this.routing.snapshot.origins.get(key);
-		if (origin && !origin.enabled) {
+		const enabling = origin !== undefined && !origin.enabled;
+		if (enabling) {
 			const result = this.applyChange(
 				{ target: "origins", action: "patch", pool: poolId, key: originName, body: { enabled: true } },
 				{ actor },
 			);
 			if (!result.ok) return result;
 		}
-		return { ok: true, pool: poolId, origin: originName, draining: false, since: null };
+		if (this.routing.drains.has(key)) {
+			const action = `ended the drain of origin "${originName}" in pool "${poolId}"`;
+			this.writeDrain(key, undefined, actor, action, !enabling);
+		}
+		return { ok: true, pool: poolId, origin: originName, draining: false, since: null, version: this.version };
+	}
+
+	/** Stores a drain (or its end) with its audit entry; `bump`: at a new configuration version. */
+	private writeDrain(key: string, drain: Drain | undefined, actor: string, action: string, bump: boolean): void {
+		const version = bump ? this.version + 1 : this.version;
+		this.hooks.transaction(() => {
+			saveDrain(this.sql, key, drain);
+			if (bump) setMeta(this.sql, "config_version", String(version));
+			appendAudit(this.sql, { at: Date.now(), actor, action, version, detail: "[]" });
+		});
+		if (drain) this.routing.drains.set(key, drain);
+		else this.routing.drains.delete(key);
+		// The same configuration at the new version: the snapshot carries the version (and the ETag).
+		if (bump) this.install(this.routing.snapshot.config, version);
+		else this.hooks.changed();
 	}
 
 	/** Installs a validated configuration; origins it adds (`now` given) begin with a slow start. */

@@ -17,7 +17,7 @@ import type { AuthorityRpc, SweepSummary } from "../contract/rpc";
 import type { DrainResult, EventEntry, StatusReport, WriteOptions, WriteResult } from "../contract/status";
 import type { Env } from "../env";
 import type { ProbeResult, ProbeTarget } from "../health/probe";
-import { applyProbeResult } from "../health/record";
+import { applyProbeResults } from "../health/record";
 import { toDueProbes, toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
@@ -31,17 +31,6 @@ import { ConfigStore } from "./config-store";
 import { Replication } from "./replication";
 import { askWithin, HUB_STATUS_TIMEOUT_MS, listEvents, toCounterReports, toStatusReport } from "./status";
 import { appendHealthEvent, loadHealth, migrate, saveHealth } from "./storage";
-
-export type {
-	CounterStatus,
-	DrainResult,
-	EventEntry,
-	OriginStatus,
-	PoolStatus,
-	StatusReport,
-	WriteOptions,
-	WriteResult,
-} from "../contract/status";
 
 /** The alarm never fires more often than this, whatever the monitors ask. */
 const MIN_ALARM_GAP_MS = 1000;
@@ -306,6 +295,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	/** Hands out the probes due at `now`, oldest first, within one invocation's subrequest budget. */
 	private dueProbes(now: number): ProbeTarget[] {
 		const health = this.routing.health;
+		// Origins carry their identity into their probes (routing/snapshot.ts), and results bring it back.
 		const due = toDueProbes(
 			{
 				pools: this.routing.snapshot.pools.values(),
@@ -326,26 +316,35 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	 * transaction, and returns once the counter objects have them (or PUSH_WAIT_MS passed).
 	 */
 	private async recordProbes(results: readonly ProbeResult[]): Promise<void> {
-		const changed: string[] = [];
 		const routing = this.routing;
-		for (const result of results) {
-			const entry = routing.snapshot.pools.get(poolOfKey(result.key));
-			const monitor = entry?.monitor;
-			if (!monitor || !entry.origins.some((origin) => origin.key === result.key)) continue;
-			if (!applyProbeResult(routing.healthOf(result.key), result, monitor)) continue;
-			changed.push(result.key);
-			if (routing.healthOf(result.key).state.healthy) routing.healthySince.set(result.key, result.at);
-		}
+		const { snapshot } = routing;
+		// Pending origins whose first check passed are `settled`: no event, but stored, and replicas must know.
+		const { changed, settled } = applyProbeResults(results, {
+			current: (key) => {
+				const origin = snapshot.origins.get(key);
+				const monitor = snapshot.pools.get(poolOfKey(key))?.monitor;
+				return origin && monitor ? { identity: origin.identity, monitor } : undefined;
+			},
+			healthOf: (key) => routing.healthOf(key),
+			// A first check restarts the slow start only of an origin a change added or renewed (it has one
+			// already); one pending because the authority restarted is as warm as it was.
+			warmFrom: (key, at, firstCheck) => {
+				if (!firstCheck || routing.healthySince.has(key)) routing.healthySince.set(key, at);
+			},
+		});
 		// RTT averages moved: counter objects pick them up at their next check (they steer by them, but need no push).
 		if (results.length > 0) this.checks++;
-		if (changed.length === 0) return;
+		if (changed.length === 0 && settled.length === 0) return;
 		routing.noteWarming();
 		this.bumpState();
 		const sql = this.ctx.storage.sql;
 		this.ctx.storage.transactionSync(() => {
-			for (const key of changed) {
+			for (const key of [...changed, ...settled]) {
 				const { state, lastReason = "" } = routing.healthOf(key);
 				saveHealth(sql, key, { healthy: state.healthy, changedAt: state.changedAt, reason: lastReason });
+			}
+			for (const key of changed) {
+				const { state, lastReason = "" } = routing.healthOf(key);
 				appendHealthEvent(sql, { at: state.changedAt, originKey: key, healthy: state.healthy, reason: lastReason });
 			}
 		});

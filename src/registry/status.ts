@@ -75,7 +75,8 @@ export function toStatusReport(
 	};
 	const merged = mergeShardCounters([own, ...answered]);
 	// An origin some counter object has ejected is out of rotation there, even before the authority heard of it.
-	const isHealthy = (key: string) => routing.isOriginHealthy(key, now) && !((merged.ejectedUntil[key] ?? 0) > now);
+	const healthAt = routing.healthAt(now);
+	const isHealthy = (key: string) => healthAt(key) && !((merged.ejectedUntil[key] ?? 0) > now);
 	const { snapshot } = routing;
 	const config = snapshot.config;
 	return {
@@ -105,6 +106,8 @@ export function toStatusReport(
 					weight: entry.pool.origins[i]?.weight ?? origin.weight,
 					healthy,
 					monitored: entry.monitor !== undefined,
+					// Monitored, and no check has spoken since it was added or its address changed.
+					pending: entry.monitor !== undefined && (health === undefined || health.state.pending === true),
 					in_flight: merged.inFlight[origin.key] ?? 0,
 					draining: routing.drains.has(origin.key),
 					draining_since: toIso(routing.drains.get(origin.key)?.since),

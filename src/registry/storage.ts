@@ -22,6 +22,83 @@ const MIGRATIONS: readonly string[] = [
 /** The audit log and the health events keep this many entries each; older ones are deleted. */
 export const EVENTS_KEPT = 1000;
 
+/**
+ * Durable Object SQLite's limit on one string, BLOB or row: 2 MB
+ * (https://developers.cloudflare.com/durable-objects/platform/limits/). Local workerd allows more,
+ * so it is checked here, before writing, for every row a configuration becomes (one per monitor,
+ * pool and load balancer): what fits locally fits deployed, and no write fails with SQLITE_TOOBIG.
+ */
+export const MAX_STORED_ROW_BYTES = 2_000_000;
+/** What a row holds besides its text: SQLite's record header and the integer columns, generously. */
+const ROW_OVERHEAD_BYTES = 64;
+/** An audit entry lists changes up to this size; the action says how many more there were. */
+const MAX_AUDIT_DETAIL_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+function utf8Bytes(text: string): number {
+	return encoder.encode(text).byteLength;
+}
+
+type ConfigTable = "monitors" | "pools" | "load_balancers";
+
+/** One row of a configuration table: the values of its INSERT, and what names it. */
+interface ConfigRow {
+	readonly table: ConfigTable;
+	readonly index: number;
+	readonly key: string;
+	readonly values: readonly (string | number)[];
+}
+
+const INSERT: Record<ConfigTable, string> = {
+	monitors: "INSERT INTO monitors (id, position, doc) VALUES (?, ?, ?)",
+	pools: "INSERT INTO pools (id, position, name, doc) VALUES (?, ?, ?, ?)",
+	load_balancers: "INSERT INTO load_balancers (name, position, doc) VALUES (?, ?, ?)",
+};
+
+function toConfigRows(config: Config): ConfigRow[] {
+	return [
+		...config.monitors.map((monitor, i) => ({
+			table: "monitors" as const,
+			index: i,
+			key: monitor.id,
+			values: [monitor.id, i, JSON.stringify(monitor)],
+		})),
+		...config.pools.map((pool, i) => ({
+			table: "pools" as const,
+			index: i,
+			key: pool.id,
+			values: [pool.id, i, pool.name, JSON.stringify(pool)],
+		})),
+		...config.load_balancers.map((lb, i) => ({
+			table: "load_balancers" as const,
+			index: i,
+			key: lb.name,
+			values: [lb.name, i, JSON.stringify(lb)],
+		})),
+	];
+}
+
+const NOUN: Record<ConfigTable, string> = { monitors: "monitor", pools: "pool", load_balancers: "load balancer" };
+
+/**
+ * The first object of a configuration too large for its stored row (MAX_STORED_ROW_BYTES), as a
+ * field error naming it (`pools[2]`), or undefined when every row fits.
+ */
+export function findOversizedRow(config: Config): { path: string; message: string } | undefined {
+	for (const row of toConfigRows(config)) {
+		let bytes = ROW_OVERHEAD_BYTES;
+		for (const value of row.values) bytes += typeof value === "string" ? utf8Bytes(value) : 8;
+		if (bytes > MAX_STORED_ROW_BYTES) {
+			return {
+				path: `${row.table}[${row.index}]`,
+				message: `${NOUN[row.table]} "${row.key}" would take ${bytes} bytes stored; one stored row (a monitor, pool or load balancer) holds at most ${MAX_STORED_ROW_BYTES} bytes (Durable Object SQLite's limit): make it smaller, e.g. spread its origins over more pools`,
+			};
+		}
+	}
+	return undefined;
+}
+
 export interface StoredHealth {
 	readonly healthy: boolean;
 	readonly changedAt: number;
@@ -59,21 +136,7 @@ export function saveConfig(sql: SqlStorage, config: Config, version: number): vo
 	sql.exec("DELETE FROM monitors");
 	sql.exec("DELETE FROM pools");
 	sql.exec("DELETE FROM load_balancers");
-	config.monitors.forEach((monitor, i) => {
-		sql.exec("INSERT INTO monitors (id, position, doc) VALUES (?, ?, ?)", monitor.id, i, JSON.stringify(monitor));
-	});
-	config.pools.forEach((pool, i) => {
-		sql.exec(
-			"INSERT INTO pools (id, position, name, doc) VALUES (?, ?, ?, ?)",
-			pool.id,
-			i,
-			pool.name,
-			JSON.stringify(pool),
-		);
-	});
-	config.load_balancers.forEach((lb, i) => {
-		sql.exec("INSERT INTO load_balancers (name, position, doc) VALUES (?, ?, ?)", lb.name, i, JSON.stringify(lb));
-	});
+	for (const row of toConfigRows(config)) sql.exec(INSERT[row.table], ...row.values);
 	setMeta(sql, "config_version", String(version));
 }
 
@@ -98,13 +161,18 @@ export function saveHealth(sql: SqlStorage, key: string, health: StoredHealth): 
 	);
 }
 
-/** Forgets the health and drain state of origins that are no longer configured. */
-export function pruneOriginState(sql: SqlStorage, keep: ReadonlySet<string>): void {
+/**
+ * Forgets the health and drain state of origins that are no longer configured, and the health of
+ * `renewed` ones (their address, port or monitor changed: the stored health was the old one's; a
+ * drain, the operator's word about the named origin, stays).
+ */
+export function pruneOriginState(sql: SqlStorage, keep: ReadonlySet<string>, renewed: readonly string[] = []): void {
 	for (const table of ["health", "drains"]) {
 		for (const row of sql.exec<{ origin_key: string }>(`SELECT origin_key FROM ${table}`).toArray()) {
 			if (!keep.has(row.origin_key)) sql.exec(`DELETE FROM ${table} WHERE origin_key = ?`, row.origin_key);
 		}
 	}
+	for (const key of renewed) sql.exec("DELETE FROM health WHERE origin_key = ?", key);
 }
 
 export function getMeta(sql: SqlStorage, key: string): string | undefined {
@@ -125,15 +193,36 @@ export interface AuditEntry {
 }
 
 export function appendAudit(sql: SqlStorage, entry: AuditEntry): void {
+	const { action, detail } = toBoundedAudit(entry.action, entry.detail);
 	sql.exec(
 		"INSERT INTO audit (at, actor, action, version, detail) VALUES (?, ?, ?, ?, ?)",
 		entry.at,
 		entry.actor,
-		entry.action,
+		action,
 		entry.version,
-		entry.detail,
+		detail,
 	);
 	sql.exec("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", EVENTS_KEPT);
+}
+
+/**
+ * An audit entry's changes cut to MAX_AUDIT_DETAIL_BYTES (a write of many origins lists tens of
+ * thousands, more than one stored row holds), the action saying how many are not listed.
+ */
+function toBoundedAudit(action: string, detail: string): { action: string; detail: string } {
+	if (utf8Bytes(detail) <= MAX_AUDIT_DETAIL_BYTES) return { action, detail };
+	const changes = JSON.parse(detail) as unknown[];
+	const listed: unknown[] = [];
+	let bytes = 2;
+	for (const change of changes) {
+		bytes += utf8Bytes(JSON.stringify(change)) + 1;
+		if (bytes > MAX_AUDIT_DETAIL_BYTES) break;
+		listed.push(change);
+	}
+	return {
+		action: `${action} (${changes.length} changes; the first ${listed.length} are listed)`,
+		detail: JSON.stringify(listed),
+	};
 }
 
 export interface HealthEvent {

@@ -11,6 +11,7 @@ import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
 import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
 import type { RouteReply } from "../contract/wire";
+import { BoundedMap } from "./bounded-map";
 import { LeaseTable } from "./leases";
 import { planRoute } from "./plan";
 import { RoutingState } from "./routing-state";
@@ -27,6 +28,13 @@ import { toCompactPlan } from "./wire";
 
 /** An isolate's report of what it has in flight counts for this long; one not renewed is dropped (the isolate went away). */
 export const ISOLATE_REPORT_TTL_MS = 30_000;
+/**
+ * (pool, colo) latencies a core keeps: pools × the data centers its outcomes come from (one for an
+ * isolate, up to all of them for a global-scope object). Beyond this the least recently used is
+ * forgotten, and dynamic_latency ranks that pool for that colo as before its first sample (by
+ * health-check RTT) until outcomes measure it again.
+ */
+export const MAX_COLO_LATENCIES = 4096;
 
 export class CounterCore {
 	readonly routing = new RoutingState();
@@ -34,7 +42,7 @@ export class CounterCore {
 	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
 	private readonly latency = new Map<string, PeakEwma>();
 	/** Peak-EWMA of each pool's time to first byte as seen from each colo ("<pool>\0<colo>"), for dynamic_latency. */
-	private readonly coloLatency = new Map<string, PeakEwma>();
+	private readonly coloLatency = new BoundedMap<string, PeakEwma>(MAX_COLO_LATENCIES);
 	/** Which replica it holds; undefined until it has one. */
 	private mark: ReplicaMark | undefined;
 	/** When the replica was last confirmed current (or replaced). */
@@ -85,7 +93,10 @@ export class CounterCore {
 	 */
 	adopt(replica: Replica, now: number): boolean {
 		if (!isNewerReplica(replica, this.mark)) return false;
+		const before = this.routing.snapshot;
 		const { refused } = this.routing.adoptReplica(replica, now);
+		// An origin whose address, port or monitor changed keeps none of the old one's latency.
+		if (this.routing.snapshot !== before) for (const key of this.routing.renewed) this.latency.delete(key);
 		if (refused)
 			console.error(
 				`switchyard: ${this.shardKey} refused the authority's configuration ${replica.version}: ${refused}`,

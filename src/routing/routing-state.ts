@@ -14,11 +14,11 @@ import type { Replica } from "../contract/replica";
 import { type OutlierSettings, OutlierTracker } from "../health/outliers";
 import type { OriginHealth } from "../health/record";
 import { toSlowStartFactor } from "../health/slow-start";
-import { UNCHECKED } from "../health/state-machine";
+import { PENDING } from "../health/state-machine";
 import type { PoolFacts } from "../steering/policy";
 import { type PlanContext, poolsOf } from "./plan";
 import { PolicyCache } from "./policy-cache";
-import { type PoolEntry, poolOfKey, type Snapshot, toSnapshot } from "./snapshot";
+import { type PoolEntry, poolOfKey, type Snapshot, toRenewedOrigins, toSnapshot } from "./snapshot";
 
 export type { OriginHealth };
 
@@ -48,8 +48,16 @@ export class RoutingState {
 	readonly healthySince = new Map<string, number>();
 	/** Until when some origin is still in its slow start (0: none is); see noteWarming. */
 	warmingUntil = 0;
+	/**
+	 * Per pool, made on first use and forgotten by noteWarming: when its earliest enabled origin became
+	 * healthy (−∞: one has no slow start on record, so is warm; +∞: no enabled origin). The pool has
+	 * a warm origin exactly when that one is warm, so warmthOf need not scan the pool.
+	 */
+	private readonly earliestSince = new Map<string, number>();
 	/** Per pool: the outlier detection and slow start settings of the first load balancer using it. */
 	private poolSettings = new Map<string, PoolSettings>();
+	/** Origins whose identity (address, port, monitor) the last install changed: see install. */
+	renewed: readonly string[] = [];
 	/** The configuration text of the replica last installed (adoptReplica). */
 	private replicaConfigJson: string | undefined;
 
@@ -58,7 +66,8 @@ export class RoutingState {
 	 * at start-up) begin with a slow start. Returns the origin keys it has.
 	 */
 	install(config: Config, version: number, now?: number): Set<string> {
-		const before = new Set(this.snapshot.origins.keys());
+		const earlier = this.snapshot;
+		const before = new Set(earlier.origins.keys());
 		this.snapshot = toSnapshot(config, version);
 		this.policies = new PolicyCache(this.snapshot);
 		this.poolSettings = new Map();
@@ -70,14 +79,22 @@ export class RoutingState {
 			}
 		}
 		const keys = new Set(this.snapshot.origins.keys());
-		this.outliers.retain(keys);
+		// An origin whose address, port or monitor changed is a new one to health: pending, no
+		// ejection, no averages, its slow start afresh (as for an origin added).
+		this.renewed = toRenewedOrigins(earlier, this.snapshot);
+		for (const key of this.renewed) {
+			this.health.delete(key);
+			this.healthySince.delete(key);
+			before.delete(key);
+		}
+		this.outliers.retain(new Set([...before].filter((key) => keys.has(key))));
 		for (const key of this.healthySince.keys()) if (!keys.has(key)) this.healthySince.delete(key);
 		if (now !== undefined) for (const key of keys) if (!before.has(key)) this.healthySince.set(key, now);
 		this.noteWarming();
 		return keys;
 	}
 
-	/** Called whenever healthySince or slow start settings change (never per request). */
+	/** Called whenever healthySince or slow start settings change (never per request); warmthOf relies on it. */
 	noteWarming(): void {
 		let until = 0;
 		for (const [key, since] of this.healthySince) {
@@ -85,6 +102,7 @@ export class RoutingState {
 			if (slowStartS > 0) until = Math.max(until, since + slowStartS * 1000);
 		}
 		this.warmingUntil = until;
+		this.earliestSince.clear();
 	}
 
 	outlierSettings(poolId: string): OutlierSettings {
@@ -98,7 +116,7 @@ export class RoutingState {
 	planContext(now: number, random: () => number): PlanContext {
 		const policies = this.policies;
 		return {
-			isHealthy: (key) => this.isOriginHealthy(key, now),
+			isHealthy: this.healthAt(now),
 			isDraining: (key) => this.drains.has(key),
 			policyFor: (poolId) => policies.policyFor(poolId),
 			random,
@@ -106,11 +124,46 @@ export class RoutingState {
 		};
 	}
 
-	/** Unchecked origins and origins of pools without a monitor are healthy, as in Cloudflare. */
-	isOriginHealthy(key: string, now: number): boolean {
+	/**
+	 * Whether an origin can take traffic at `now`: not ejected, and healthy by its checks (origins of
+	 * pools without a monitor are, as in Cloudflare). A pending origin (added, or its address, port
+	 * or monitor changed, and no check has spoken since) is only while no checked origin of its pool
+	 * can take traffic: fail open. `memo` keeps, per pool, whether one can (one plan, one /status).
+	 */
+	isOriginHealthy(key: string, now: number, memo?: Map<string, boolean>): boolean {
 		if (this.outliers.isEjected(key, now)) return false;
-		if (!this.snapshot.pools.get(poolOfKey(key))?.monitor) return true;
-		return this.health.get(key)?.state.healthy ?? true;
+		const entry = this.snapshot.pools.get(poolOfKey(key));
+		if (!entry?.monitor) return true;
+		const state = this.health.get(key)?.state;
+		if (state && !state.pending) return state.healthy;
+		let checked = memo?.get(entry.pool.id);
+		if (checked === undefined) {
+			checked = this.hasCheckedAvailable(entry, now);
+			memo?.set(entry.pool.id, checked);
+		}
+		return !checked;
+	}
+
+	/** isOriginHealthy for many questions at one time: each pool's pending rule worked out once. */
+	healthAt(now: number): (key: string) => boolean {
+		const memo = new Map<string, boolean>();
+		return (key) => this.isOriginHealthy(key, now, memo);
+	}
+
+	/** Whether an origin of the pool that a check found healthy can take traffic now. */
+	private hasCheckedAvailable(entry: PoolEntry, now: number): boolean {
+		return entry.origins.some((origin) => {
+			const state = this.health.get(origin.key)?.state;
+			return (
+				state !== undefined &&
+				!state.pending &&
+				state.healthy &&
+				origin.enabled &&
+				origin.weight > 0 &&
+				!this.drains.has(origin.key) &&
+				!this.outliers.isEjected(origin.key, now)
+			);
+		});
 	}
 
 	isDraining(key: string): boolean {
@@ -119,16 +172,26 @@ export class RoutingState {
 
 	/** The slow-start share that applies to an origin now: 1 unless another origin of its pool is warm. */
 	warmthOf(key: string, now: number): number {
-		const share = (originKey: string) =>
-			toSlowStartFactor(
-				this.healthySince.get(originKey),
-				now,
-				this.poolSettings.get(poolOfKey(originKey))?.slowStartS ?? 0,
-			);
-		const own = share(key);
+		const poolId = poolOfKey(key);
+		const slowStartS = this.poolSettings.get(poolId)?.slowStartS ?? 0;
+		const own = toSlowStartFactor(this.healthySince.get(key), now, slowStartS);
 		if (own >= 1) return 1;
-		const pool = this.snapshot.pools.get(poolOfKey(key));
-		return pool?.origins.some((origin) => origin.enabled && origin.key !== key && share(origin.key) >= 1) ? own : 1;
+		// Its pool's earliest origin is the warmest; it is not this one, which is still warming.
+		return toSlowStartFactor(this.earliestSinceOf(poolId), now, slowStartS) >= 1 ? own : 1;
+	}
+
+	/** See earliestSince: O(pool) once per pool until the next noteWarming, O(1) after. */
+	private earliestSinceOf(poolId: string): number {
+		let earliest = this.earliestSince.get(poolId);
+		if (earliest === undefined) {
+			earliest = Number.POSITIVE_INFINITY;
+			for (const origin of this.snapshot.pools.get(poolId)?.origins ?? []) {
+				if (origin.enabled)
+					earliest = Math.min(earliest, this.healthySince.get(origin.key) ?? Number.NEGATIVE_INFINITY);
+			}
+			this.earliestSince.set(poolId, earliest);
+		}
+		return earliest;
 	}
 
 	/**
@@ -142,10 +205,10 @@ export class RoutingState {
 		let capacity = 0;
 		let rttSum = 0;
 		let rttCount = 0;
+		const isHealthy = this.healthAt(now);
 		for (const origin of entry.origins) {
 			load += inFlight(origin.key);
-			if (origin.enabled && !this.drains.has(origin.key) && this.isOriginHealthy(origin.key, now))
-				capacity += origin.weight;
+			if (origin.enabled && !this.drains.has(origin.key) && isHealthy(origin.key)) capacity += origin.weight;
 			const rtt = this.health.get(origin.key)?.rttEwmaMs;
 			if (rtt !== undefined) {
 				rttSum += rtt;
@@ -164,20 +227,21 @@ export class RoutingState {
 
 	/** Whether another origin of the pool can take traffic: the last one is never ejected (it would empty the pool). */
 	othersAvailable(entry: PoolEntry, key: string, now: number): boolean {
+		const isHealthy = this.healthAt(now);
 		return entry.origins.some(
 			(origin) =>
 				origin.key !== key &&
 				origin.enabled &&
 				origin.weight > 0 &&
 				!this.drains.has(origin.key) &&
-				this.isOriginHealthy(origin.key, now),
+				isHealthy(origin.key),
 		);
 	}
 
 	healthOf(key: string): OriginHealth {
 		let health = this.health.get(key);
 		if (!health) {
-			health = { state: UNCHECKED };
+			health = { state: PENDING };
 			this.health.set(key, health);
 		}
 		return health;
@@ -218,12 +282,15 @@ export class RoutingState {
 			checks,
 			...(withConfig ? { configJson: JSON.stringify(this.snapshot.config) } : {}),
 			version: this.snapshot.version,
-			health: [...this.health].map(([key, health]) => ({
-				key,
-				healthy: health.state.healthy,
-				changedAt: health.state.changedAt,
-				...(health.rttEwmaMs !== undefined ? { rttEwmaMs: health.rttEwmaMs } : {}),
-			})),
+			// A pending origin is left out: absent is pending to every holder.
+			health: [...this.health]
+				.filter(([, health]) => !health.state.pending)
+				.map(([key, health]) => ({
+					key,
+					healthy: health.state.healthy,
+					changedAt: health.state.changedAt,
+					...(health.rttEwmaMs !== undefined ? { rttEwmaMs: health.rttEwmaMs } : {}),
+				})),
 			healthySince: [...this.healthySince].map(([key, since]) => ({ key, since })),
 			drains: [...this.drains].map(([key, drain]) => ({ key, since: drain.since })),
 			ejections: this.outliers.ejections(now),

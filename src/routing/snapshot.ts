@@ -5,6 +5,7 @@
  */
 import { type OriginBase, toOriginBase } from "../config/origin-address";
 import type { Config, LoadBalancer, Monitor, Pool } from "../config/schema";
+import { BoundedMap } from "./bounded-map";
 
 export interface OriginEntry {
 	/** "<pool id>/<origin name>": the key of health and counters. */
@@ -14,6 +15,12 @@ export interface OriginEntry {
 	readonly base: OriginBase;
 	readonly enabled: boolean;
 	readonly weight: number;
+	/**
+	 * What its health is about: address, port and the pool's monitor. When it changes the origin is
+	 * a new one to health (pending, probed at once), whatever its name; probes carry it, so a result
+	 * about the old one is dropped.
+	 */
+	readonly identity: string;
 }
 
 export interface PoolEntry {
@@ -29,16 +36,35 @@ export interface Snapshot {
 	readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
 	/** Every origin by its key ("<pool>/<origin>"). */
 	readonly origins: ReadonlyMap<string, OriginEntry>;
-	/** findLoadBalancer's answers so far, by hostname as asked (at most MAX_REMEMBERED_HOSTS). */
-	readonly hostLookups: Map<string, LoadBalancer | null>;
+	/** findLoadBalancer's answers, by hostname as asked: the MAX_REMEMBERED_HOSTS used last. */
+	readonly hostLookups: BoundedMap<string, LoadBalancer | null>;
 }
 
-/** Hostnames whose load balancer a snapshot remembers; beyond this it forgets them all and starts again. */
+/**
+ * Hostnames whose load balancer a snapshot remembers (anyone can send any Host, and a wildcard
+ * answers them all); beyond this it forgets the one asked about least recently, which is looked up
+ * again if it comes back: the memo only saves the wildcard search.
+ */
 export const MAX_REMEMBERED_HOSTS = 1024;
 
 /** Pool ids cannot contain "/" (the schema says so), which keeps keys unambiguous. */
 export function toOriginKey(poolId: string, originName: string): string {
 	return `${poolId}/${originName}`;
+}
+
+/** An origin's identity to health: its address, port and its pool's monitor. */
+export function toOriginIdentity(address: string, port: number | undefined, monitor: string | undefined): string {
+	return JSON.stringify([address, port ?? 0, monitor ?? null]);
+}
+
+/** Origins in both snapshots whose identity changed (address, port or monitor): new origins to health. */
+export function toRenewedOrigins(before: Snapshot, after: Snapshot): string[] {
+	const renewed: string[] = [];
+	for (const [key, origin] of after.origins) {
+		const earlier = before.origins.get(key);
+		if (earlier && earlier.identity !== origin.identity) renewed.push(key);
+	}
+	return renewed;
 }
 
 export function poolOfKey(originKey: string): string {
@@ -63,13 +89,15 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 				base,
 				enabled: origin.enabled,
 				weight: origin.weight / maxWeight,
+				identity: toOriginIdentity(origin.address, origin.port, pool.monitor),
 			};
 		});
 		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });
 		for (const origin of origins) if (!originsByKey.has(origin.key)) originsByKey.set(origin.key, origin);
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
-	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups: new Map() };
+	const hostLookups = new BoundedMap<string, LoadBalancer | null>(MAX_REMEMBERED_HOSTS);
+	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups };
 }
 
 /**
@@ -80,7 +108,6 @@ export function findLoadBalancer(snapshot: Snapshot, hostname: string): LoadBala
 	const remembered = snapshot.hostLookups.get(hostname);
 	if (remembered !== undefined) return remembered ?? undefined;
 	const found = lookUp(snapshot, hostname);
-	if (snapshot.hostLookups.size >= MAX_REMEMBERED_HOSTS) snapshot.hostLookups.clear();
 	snapshot.hostLookups.set(hostname, found ?? null);
 	return found;
 }

@@ -1,10 +1,11 @@
 /**
  * The README's first command, tested: the demo launcher (what `npm run dev` runs) starts three
  * origins and wrangler dev, loads its configuration, rotates requests over the three origins, and
- * stops every process it started on SIGINT (Ctrl-C), exiting 0.
+ * stops every process it started on SIGINT (Ctrl-C), exiting 0; restarted on its persisted state, its
+ * banner shows what the state holds (a drained origin).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,30 +49,38 @@ afterAll(() => {
 	rmSync(stateDir, { recursive: true, force: true });
 });
 
+/** Starts the launcher on `port` with the test's state directory; resolves once its banner is out. */
+async function launch(port: number): Promise<{ output: () => string; exited: Promise<number | null> }> {
+	launcher = spawn(
+		process.execPath,
+		["demo/launch.ts", "--port", String(port), "--origin-port", "0", "--persist-to", stateDir],
+		{
+			cwd: PROJECT_ROOT,
+			stdio: ["ignore", "pipe", "pipe"],
+		},
+	);
+	let output = "";
+	const exited = new Promise<number | null>((resolve) => launcher?.once("exit", (code) => resolve(code)));
+	await new Promise<void>((resolve, reject) => {
+		const onData = (chunk: Buffer) => {
+			output += chunk.toString();
+			if (output.includes("Ctrl-C stops everything")) resolve();
+		};
+		launcher?.stdout?.on("data", onData);
+		launcher?.stderr?.on("data", onData);
+		void exited.then((code) => reject(new Error(`the launcher exited (${code}) before it was ready:\n${output}`)));
+	});
+	return { output: () => output, exited };
+}
+
 describe("npm run dev (demo/launch.ts)", () => {
 	it("serves the demo, rotating over three origins, and stops everything on Ctrl-C", async () => {
 		const port = await freePort();
-		launcher = spawn(
-			process.execPath,
-			["demo/launch.ts", "--port", String(port), "--origin-port", "0", "--persist-to", stateDir],
-			{
-				cwd: PROJECT_ROOT,
-				stdio: ["ignore", "pipe", "pipe"],
-			},
-		);
-		let output = "";
-		const exited = new Promise<number | null>((resolve) => launcher?.once("exit", (code) => resolve(code)));
-		await new Promise<void>((resolve, reject) => {
-			const onData = (chunk: Buffer) => {
-				output += chunk.toString();
-				if (output.includes("Ctrl-C stops everything")) resolve();
-			};
-			launcher?.stdout?.on("data", onData);
-			launcher?.stderr?.on("data", onData);
-			void exited.then((code) => reject(new Error(`the launcher exited (${code}) before it was ready:\n${output}`)));
-		});
+		const { output: read, exited } = await launch(port);
+		const output = read();
 		expect(existsSync(devVars)).toBe(true);
-		expect(output).toMatch(/over three origins \(configuration version \d+\)/);
+		expect(output).toMatch(/over three origins \(configuration version \d+\)\.\n/);
+		expect(output).toMatch(/origin-2 http:\/\/127\.0\.0\.1:\d+ \(pid \d+\) {2}healthy/);
 
 		const servedBy: (string | null)[] = [];
 		for (let i = 0; i < 6; i++) {
@@ -98,9 +107,33 @@ describe("npm run dev (demo/launch.ts)", () => {
 		const originPids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
 		expect(originPids).toHaveLength(3);
 
-		launcher.kill("SIGINT");
+		launcher?.kill("SIGINT");
 		expect(await exited).toBe(0);
 		for (const pid of originPids) expect(isAlive(pid)).toBe(false);
 		await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+	});
+
+	it("shows a drain kept from an earlier run in its banner (issue 14, item 7)", async () => {
+		const port = await freePort();
+		const first = await launch(port);
+		const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1] ?? "";
+		const drain = await fetch(`http://127.0.0.1:${port}/_lb/api/pools/demo/origins/origin-2/drain`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${token}` },
+		});
+		expect(drain.status).toBe(200);
+		await drain.arrayBuffer();
+		launcher?.kill("SIGINT");
+		expect(await first.exited).toBe(0);
+
+		const second = await launch(port);
+		const output = second.output();
+		expect(output).toMatch(
+			/over three origins \(configuration version \d+\) — 1 of 3 not taking new traffic: origin-2\./,
+		);
+		expect(output).toMatch(/origin-2 http:\/\/127\.0\.0\.1:\d+ \(pid \d+\) {2}draining since \d{4}-/);
+		expect(output).toMatch(/origin-1 http:\/\/127\.0\.0\.1:\d+ \(pid \d+\) {2}healthy/);
+		launcher?.kill("SIGINT");
+		expect(await second.exited).toBe(0);
 	});
 });

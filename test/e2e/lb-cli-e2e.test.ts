@@ -155,6 +155,29 @@ describe("npm run lb (scripts/lb.ts)", () => {
 		expect(again.stdout).not.toMatch(/^[-+~] /m);
 	});
 
+	it("issue 14, item 6: get -o writes a file that applies back unchanged", async () => {
+		const path = join(workDir, "config.json");
+		const run = await lb("get", "-o", path);
+		expect(run.code, run.stderr).toBe(0);
+		expect(run.stdout).toBe(`wrote ${path}\n`);
+		const again = await lb("apply", path);
+		expect(again.code, again.stderr).toBe(0);
+		expect(again.stdout).toMatch(/^version \d+: unchanged\n/);
+	});
+
+	it("issue 14, item 6: applies GET /config's answer saved as it is (the README's curl -o config.json)", async () => {
+		const before = await version();
+		const response = await fetch(`${wrangler.url}/_lb/api/config`, { headers: { authorization: `Bearer ${TOKEN}` } });
+		expect(response.status).toBe(200);
+		const path = join(workDir, "saved-envelope.json");
+		writeFileSync(path, await response.text());
+		const run = await lb("apply", path);
+		expect(run.code, run.stderr).toBe(0);
+		expect(run.stdout).toMatch(/^version \d+: unchanged\n/);
+		expect(run.stdout).toContain("note: the body is an admin API response: its result was taken as the configuration");
+		expect(await version()).toBe(before);
+	});
+
 	it("drains an origin so no request reaches it, and enables it again", async () => {
 		const drain = await lb("drain", "main", "b");
 		expect(drain.code).toBe(0);

@@ -243,11 +243,17 @@ describe("upgrade from the state of the commit before the house redesign", () =>
 		const response = await adminCall(`${wrangler?.url}`, TOKEN, "GET", "/config");
 		expect(response.status).toBe(200);
 		expect(response.headers.get("etag")).toBe(RECORDED_ETAG);
-		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope).
+		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope; issue 14:
+		// the proxy's redirect and cookie-domain rewriting).
 		const addedSince = { counter_scope: "colo" };
+		const proxyAddedSince = { rewrite_redirects: true, rewrite_cookie_domain: true };
 		expect(((await response.json()) as { result: unknown }).result).toEqual({
 			...RECORDED_CONFIG,
-			load_balancers: RECORDED_CONFIG.load_balancers.map((lb) => ({ ...lb, ...addedSince })),
+			load_balancers: RECORDED_CONFIG.load_balancers.map((lb) => ({
+				...lb,
+				...addedSince,
+				proxy: { ...lb.proxy, ...proxyAddedSince },
+			})),
 		});
 	});
 

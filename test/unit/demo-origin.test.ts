@@ -350,6 +350,19 @@ describe("/redirect", () => {
 		expect(permanent.headers.get("location")).toBe("/x");
 	});
 
+	it("makes the target absolute on the Host it was asked for, and sets a cookie for that host's domain", async () => {
+		const origin = await start("r-self");
+		const response = await fetch(`${origin.url}/redirect?to=/next%3Fa%3D1&absolute=1&cookie=sid%3D7`, {
+			redirect: "manual",
+		});
+		expect(response.status).toBe(302);
+		expect(response.headers.get("location")).toBe(`${origin.url}/next?a=1`);
+		expect(response.headers.get("set-cookie")).toBe("sid=7; Path=/; Domain=127.0.0.1");
+		const plain = await fetch(`${origin.url}/redirect?to=/x`, { redirect: "manual" });
+		expect(plain.headers.get("location")).toBe("/x");
+		expect(plain.headers.has("set-cookie")).toBe(false);
+	});
+
 	it("rejects a missing target or a status that is not a redirect", async () => {
 		const origin = await start("r-bad");
 		expect((await fetch(`${origin.url}/redirect`, { redirect: "manual" })).status).toBe(400);

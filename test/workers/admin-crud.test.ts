@@ -507,9 +507,9 @@ describe("origins of a pool", () => {
 			result: { ok: true, pool: "main", origin: "b", draining: true },
 		});
 		expect(drainBody.messages.length).toBeGreaterThan(0);
-		// A drain is not a configuration change: the version stays.
+		// A drain is a write: the version moves (issue 14, item 5); the document stays.
 		const stored = await readStored();
-		expect(stored.version).toBe(1);
+		expect(stored.version).toBe(2);
 		expect(stored.document.pools[0]?.origins.find((o) => o.name === "b")?.enabled).toBe(true);
 
 		const enabled = await admin("POST", "/pools/main/origins/b/enable");

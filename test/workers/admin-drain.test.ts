@@ -1,3 +1,4 @@
+import { abortAllDurableObjects } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
 	envelopeOf,
@@ -34,7 +35,8 @@ describe("drain", () => {
 		const status = await readStatus();
 		expect(originStatus(status, "main", "b")).toMatchObject({ draining: true, draining_since: since });
 		expect(originStatus(status, "main", "a")).toMatchObject({ draining: false, draining_since: null });
-		expect(status.version).toBe(1);
+		// A drain is a write: the configuration version moves (issue 14, item 5).
+		expect(status.version).toBe(2);
 
 		// Draining again is idempotent: same start time.
 		const again = await admin("POST", "/pools/main/origins/b/drain");
@@ -59,8 +61,8 @@ describe("drain", () => {
 		const after = await servedBy("app.test", 9);
 		expect(after.filter((name) => name === "b")).toHaveLength(3);
 		expect((await received("b")).map((request) => request.url)).toHaveLength(3);
-		// Neither drain nor enable is a configuration change.
-		expect((await readStored()).version).toBe(1);
+		// Drain and enable are writes: each moved the version once; draining again did not.
+		expect((await readStored()).version).toBe(3);
 	});
 
 	it("keeps a drained origin out even when it is the only healthy one left", async () => {
@@ -132,6 +134,69 @@ describe("enable", () => {
 		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ draining: true, enabled: false });
 		await admin("POST", "/pools/main/origins/b/enable");
 		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ draining: false, enabled: true });
+		// The drain was version 2; enabling (and ending the drain with it) is one write: version 3.
+		expect((await readStored()).version).toBe(3);
+	});
+});
+
+describe("issue 14, item 5: drain and enable are writes, and move the configuration version", () => {
+	it("moves the ETag on a drain and on an enable, and a write with the old version gets 412", async () => {
+		await putConfig(onePoolConfig(["a", "b"]));
+		const before = await readStored();
+		expect(before.version).toBe(1);
+
+		const drained = await admin("POST", "/pools/main/origins/b/drain");
+		expect(drained.status).toBe(200);
+		expect(versionOf(drained)).toBe(2);
+		await drained.body?.cancel();
+		const afterDrain = await readStored();
+		expect(afterDrain.etag).toBe('"2"');
+		// The document itself is the same: the version says that something an admin wrote changed.
+		expect(afterDrain.document).toEqual(before.document);
+		const [drainEvent] = await readEvents(1);
+		expect(drainEvent).toMatchObject({ type: "config", version: 2, action: expect.stringMatching(/drained/) });
+
+		// Someone who read version 1 before the drain is told that they missed a change.
+		const stale = await admin("PATCH", "/pools/main", { description: "x" }, { "if-match": before.etag });
+		expect(stale.headers.get("etag")).toBe('"2"');
+		await expectFailure(stale, 412, 1004);
+		await expectFailure(await admin("PUT", "/config", before.document, { "if-match": '"1"' }), 412, 1004);
+		await expectUnchanged(afterDrain);
+
+		// Draining again changes nothing: no new version.
+		const again = await admin("POST", "/pools/main/origins/b/drain");
+		expect(versionOf(again)).toBe(2);
+		await again.body?.cancel();
+		await expectUnchanged(afterDrain);
+
+		const enabled = await admin("POST", "/pools/main/origins/b/enable");
+		expect(enabled.status).toBe(200);
+		expect(versionOf(enabled)).toBe(3);
+		await enabled.body?.cancel();
+		expect((await readStored()).etag).toBe('"3"');
+		await expectFailure(
+			await admin("PATCH", "/pools/main", { description: "x" }, { "if-match": afterDrain.etag }),
+			412,
+			1004,
+		);
+
+		// Enabling an origin that is neither drained nor disabled changes nothing.
+		const noop = await admin("POST", "/pools/main/origins/a/enable");
+		expect(versionOf(noop)).toBe(3);
+		await noop.body?.cancel();
+		const current = await admin("PATCH", "/pools/main", { description: "x" }, { "if-match": '"3"' });
+		expect(current.status).toBe(200);
+		expect(versionOf(current)).toBe(4);
+		await current.body?.cancel();
+	});
+
+	it("keeps the version a drain reached across a restart of the registry", async () => {
+		await putConfig(onePoolConfig(["a", "b"]));
+		const drained = await admin("POST", "/pools/main/origins/b/drain");
+		expect(versionOf(drained)).toBe(2);
+		await drained.body?.cancel();
+		await abortAllDurableObjects(); // memory gone, storage kept
 		expect((await readStored()).version).toBe(2);
+		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ draining: true });
 	});
 });

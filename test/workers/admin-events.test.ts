@@ -67,7 +67,7 @@ describe("GET /events", () => {
 			type: "config",
 			actor,
 			action: expect.stringMatching(/drain/),
-			version: 2,
+			version: 3,
 			changes: [],
 		});
 		expect(drain.type === "config" && drain.action).toContain('"a"');
@@ -156,7 +156,8 @@ describe("persistence across an evicted registry object", () => {
 		const before = await readStored();
 		const statusBefore = await readStatus();
 		const eventsBefore = await readEvents();
-		expect(before.version).toBe(2);
+		// The drain is a write too: version 3 (issue 14, item 5).
+		expect(before.version).toBe(3);
 		expect(eventsBefore).toHaveLength(3);
 		const drainSince = originStatus(statusBefore, "main", "b")?.draining_since;
 		expect(drainSince).toBeTruthy();
@@ -164,7 +165,7 @@ describe("persistence across an evicted registry object", () => {
 		await evictDurableObject(registryStub());
 
 		const after = await readStored();
-		expect(after.etag).toBe('"2"');
+		expect(after.etag).toBe('"3"');
 		expect(after.text).toBe(before.text);
 		expect(after.document.pools[0]).toMatchObject({ description: "kept" });
 		expect(await readEvents()).toEqual(eventsBefore);
@@ -172,12 +173,12 @@ describe("persistence across an evicted registry object", () => {
 		expect(statusAfter).toEqual(statusBefore);
 		expect(originStatus(statusAfter, "main", "b")).toMatchObject({ draining: true, draining_since: drainSince });
 
-		// The drain still routes around b, and the next change is version 3.
+		// The drain still routes around b, and the next change is version 4.
 		const names = await servedBy("app.test", 6);
 		expect(names).not.toContain("b");
 		expect(await received("b")).toHaveLength(0);
 		const next = await admin("PATCH", "/pools/main", { description: "again" });
-		expect(next.headers.get("etag")).toBe('"3"');
+		expect(next.headers.get("etag")).toBe('"4"');
 		await next.body?.cancel();
 
 		// Evicted again after enable: the end of the drain is kept too.
@@ -185,7 +186,7 @@ describe("persistence across an evicted registry object", () => {
 		await evictDurableObject(registryStub());
 		expect(originStatus(await readStatus(), "main", "b")).toMatchObject({ draining: false, draining_since: null });
 		expect((await readEvents()).map((event) => (event.type === "config" ? event.version : -1))).toEqual([
-			3, 3, 2, 2, 1,
+			5, 4, 3, 2, 1,
 		]);
 	});
 

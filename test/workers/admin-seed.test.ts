@@ -5,8 +5,8 @@
  */
 import { reset, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { WriteResult } from "../../src/contract/status";
 import type { ConfigStore } from "../../src/registry/config-store";
-import type { WriteResult } from "../../src/registry/registry";
 import { expectUnchanged, readEvents, readStored, registryStub } from "./admin-helpers";
 import { admin, onePoolConfig } from "./helpers";
 

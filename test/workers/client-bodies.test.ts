@@ -4,7 +4,7 @@
  * no passive-health count against the origin, no retry, the lease ends.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import type { StatusReport } from "../../src/registry/registry";
+import type { StatusReport } from "../../src/contract/status";
 import { adminResult, clearReceived, onePoolConfig, putConfig, received, send, startClean } from "./helpers";
 
 beforeEach(startClean);

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { StatusReport } from "../../src/registry/registry";
+import type { StatusReport } from "../../src/contract/status";
 import { adminResult, onePoolConfig, putConfig, send, startClean } from "./helpers";
 
 beforeEach(startClean);

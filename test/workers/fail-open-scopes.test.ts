@@ -19,10 +19,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CounterScope } from "../../src/config/schema";
+import type { StatusReport } from "../../src/contract/status";
 import { ROUTE_DEADLINE_MS } from "../../src/edge/planner";
 import type { ReplicaCache } from "../../src/edge/replica-cache";
 import { isolateOf } from "../../src/isolate";
-import type { StatusReport } from "../../src/registry/registry";
 import { adminResult, onePoolConfig, putConfig, received, send, sendStreaming, startClean } from "./helpers";
 
 beforeEach(startClean);

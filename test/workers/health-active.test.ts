@@ -10,7 +10,7 @@
 import { reset, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import type { EventEntry, OriginStatus, StatusReport } from "../../src/registry/registry";
+import type { EventEntry, OriginStatus, StatusReport } from "../../src/contract/status";
 import {
 	adminResult,
 	clearReceived,

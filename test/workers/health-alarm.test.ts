@@ -9,7 +9,7 @@
 import { reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StatusReport } from "../../src/registry/registry";
+import type { StatusReport } from "../../src/contract/status";
 import {
 	adminResult,
 	clearReceived,

@@ -11,7 +11,7 @@
 import { reset, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import type { EventEntry, OriginStatus, StatusReport } from "../../src/registry/registry";
+import type { EventEntry, OriginStatus, StatusReport } from "../../src/contract/status";
 import { adminResult, clearReceived, originControl as control, originUrl, putConfig, received, send } from "./helpers";
 
 const FOUR = ["a", "b", "c", "d"];

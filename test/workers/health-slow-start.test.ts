@@ -15,7 +15,7 @@
 import { abortAllDurableObjects, reset, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { OriginStatus, StatusReport } from "../../src/registry/registry";
+import type { OriginStatus, StatusReport } from "../../src/contract/status";
 import { admin, adminResult, onePoolConfig, originUrl, putConfig, runCron, send, setOriginHealthy } from "./helpers";
 
 const FOUR = ["a", "b", "c", "d"];

@@ -7,9 +7,9 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { StatusReport } from "../../src/contract/status";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import type { StatusReport } from "../../src/registry/registry";
 import { adminResult, onePoolConfig, putConfig, startClean } from "./helpers";
 import { recordingEnv } from "./recording-env";
 

@@ -6,7 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { StatusReport } from "../../src/registry/registry";
+import type { StatusReport } from "../../src/contract/status";
 import { servedBy } from "./admin-helpers";
 import { admin, counterOf, originUrl, putConfig, startClean } from "./helpers";
 

@@ -8,7 +8,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EventEntry, OriginStatus, Registry, StatusReport } from "../../src/registry/registry";
+import type { EventEntry, OriginStatus, StatusReport } from "../../src/contract/status";
+import type { Registry } from "../../src/registry/registry";
 import { AUTHORITY } from "../../src/routing/shard-keys";
 import { servedBy } from "./admin-helpers";
 import {

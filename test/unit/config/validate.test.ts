@@ -54,6 +54,8 @@ describe("validateConfig: defaults", () => {
 				buffer_response_bytes: 65_536,
 				trusted_proxies: [],
 				debug_headers: false,
+				rewrite_redirects: true,
+				rewrite_cookie_domain: true,
 			},
 		],
 		[

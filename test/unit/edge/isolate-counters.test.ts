@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { RoutePlan } from "../../../src/contract/route";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "../../../src/edge/counter-client";
-import { IsolateCounters } from "../../../src/edge/isolate-counters";
+import { IsolateCounters, MAX_ISOLATE_CORES } from "../../../src/edge/isolate-counters";
 import { ShardedOutcomes } from "../../../src/edge/outcome-batcher";
 import { ReplicaCache } from "../../../src/edge/replica-cache";
 import { CounterCore } from "../../../src/routing/counter";
@@ -90,6 +90,34 @@ describe("IsolateCounters", () => {
 		expect(local.release(anOutcome(`${toLeasePrefix(KEY, "objectx")}-1`), 1_001)).toBe(false);
 		expect(local.release(anOutcome(`${toLeasePrefix("lb:other@FRA", "iso-abc")}-1`), 1_001)).toBe(false);
 		expect(local.reportFor("lb:other@FRA", 1_001)).toBeUndefined();
+	});
+});
+
+describe("IsolateCounters' bound (issue 14, item 3)", () => {
+	it("plans for at most MAX_ISOLATE_CORES counter objects at once; a forgotten one starts afresh from the replica", () => {
+		const local = new IsolateCounters("abc");
+		const first = planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000));
+		// The same load balancer through many data centers (only the dev-only colo header does that).
+		for (let i = 0; i < 3 * MAX_ISOLATE_CORES; i++) {
+			planned(local.plan(`lb:app.test@C${i}`, { hostname: "app.test" }, replica, 1_000));
+		}
+		expect(local.size).toBeLessThanOrEqual(MAX_ISOLATE_CORES);
+		expect(local.plansFor(KEY)).toBe(false);
+		// Its leases are no longer this isolate's to end (their outcomes still go to the counter object).
+		expect(local.release(anOutcome(first.leaseId as string), 1_001)).toBe(false);
+		const again = planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_002));
+		expect(shardOfLease(again.leaseId as string)).toBe(KEY);
+		expect(local.reportFor(KEY, 1_002)?.inFlight).toEqual({ [again.attempts[0]?.key as string]: 1 });
+	});
+
+	it("keeps the counter objects in steady use", () => {
+		const local = new IsolateCounters("abc");
+		for (let i = 0; i < 3 * MAX_ISOLATE_CORES; i++) {
+			planned(local.plan(`lb:app.test@C${i}`, { hostname: "app.test" }, replica, 1_000));
+			if (i % 10 === 0) planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000));
+		}
+		expect(local.plansFor(KEY)).toBe(true);
+		expect(local.reportFor(KEY, 1_000)?.inFlight).toEqual({ "p/a": 13, "p/b": 13, "p/c": 13 });
 	});
 });
 

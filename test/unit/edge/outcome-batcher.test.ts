@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { OutcomeBatcher } from "../../../src/edge/outcome-batcher";
+import { MAX_OUTCOME_BATCHERS, OutcomeBatcher, ShardedOutcomes } from "../../../src/edge/outcome-batcher";
+import { toLeasePrefix } from "../../../src/routing/shard-keys";
 import { anOutcome } from "../../fixtures/outcomes";
 
 const aRecord = (leaseId: string) => anOutcome(leaseId);
@@ -32,5 +33,25 @@ describe("OutcomeBatcher", () => {
 		await expect(batcher.add(aRecord("lost"))).resolves.toBeUndefined();
 		await batcher.add(aRecord("kept"));
 		expect(sent).toEqual([["kept"]]);
+	});
+});
+
+describe("ShardedOutcomes (issue 14, item 3)", () => {
+	const lease = (shard: string) => `${toLeasePrefix(shard, "obj")}-1`;
+	const shards = Array.from({ length: 3 * MAX_OUTCOME_BATCHERS }, (_, i) => `lb:app.test@C${i}`);
+
+	it("keeps at most MAX_OUTCOME_BATCHERS batchers; a forgotten one still sends what it holds, once", async () => {
+		const sent = new Map<string, string[]>();
+		const outcomes = new ShardedOutcomes(async (shard, batch) => {
+			sent.set(shard, [...(sent.get(shard) ?? []), ...batch.map((record) => record.leaseId)]);
+		}, 1);
+		const flushes = shards.map((shard) => outcomes.add(aRecord(lease(shard))));
+		expect(outcomes.size).toBeLessThanOrEqual(MAX_OUTCOME_BATCHERS);
+		// The first object's batcher is forgotten: a route call going there carries nothing; its flush sends.
+		expect(outcomes.take(shards[0] as string)).toEqual([]);
+		await Promise.all(flushes);
+		expect(sent.size).toBeGreaterThan(MAX_OUTCOME_BATCHERS);
+		expect(sent.size).toBe(shards.length);
+		for (const shard of shards) expect(sent.get(shard)).toEqual([lease(shard)]);
 	});
 });

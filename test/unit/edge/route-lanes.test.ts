@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RouteLanes, type RouteSender, toRouteBatchWaitMs } from "../../../src/edge/route-lanes";
+import { MAX_ROUTE_LANES, RouteLanes, type RouteSender, toRouteBatchWaitMs } from "../../../src/edge/route-lanes";
 
 /** A registry whose calls the test answers by hand, in any order; it records what each call carried. */
 function heldRegistry() {
@@ -265,4 +265,50 @@ describe("toRouteBatchWaitMs (the ROUTE_BATCH_WAIT_MS var)", () => {
 			expect(wait.error).toContain(JSON.stringify(value));
 		},
 	);
+});
+
+describe("RouteLanes' bound (issue 14, item 3)", () => {
+	it("keeps at most MAX_ROUTE_LANES lanes; a request whose lane was forgotten calls alone, and every request is answered", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		const context = aRequestContext();
+		const first = lanes.route("lb:app", "r1", context.background);
+		const others = Array.from({ length: 2 * MAX_ROUTE_LANES }, (_, i) =>
+			lanes.route(`lb:t${i}`, `t${i}`, context.background),
+		);
+		expect(lanes.size).toBeLessThanOrEqual(MAX_ROUTE_LANES);
+		// lb:app's lane is forgotten while r1 is out: r2 does not know to queue behind it, and calls.
+		const second = lanes.route("lb:app", "r2", context.background);
+		expect(lanes.queued).toBe(0);
+		expect(sent().at(-1)).toEqual(["r2"]);
+		for (const call of calls) call.answer();
+		await expect(first).resolves.toBe("plan for r1");
+		await expect(second).resolves.toBe("plan for r2");
+		expect(await Promise.all(others)).toEqual(others.map((_, i) => `plan for t${i}`));
+	});
+
+	it("keeps the lane of a counter object in steady use: its requests still queue behind its call", async () => {
+		const { calls, sender, sent } = heldRegistry();
+		const { options } = heldTime();
+		const lanes = new RouteLanes(sender, options());
+		const context = aRequestContext();
+		const replies = [lanes.route("lb:app", "r1", context.background)];
+		const queued: string[] = [];
+		for (let i = 0; i < 3 * MAX_ROUTE_LANES; i++) {
+			replies.push(lanes.route(`lb:t${i}`, `t${i}`, context.background));
+			if (i % 100 === 0) {
+				queued.push(`q${i}`);
+				replies.push(lanes.route("lb:app", `q${i}`, context.background));
+			}
+		}
+		expect(lanes.queued).toBe(queued.length);
+		const ours = () => sent().filter((requests) => requests.some((request) => !request.startsWith("t")));
+		expect(ours()).toEqual([["r1"]]);
+		calls[0]?.answer();
+		await settle();
+		expect(ours()).toEqual([["r1"], queued]);
+		for (const call of calls) call.answer();
+		await Promise.all(replies);
+	});
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyCheck, type HealthState, UNCHECKED } from "../../../src/health/state-machine";
+import { applyCheck, type HealthState, PENDING, UNCHECKED } from "../../../src/health/state-machine";
 
 const DOWN: HealthState = { healthy: false, upStreak: 0, downStreak: 5, changedAt: 1 };
 
@@ -69,5 +69,11 @@ describe("applyCheck", () => {
 		const start = { ...UNCHECKED };
 		applyCheck(start, false, { consecutiveUp: 1, consecutiveDown: 1 }, 1);
 		expect(start).toEqual(UNCHECKED);
+	});
+
+	it("lets a pending origin's first result decide at once, whatever consecutive_up and _down say (issue 14, item 1)", () => {
+		const rule = { consecutiveUp: 3, consecutiveDown: 3 };
+		expect(applyCheck(PENDING, true, rule, 5)).toEqual({ healthy: true, upStreak: 1, downStreak: 0, changedAt: 0 });
+		expect(applyCheck(PENDING, false, rule, 5)).toEqual({ healthy: false, upStreak: 0, downStreak: 1, changedAt: 5 });
 	});
 });

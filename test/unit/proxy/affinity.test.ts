@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { AffinityPlan } from "../../../src/contract/route";
-import { AFFINITY_COOKIE, readPin, toAffinityKeys, toCookieValue, toSetCookie } from "../../../src/proxy/affinity";
+import {
+	AFFINITY_COOKIE,
+	AffinityHeaderCache,
+	MAX_AFFINITY_HOSTS,
+	readPin,
+	toAffinityKeys,
+	toCookieValue,
+	toSetCookie,
+} from "../../../src/proxy/affinity";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const pin = { pool: "eu", origin: "eu-1" };
@@ -75,5 +83,39 @@ describe("affinity cookies", () => {
 		expect(toSetCookie("v", affinity, false)).toBe(
 			`${AFFINITY_COOKIE}=v; Path=/; Max-Age=600; HttpOnly; SameSite=Strict`,
 		);
+	});
+});
+
+describe("AffinityHeaderCache (issue 14, item 3)", () => {
+	const headers = new Headers({ "x-user": "u1", accept: "text/html", cookie: "secret" });
+
+	it("remembers at most MAX_AFFINITY_HOSTS hostnames, however many a wildcard answers", () => {
+		const cache = new AffinityHeaderCache();
+		for (let i = 0; i < 10 * MAX_AFFINITY_HOSTS; i++) cache.learn(`tenant-${i}.example.com`, [], 7, false);
+		expect(cache.size).toBeLessThanOrEqual(MAX_AFFINITY_HOSTS);
+		expect(cache.wantsLocation("tenant-0.example.com")).toBe(true); // forgotten: not seen yet
+	});
+
+	it("treats a forgotten hostname as one not seen yet (every small header, the location), and learns it again", () => {
+		const cache = new AffinityHeaderCache();
+		cache.learn("old.example.com", ["X-User"], 7, false);
+		expect(cache.select("old.example.com", headers)).toEqual({ "x-user": "u1" });
+		expect(cache.wantsLocation("old.example.com")).toBe(false);
+		for (let i = 0; i < MAX_AFFINITY_HOSTS; i++) cache.learn(`tenant-${i}.example.com`, [], 7, false);
+		expect(cache.select("old.example.com", headers)).toEqual({ "x-user": "u1", accept: "text/html" });
+		expect(cache.wantsLocation("old.example.com")).toBe(true);
+		cache.learn("old.example.com", ["x-user"], 7, false);
+		expect(cache.select("old.example.com", headers)).toEqual({ "x-user": "u1" });
+	});
+
+	it("keeps a hostname in steady use while others come and go", () => {
+		const cache = new AffinityHeaderCache();
+		cache.learn("app.example.com", [], 7, true);
+		for (let i = 0; i < 10 * MAX_AFFINITY_HOSTS; i++) {
+			cache.learn(`tenant-${i}.example.com`, [], 7, false);
+			if (i % 100 === 0) expect(cache.select("app.example.com", headers)).toBeUndefined();
+		}
+		expect(cache.select("app.example.com", headers)).toBeUndefined();
+		expect(cache.wantsLocation("app.example.com")).toBe(true);
 	});
 });

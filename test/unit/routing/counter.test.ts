@@ -7,7 +7,7 @@ import type { Replica } from "../../../src/contract/replica";
 import type { ShardRouteRequest } from "../../../src/contract/route";
 import { LOCAL_COLO } from "../../../src/contract/route";
 import { COMPACT_TAG, isCompactPlan, type RouteReply } from "../../../src/contract/wire";
-import { CounterCore } from "../../../src/routing/counter";
+import { CounterCore, MAX_COLO_LATENCIES } from "../../../src/routing/counter";
 import { counterKeyFor, REVALIDATE_MS, toLeasePrefix } from "../../../src/routing/shard-keys";
 import {
 	aConfig,
@@ -341,6 +341,28 @@ describe("CounterCore.applyOutcomes", () => {
 		expect(poolFrom("SJC")).toBe("far"); // nothing measured from there: default order
 		expect(poolFrom()).toBe("far");
 	});
+
+	it("keeps the latencies of at most MAX_COLO_LATENCIES (pool, colo) pairs: a forgotten one is unmeasured until measured again (issue 14, item 3)", () => {
+		const config = aConfig({
+			monitors: [],
+			pools: [aPool("far", [anOrigin("y")]), aPool("near", [anOrigin("x")])],
+			load_balancers: [aLoadBalancer(HOST, ["far", "near"], { steering_policy: "dynamic_latency" })],
+		});
+		const core = aCore(config);
+		const fast = (colo: string) => servedWith("near/x", 200, { ttfbMs: 30, colo });
+		core.applyOutcomes([servedWith("far/y", 200, { ttfbMs: 400, colo: "FRA" }), fast("FRA")], 0);
+		const poolFrom = (colo: string) => fullPlan(route(core, 100, { location: { colo } })).pool;
+		expect(poolFrom("FRA")).toBe("near");
+		// As many pairs measured since, from other data centers (only the dev-only colo header makes that many).
+		core.applyOutcomes(
+			Array.from({ length: MAX_COLO_LATENCIES }, (_, i) => fast(`C${i}`)),
+			0,
+		);
+		expect(poolFrom("FRA")).toBe("far"); // forgotten: default order, as before its first sample
+		expect(poolFrom(`C${MAX_COLO_LATENCIES - 1}`)).toBe("near");
+		core.applyOutcomes([fast("FRA")], 0);
+		expect(poolFrom("FRA")).toBe("near");
+	});
 });
 
 describe("CounterCore: reporting ejections to the authority", () => {
@@ -432,6 +454,8 @@ describe("CounterCore.adopt", () => {
 		const core = aCore(config, {
 			health: [
 				{ key: "p/a", healthy: false, changedAt: 0 },
+				{ key: "p/c", healthy: true, changedAt: 0 },
+				{ key: "p/d", healthy: true, changedAt: 0 },
 				{ key: "p/e", healthy: true, changedAt: 0 },
 			],
 			drains: [{ key: "p/b", since: 0 }],

@@ -44,6 +44,63 @@ function poolP(
 
 const origins = (...names: string[]) => names.map((name) => anOrigin(name));
 
+describe("origin identity and pending origins (issue 14, item 1)", () => {
+	const monitored = (...list: OriginInput[]) => poolP(list, { monitored: true, lb: { slow_start_s: 30 } });
+
+	it("a pending origin takes traffic only while no checked origin of its pool can (fail open)", () => {
+		const routing = stateOf(monitored(anOrigin("a"), anOrigin("b")));
+		// Nothing checked yet: both pending, both tried.
+		expect(routing.isOriginHealthy("p/a", 0)).toBe(true);
+		expect(routing.isOriginHealthy("p/b", 0)).toBe(true);
+		routing.health.set("p/a", { state: UP });
+		expect(routing.isOriginHealthy("p/b", 0)).toBe(false);
+		// a checked but down, ejected or drained: b is tried again.
+		routing.health.set("p/a", { state: DOWN });
+		expect(routing.isOriginHealthy("p/b", 0)).toBe(true);
+		routing.health.set("p/a", { state: UP });
+		routing.drains.set("p/a", { since: 0, actor: "admin" });
+		expect(routing.isOriginHealthy("p/b", 0)).toBe(true);
+		routing.drains.clear();
+		routing.outliers.recordEjection("p/a", 10_000, 0);
+		expect(routing.isOriginHealthy("p/b", 5000)).toBe(true);
+		expect(routing.isOriginHealthy("p/b", 10_000)).toBe(false);
+	});
+
+	it("a change of address or port starts the origin afresh: health, ejection, slow start; other origins keep theirs", () => {
+		const routing = stateOf(monitored(anOrigin("a"), anOrigin("b")));
+		routing.health.set("p/a", { state: UP, rttEwmaMs: 12 });
+		routing.health.set("p/b", { state: UP, rttEwmaMs: 40 });
+		routing.outliers.recordEjection("p/b", 60_000, 0);
+		routing.healthySince.set("p/b", 0);
+		routing.install(aValidConfig(monitored(anOrigin("a"), anOrigin("b", "elsewhere.example.com"))), 2, 1000);
+		expect(routing.renewed).toEqual(["p/b"]);
+		expect(routing.health.has("p/b")).toBe(false);
+		expect(routing.outliers.isEjected("p/b", 1000)).toBe(false);
+		expect(routing.healthySince.get("p/b")).toBe(1000);
+		expect(routing.health.get("p/a")?.rttEwmaMs).toBe(12);
+		expect(routing.isOriginHealthy("p/b", 1000)).toBe(false); // pending beside checked a
+		// The replica leaves pending origins out: every holder sees them pending.
+		expect(routing.toReplica(1, 0, 1000).health.map((entry) => entry.key)).toEqual(["p/a"]);
+		routing.install(aValidConfig(monitored(anOrigin("a"), anOrigin("b", "elsewhere.example.com", { port: 8443 }))), 3);
+		expect(routing.renewed).toEqual(["p/b"]);
+	});
+
+	it("asks each pool's pending rule once per plan, whatever the pool's size", () => {
+		const many = Array.from({ length: 2000 }, (_, i) => anOrigin(`o${i}`));
+		const routing = stateOf(monitored(...many));
+		let lookups = 0;
+		const health = routing.health;
+		const get = health.get.bind(health);
+		health.get = (key: string) => {
+			lookups++;
+			return get(key);
+		};
+		const isHealthy = routing.healthAt(0);
+		for (const origin of many) isHealthy(`p/${origin.name}`);
+		expect(lookups).toBeLessThanOrEqual(3 * many.length);
+	});
+});
+
 describe("RoutingState.install", () => {
 	it("starts a slow start for origins a change adds, at `now`; none for those loaded at start-up or kept", () => {
 		const routing = stateOf(poolP(origins("a", "b"), { lb: { slow_start_s: 30 } }));
@@ -303,6 +360,9 @@ describe("RoutingState.toReplica and adopt", () => {
 		routing.install(aValidConfig(config("a", "b", "c", "d")), 2, 1000); // d warming since 1000
 		routing.health.set("m/a", { state: DOWN, rttEwmaMs: 40 });
 		routing.health.set("m/b", { state: UP, rttEwmaMs: 12 });
+		// Checked (not pending): a pending origin beside a checked healthy one takes no traffic.
+		routing.health.set("m/c", { state: UP });
+		routing.health.set("m/d", { state: UP });
 		routing.healthySince.set("m/b", 900);
 		routing.noteWarming();
 		routing.drains.set("m/c", { since: 500, actor: "admin" });

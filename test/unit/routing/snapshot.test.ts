@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { findLoadBalancer, MAX_REMEMBERED_HOSTS, poolOfKey, toOriginKey } from "../../../src/routing/snapshot";
-import { aConfig, aLoadBalancer, aMonitor, anOrigin, aPool, aSnapshot } from "../../fixtures/config";
+import {
+	findLoadBalancer,
+	MAX_REMEMBERED_HOSTS,
+	poolOfKey,
+	toOriginKey,
+	toRenewedOrigins,
+	toSnapshot,
+} from "../../../src/routing/snapshot";
+import { aConfig, aLoadBalancer, aMonitor, anOrigin, aPool, aSnapshot, aValidConfig } from "../../fixtures/config";
 
 describe("toSnapshot", () => {
 	const snapshot = aSnapshot(
@@ -37,6 +44,7 @@ describe("toSnapshot", () => {
 				base: { protocol: "http:", host: "127.0.0.1:9001", hostname: "127.0.0.1", pathPrefix: "/api" },
 				enabled: true,
 				weight: 1,
+				identity: JSON.stringify(["http://127.0.0.1:9001/api/", 0, "mon"]),
 			},
 			{
 				key: "web/b",
@@ -45,8 +53,26 @@ describe("toSnapshot", () => {
 				base: { protocol: undefined, host: "b.example.com:8080", hostname: "b.example.com", pathPrefix: "" },
 				enabled: false,
 				weight: 0.5,
+				identity: JSON.stringify(["b.example.com", 8080, "mon"]),
 			},
 		]);
+	});
+
+	it("gives an origin a new identity when its address, port or pool's monitor changes, not its weight (issue 14, item 1)", () => {
+		const build = (origin: Partial<Parameters<typeof anOrigin>[2]>, monitor = "mon") =>
+			toSnapshot(
+				aValidConfig({
+					monitors: [aMonitor("mon"), aMonitor("other")],
+					pools: [aPool("web", [anOrigin("a", "a.example.com", origin)], { monitor })],
+					load_balancers: [aLoadBalancer("app.example.com", ["web"])],
+				}),
+				1,
+			);
+		const before = build({});
+		expect(toRenewedOrigins(before, build({ weight: 0.5, enabled: false }))).toEqual([]);
+		expect(toRenewedOrigins(before, build({ address: "b.example.com" }))).toEqual(["web/a"]);
+		expect(toRenewedOrigins(before, build({ port: 8443 }))).toEqual(["web/a"]);
+		expect(toRenewedOrigins(before, build({}, "other"))).toEqual(["web/a"]);
 	});
 
 	it("attaches each pool's monitor", () => {
@@ -135,5 +161,37 @@ describe("findLoadBalancer", () => {
 		for (let i = 0; i < 3 * MAX_REMEMBERED_HOSTS; i++) findLoadBalancer(fresh, `junk-${i}.org`);
 		expect(fresh.hostLookups.size).toBeLessThanOrEqual(MAX_REMEMBERED_HOSTS);
 		expect(findLoadBalancer(fresh, "x.example.com")?.name).toBe("*.example.com");
+	});
+});
+
+describe("findLoadBalancer's memo of hostnames (issue 14, item 3)", () => {
+	const wildcard = () =>
+		aSnapshot(
+			aConfig({
+				pools: [aPool("p", [anOrigin("a")])],
+				load_balancers: ["app.example.com", "*.example.com"].map((name) => aLoadBalancer(name, ["p"])),
+			}),
+		);
+
+	it("stays within its bound under many subdomains of a wildcard, and answers a forgotten one again", () => {
+		const snapshot = wildcard();
+		for (let i = 0; i < 20 * MAX_REMEMBERED_HOSTS; i++) {
+			expect(findLoadBalancer(snapshot, `tenant-${i}.example.com`)?.name).toBe("*.example.com");
+		}
+		expect(snapshot.hostLookups.size).toBe(MAX_REMEMBERED_HOSTS);
+		expect(snapshot.hostLookups.has("tenant-0.example.com")).toBe(false);
+		expect(findLoadBalancer(snapshot, "tenant-0.example.com")?.name).toBe("*.example.com");
+		expect(findLoadBalancer(snapshot, "app.example.com")?.name).toBe("app.example.com");
+	});
+
+	it("keeps a hostname in steady use through a flood of others (it forgets the least recently used)", () => {
+		const snapshot = wildcard();
+		findLoadBalancer(snapshot, "app.example.com");
+		for (let i = 0; i < 10 * MAX_REMEMBERED_HOSTS; i++) {
+			findLoadBalancer(snapshot, `junk-${i}.org`);
+			if (i % 100 === 0) findLoadBalancer(snapshot, "app.example.com");
+		}
+		expect(snapshot.hostLookups.has("app.example.com")).toBe(true);
+		expect(snapshot.hostLookups.size).toBeLessThanOrEqual(MAX_REMEMBERED_HOSTS);
 	});
 });
