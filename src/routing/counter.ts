@@ -217,7 +217,15 @@ export class CounterCore {
 	 */
 	noteIsolates(records: readonly OutcomeRecord[], report: IsolateReport | undefined, now: number): void {
 		for (const record of records) if (isIsolateLease(record.leaseId)) this.isolateRouted++;
-		if (report) this.isolateInFlight.set(report.isolate, { at: now, inFlight: report.inFlight });
+		if (!report) return;
+		// Kept in the order last heard from, so the stale ones are at the front: dropped as reports come,
+		// not only when /status asks (every isolate that ever reported would stay until then).
+		this.isolateInFlight.delete(report.isolate);
+		this.isolateInFlight.set(report.isolate, { at: now, inFlight: report.inFlight });
+		for (const [isolate, { at }] of this.isolateInFlight) {
+			if (now - at <= ISOLATE_REPORT_TTL_MS) break;
+			this.isolateInFlight.delete(isolate);
+		}
 	}
 
 	/** Ejections to report now (none while a failed report waits its turn); the caller reports them. */

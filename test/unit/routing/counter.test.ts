@@ -7,7 +7,7 @@ import type { Replica } from "../../../src/contract/replica";
 import type { ShardRouteRequest } from "../../../src/contract/route";
 import { LOCAL_COLO } from "../../../src/contract/route";
 import { COMPACT_TAG, isCompactPlan, type RouteReply } from "../../../src/contract/wire";
-import { CounterCore, MAX_COLO_LATENCIES } from "../../../src/routing/counter";
+import { CounterCore, ISOLATE_REPORT_TTL_MS, MAX_COLO_LATENCIES } from "../../../src/routing/counter";
 import { counterKeyFor, REVALIDATE_MS, toLeasePrefix } from "../../../src/routing/shard-keys";
 import {
 	aConfig,
@@ -500,5 +500,16 @@ describe("CounterCore.isDueForRevalidation", () => {
 		expect(core.isDueForRevalidation(1000 + REVALIDATE_MS)).toBe(true);
 		expect(core.adopt(aReplica(fourOrigins(), { state: 4 }), 4000)).toBe(true);
 		expect(core.isDueForRevalidation(1000 + REVALIDATE_MS)).toBe(false);
+	});
+});
+
+describe("isolates' in-flight reports (issue 14, item 3)", () => {
+	it("forgets an isolate not heard from for ISOLATE_REPORT_TTL_MS as reports come, not only when /status asks", () => {
+		const core = aCore();
+		const held = () => (Reflect.get(core, "isolateInFlight") as Map<string, unknown>).size;
+		for (let i = 0; i < 1000; i++) core.noteIsolates([], { isolate: `isolate-${i}`, inFlight: { "p/a": 1 } }, i * 100);
+		// 100 ms apart: only those of the last 30 s (and the one just heard) are kept.
+		expect(held()).toBeLessThanOrEqual(ISOLATE_REPORT_TTL_MS / 100 + 1);
+		expect(core.counters(99_900).inFlight["p/a"]).toBe(held());
 	});
 });
