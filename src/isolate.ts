@@ -11,6 +11,7 @@ import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { AffinityKeyring } from "./edge/affinity-keyring";
 import { CounterClient, type CounterStubs, UnmatchedHostBudget } from "./edge/counter-client";
+import { CounterRtt } from "./edge/counter-rtt";
 import { ISOLATE_OUTCOME_DELAY_MS, IsolateCounters } from "./edge/isolate-counters";
 import { ShardedOutcomes } from "./edge/outcome-batcher";
 import { EdgePlanner } from "./edge/planner";
@@ -58,10 +59,13 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 	if (wait.error) console.error(wait.error);
 	// Requests that find a call to their counter object already out share the next one. (The stub's
 	// types lose the compact reply's tuple type: Rpc.Result maps arrays; it is unchanged.)
+	// Every call to a counter object is timed: over a load balancer's counter_rtt_budget_ms, the isolate plans.
+	const rtt = new CounterRtt();
 	const lanes = new RouteLanes<ShardRouteRequest, RouteReply>(
 		{
-			one: (key, request) => getCounter(env, key).route(request) as Promise<RouteReply>,
-			many: (key, requests) => getCounter(env, key).routeMany(requests) as Promise<(RouteReply | Error)[]>,
+			one: (key, request) => rtt.time(key, () => getCounter(env, key).route(request) as Promise<RouteReply>),
+			many: (key, requests) =>
+				rtt.time(key, () => getCounter(env, key).routeMany(requests) as Promise<(RouteReply | Error)[]>),
 		},
 		{ maxWaitMs: wait.ms },
 	);
@@ -81,15 +85,16 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 	const outcomes = new ShardedOutcomes(
 		async (key, batch) => {
 			if (key === AUTHORITY) return;
-			const reply = await getCounter(env, key).release(batch, local.reportFor(key, Date.now()));
+			const reply = await rtt.time(key, () => getCounter(env, key).release(batch, local.reportFor(key, Date.now())));
 			// The object's replica may be newer than ours: news even where no route reply brings any.
 			await replicas.refreshFor(reply.state, stubs, fromCounterKey(key).colo ?? undefined);
 		},
 		undefined,
-		// No route call carries an isolate-scope object's outcomes: they go in batches a second apart.
+		// No route call carries the outcomes of requests this isolate planned: they go in batches a
+		// second apart (which, over a budget, keep measuring the object).
 		(key) => (local.plansFor(key) ? ISOLATE_OUTCOME_DELAY_MS : undefined),
 	);
-	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), {}, local);
+	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), { rtt }, local);
 	return {
 		planner: new EdgePlanner(replicas, client, stubs),
 		report: (record) => {

@@ -259,6 +259,12 @@ export const loadBalancerSchema = z.looseObject({
 	 * are made".
 	 */
 	counter_scope: z.enum(COUNTER_SCOPES).default("colo"),
+	/**
+	 * The round trip (ms) to its counter object an isolate accepts: while the isolate's moving average
+	 * exceeds it, the isolate plans this load balancer's requests itself, as in the isolate scope
+	 * (outcomes still go to the object); 0 turns it off. src/edge/counter-rtt.ts.
+	 */
+	counter_rtt_budget_ms: z.number().int().min(0).max(10_000).default(20),
 });
 
 export const configSchema = z.strictObject({

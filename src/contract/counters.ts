@@ -8,7 +8,12 @@ export interface ShardCounters {
 	/** Ejections this object honours, until when. */
 	readonly ejectedUntil: Record<string, number>;
 	/** Since the object started: requests it planned, and the route calls they came in (fewer when shared). */
-	readonly traffic?: { readonly routed: number; readonly routeCalls: number };
+	readonly traffic?: {
+		readonly routed: number;
+		readonly routeCalls: number;
+		/** Of `routed`: requests isolates planned themselves and reported here. */
+		readonly plannedByIsolates?: number;
+	};
 }
 
 /** An ejection a counter object decided, as it tells the authority (which records the event and tells every object). */

@@ -133,6 +133,12 @@ export interface CounterStatus {
 	/** Since the object started: requests it planned, and the route calls they came in (fewer when requests share one). */
 	routed: number;
 	route_calls: number;
+	/**
+	 * Of `routed`, the requests Worker isolates planned themselves because their round trip to this
+	 * object was over the load balancer's counter_rtt_budget_ms (0 in the isolate scope, where
+	 * isolates plan every request).
+	 */
+	planned_over_budget: number;
 	/** Requests it holds leases for. */
 	in_flight: number;
 	/** False when it did not answer in time: its requests in flight are missing from the origins' counts. */

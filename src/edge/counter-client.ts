@@ -16,6 +16,7 @@ import { isOtherShard, LOCAL_COLO, type RoutePlan, type RouteRequest, type Shard
 import { isCompactPlan, type RouteReply } from "../contract/wire";
 import { toNoLoadBalancer } from "../routing/plan";
 import { AUTHORITY, counterKeyFor, shardOfLease } from "../routing/shard-keys";
+import type { CounterRtt } from "./counter-rtt";
 import { IsolateCounters } from "./isolate-counters";
 import type { ShardedOutcomes } from "./outcome-batcher";
 import type { ReplicaCache, ReplicaSource } from "./replica-cache";
@@ -59,6 +60,8 @@ export interface CounterStubs extends ReplicaSource {
 export interface CounterClientOptions {
 	readonly now?: () => number;
 	readonly sleep?: (ms: number) => Promise<void>;
+	/** Round trips to counter objects, measured by the stubs: over a load balancer's budget, the isolate plans. */
+	readonly rtt?: CounterRtt;
 }
 
 /** How often a request of a cold isolate looks whether the replica another request is fetching has come. */
@@ -70,6 +73,7 @@ const NO_BACKGROUND = () => {};
 export class CounterClient {
 	private readonly now: () => number;
 	private readonly sleep: (ms: number) => Promise<void>;
+	private readonly rtt: CounterRtt | undefined;
 
 	constructor(
 		private readonly replicas: ReplicaCache,
@@ -82,6 +86,7 @@ export class CounterClient {
 	) {
 		this.now = options.now ?? Date.now;
 		this.sleep = options.sleep ?? platformSleep;
+		this.rtt = options.rtt;
 	}
 
 	/** The plan for `request`; `background` keeps alive what outlives it (a flush of outcomes handed back). */
@@ -97,7 +102,10 @@ export class CounterClient {
 			return toNoLoadBalancer(request.hostname);
 		}
 		const shard = lb ? counterKeyFor(lb, request.colo ?? LOCAL_COLO) : AUTHORITY;
-		if (lb?.counter_scope === "isolate") return this.planHere(shard, request, background);
+		// The isolate scope; or the object is further than the load balancer's budget: planned here too.
+		if (lb && (lb.counter_scope === "isolate" || this.rtt?.isOver(shard, lb.counter_rtt_budget_ms))) {
+			return this.planHere(shard, request, background);
+		}
 		const known = lb ? replicas.state : undefined;
 		const first = await this.ask(
 			shard,

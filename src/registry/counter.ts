@@ -86,7 +86,11 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		const core = this.core;
 		return {
 			...core.counters(Date.now()),
-			traffic: { routed: core.routed + core.isolateRouted, routeCalls: this.routeCalls },
+			traffic: {
+				routed: core.routed + core.isolateRouted,
+				routeCalls: this.routeCalls,
+				plannedByIsolates: core.isolateRouted,
+			},
 		};
 	}
 

@@ -139,6 +139,7 @@ function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<strin
 			colo,
 			routed: 0,
 			route_calls: 0,
+			planned_over_budget: 0,
 			in_flight: 0,
 			answered: false,
 			...(report.error !== undefined ? { error: report.error } : {}),
@@ -147,13 +148,15 @@ function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<strin
 	const { loadBalancer, colo } = fromCounterKey(report.key);
 	const counters = report.counters;
 	const inFlight = Object.values(counters?.inFlight ?? {}).reduce((sum, count) => sum + count, 0);
+	const scope = loadBalancers.get(loadBalancer)?.counter_scope ?? null;
 	return {
 		name: report.key,
 		load_balancer: loadBalancer,
-		scope: loadBalancers.get(loadBalancer)?.counter_scope ?? null,
+		scope,
 		colo,
 		routed: counters?.traffic?.routed ?? 0,
 		route_calls: counters?.traffic?.routeCalls ?? 0,
+		planned_over_budget: scope === "isolate" ? 0 : (counters?.traffic?.plannedByIsolates ?? 0),
 		in_flight: inFlight,
 		answered: report.answered,
 		...(report.error !== undefined ? { error: report.error } : {}),

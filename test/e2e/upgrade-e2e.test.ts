@@ -243,9 +243,10 @@ describe("upgrade from the state of the commit before the house redesign", () =>
 		const response = await adminCall(`${wrangler?.url}`, TOKEN, "GET", "/config");
 		expect(response.status).toBe(200);
 		expect(response.headers.get("etag")).toBe(RECORDED_ETAG);
-		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope; issue 14:
+		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope; issue 16:
+		// counter_rtt_budget_ms; issue 14:
 		// the proxy's redirect and cookie-domain rewriting).
-		const addedSince = { counter_scope: "colo" };
+		const addedSince = { counter_scope: "colo", counter_rtt_budget_ms: 20 };
 		const proxyAddedSince = { rewrite_redirects: true, rewrite_cookie_domain: true };
 		expect(((await response.json()) as { result: unknown }).result).toEqual({
 			...RECORDED_CONFIG,

@@ -75,6 +75,7 @@ describe("counter_scope isolate", () => {
 				colo: "FRA",
 				routed: 31,
 				route_calls: 0,
+				planned_over_budget: 0,
 				in_flight: 0,
 				answered: true,
 			},

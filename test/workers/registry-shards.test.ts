@@ -244,6 +244,7 @@ describe("/status with shards", () => {
 			// One request each so far, planned in one call each, still in flight.
 			routed: 1,
 			route_calls: 1,
+			planned_over_budget: 0,
 			in_flight: 1,
 			answered: true,
 		});
