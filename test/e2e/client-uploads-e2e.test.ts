@@ -77,6 +77,8 @@ beforeAll(async () => {
 			{
 				name: "localhost",
 				default_pools: ["p"],
+				// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+				counter_rtt_budget_ms: 0,
 				// 100%: passive health may eject either origin (one at most while the other is still there).
 				outlier_detection: { consecutive_failures: THRESHOLD, base_ejection_s: 60, max_ejection_percent: 100 },
 				proxy: { idle_timeout_ms: IDLE_MS, debug_headers: true },

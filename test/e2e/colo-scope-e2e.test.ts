@@ -62,6 +62,8 @@ async function putConfig(scope?: string): Promise<void> {
 			{
 				name: "localhost",
 				default_pools: ["main"],
+				// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+				counter_rtt_budget_ms: 0,
 				proxy: { debug_headers: true },
 				...(scope ? { counter_scope: scope } : {}),
 			},

@@ -34,7 +34,10 @@ beforeAll(async () => {
 				origins: origins.map((origin) => ({ name: origin.name, address: origin.url })),
 			},
 		],
-		load_balancers: [{ name: "localhost", default_pools: ["everywhere"], proxy: { debug_headers: true } }],
+		// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+		load_balancers: [
+			{ name: "localhost", default_pools: ["everywhere"], proxy: { debug_headers: true }, counter_rtt_budget_ms: 0 },
+		],
 	});
 	expect(response.status).toBe(200);
 });

@@ -59,6 +59,8 @@ beforeAll(async () => {
 			{
 				name: "localhost",
 				default_pools: ["three"],
+				// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+				counter_rtt_budget_ms: 0,
 				slow_start_s: SLOW_START_S,
 				// Passive health stays on but short, so it does not outlast the restart below.
 				outlier_detection: { base_ejection_s: 1 },

@@ -81,7 +81,10 @@ function config(overrides: { minimum_origins?: number; weight?: number } = {}) {
 				],
 			},
 		],
-		load_balancers: [{ name: "localhost", default_pools: ["main"], proxy: { debug_headers: true } }],
+		// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+		load_balancers: [
+			{ name: "localhost", default_pools: ["main"], proxy: { debug_headers: true }, counter_rtt_budget_ms: 0 },
+		],
 	};
 }
 
