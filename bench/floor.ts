@@ -9,10 +9,30 @@
  * that). With a NOOP binding it first makes one no-op Durable Object RPC, as bare+RPC does
  * ("floor+RPC"): the least a design that follows these rules and makes one registry call per
  * request costs. The gap between "bare" and "floor" is the price of the rules alone.
+ *
+ * Frozen against gaming (issue 16, item 3): test/e2e/floor-equivalence-e2e.test.ts sends the same
+ * requests to this Worker and to Switchyard (the benchmark's configuration, one origin) and asserts
+ * that the origin receives, and the client gets, the same bytes from both. Every rule Switchyard
+ * applies to a request it forwards is here, through the same src/proxy helpers: the path and query
+ * passed on byte for byte (toPathAndQuery, toOriginUrl: a path beginning with "//" stays a path),
+ * the origin's reason phrase kept, the origin's own URLs in Location, Content-Location and Refresh
+ * and a Set-Cookie Domain naming it turned into the client's (proxy.rewrite_redirects and
+ * rewrite_cookie_domain, on by default), a loop answered with Switchyard's problem response, a
+ * body read whole only when its declared length is not re-encoded (declaredBodyLength), and any
+ * other body piped through Switchyard's identity stream (toPassThrough). What floor
+ * leaves out is what balances load, and what only a stalled body shows: retries (and the request
+ * body kept for them), failure classification of the edge's 52x answers, leases and outcome reports,
+ * session affinity, WebSocket relaying, the idle timeouts on bodies, and the watch on the client's
+ * upload (a body that breaks aborts the origin's request rather than ending it as complete).
  */
 import { DurableObject } from "cloudflare:workers";
+import { type OriginBase, toOriginBase, toOriginUrl } from "../src/config/origin-address";
+import { declaredBodyLength, toPassThrough } from "../src/proxy/bodies";
 import { toUpstreamHeaders, withoutHopByHop } from "../src/proxy/headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "../src/proxy/loop";
+import { toProblemResponse } from "../src/proxy/problem";
+import { toPathAndQuery } from "../src/proxy/proxy";
+import { rewriteOriginHeaders } from "../src/proxy/redirects";
 
 interface Env {
 	readonly ORIGIN: string;
@@ -27,13 +47,32 @@ export class Noop extends DurableObject {
 
 const SMALL_BODY_BYTES = 64 * 1024;
 const HEADERS_TIMEOUT_MS = 30_000;
+/** Switchyard's proxy defaults for the rewrites (both on). */
+const REWRITES = {};
+
+/** ORIGIN parsed once per isolate, as Switchyard parses an origin's address once per configuration. */
+let origin: { address: string; base: OriginBase } | undefined;
+function originBase(address: string): OriginBase {
+	if (origin?.address !== address) {
+		const base = toOriginBase(address);
+		if (typeof base === "string") throw new Error(`ORIGIN: ${base}`);
+		origin = { address, base };
+	}
+	return origin.base;
+}
 
 export default {
-	async fetch(request: Request, env: Env): Promise<Response> {
+	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
 		if (env.NOOP) await env.NOOP.getByName("global").ping();
 		const cdnLoop = request.headers.get("cdn-loop");
-		if (countLoopHops(cdnLoop) >= MAX_LOOP_HOPS) return new Response("loop", { status: 508 });
+		const hops = countLoopHops(cdnLoop);
+		if (hops >= MAX_LOOP_HOPS) {
+			return toProblemResponse("loop_detected", {
+				detail: `this request has passed through the balancer ${hops} times already (CDN-Loop); an origin points back at it`,
+			});
+		}
 		const url = new URL(request.url);
+		const base = originBase(env.ORIGIN);
 		const headers = toUpstreamHeaders(request.headers, {
 			clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
 			proto: url.protocol.replace(":", ""),
@@ -42,16 +81,28 @@ export default {
 		});
 		const controller = new AbortController();
 		const timer = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
-		const response = await fetch(new URL(url.pathname + url.search, env.ORIGIN), {
+		const response = await fetch(toOriginUrl(base, url.protocol, toPathAndQuery(request.url)), {
 			method: request.method,
 			headers,
 			body: request.body,
 			redirect: "manual",
 			signal: controller.signal,
 		});
-		const length = Number(response.headers.get("content-length") ?? Number.NaN);
-		const body = length <= SMALL_BODY_BYTES ? await response.arrayBuffer() : response.body;
+		// As Switchyard: a small body of declared length (not re-encoded) read whole; any other body
+		// piped through the same identity stream (which keeps a plain Content-Length, and does not keep
+		// one the origin sent with a Content-Encoding), without the lease's end-of-body callback.
+		const length = declaredBodyLength(response.headers);
+		let body: ArrayBuffer | ReadableStream | null = response.body;
+		if (response.body !== null && length !== undefined && length <= SMALL_BODY_BYTES) {
+			body = await response.arrayBuffer();
+		} else if (response.body !== null) {
+			const pass = toPassThrough(length);
+			ctx.waitUntil(response.body.pipeTo(pass.writable).catch(() => {}));
+			body = pass.readable;
+		}
 		clearTimeout(timer);
-		return new Response(body, { status: response.status, headers: withoutHopByHop(response.headers) });
+		const out = withoutHopByHop(response.headers);
+		rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES });
+		return new Response(body, { status: response.status, statusText: response.statusText, headers: out });
 	},
 };

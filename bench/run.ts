@@ -1,19 +1,21 @@
 /**
  * `npm run bench`: Switchyard's throughput and added latency against the runtime's own ceiling.
  *
- * First times the planner alone at 100 to 10,000 origins (bench/planning.ts, in this process). Then
+ * First times the planner alone at 100 to 10,000 origins (bench/planning.ts, in this process), and
+ * weighs one isolate's structures for 10,000 origins (bench/memory.ts, in a child process). Then
  * starts three loopback origins; bundles and runs under workerd a bare forwarding Worker, the same
  * with one no-op Durable Object RPC per request, and Switchyard once per policy; adds nginx when it
  * is installed; then drives each with wrk at 50 and at 1 connection, interleaved, three times, and
  * prints the medians. See docs/benchmarks.md.
  *
  *   node bench/run.ts [--quick] [--json]        BENCH_ONLY=bare-rpc,switchyard-rr to run some targets only
- *                                               (BENCH_ONLY=planning: the planning case alone, no wrk needed)
+ *                                               (BENCH_ONLY=planning, BENCH_ONLY=memory: those cases alone, no wrk needed)
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type LoadResult, runLoad } from "./load.ts";
 import { describeMachine } from "./machine.ts";
+import { formatMemory, MEMORY_CASE, type MemoryReport, runMemory } from "./memory.ts";
 import { clearRequestLogs, startOrigins } from "./origins.ts";
 import { formatPlanning, PLANNING_CASE, PLANNING_ROUNDS, type PlanningRow, runPlanning } from "./planning.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
@@ -31,9 +33,10 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
 	const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
-	const planningOnly = only?.every((id) => id === PLANNING_CASE) ?? false;
+	// The cases measured in Node, without wrk or workerd.
+	const inProcessOnly = only?.every((id) => id === PLANNING_CASE || id === MEMORY_CASE) ?? false;
 	const wrk = findExecutable("wrk");
-	if (!wrk && !planningOnly) {
+	if (!wrk && !inProcessOnly) {
 		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk (macOS: brew install wrk)");
 		process.exitCode = 2;
 		return;
@@ -42,9 +45,10 @@ async function main(): Promise<void> {
 	const machine = describeMachine();
 	log(`${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.workerd}`);
 	const planning = !only || only.includes(PLANNING_CASE) ? await runPlanning(log) : undefined;
-	if (planningOnly || !wrk) {
-		if (values.json) process.stdout.write(`${JSON.stringify({ machine, planning }, null, 2)}\n`);
-		else process.stdout.write(`\n${describePlanning(planning)}`);
+	const memory = !only || only.includes(MEMORY_CASE) ? await runMemory(log) : undefined;
+	if (inProcessOnly || !wrk) {
+		if (values.json) process.stdout.write(`${JSON.stringify({ machine, planning, memory }, null, 2)}\n`);
+		else process.stdout.write(`\n${describePlanning(planning)}${describeMemory(memory)}`);
 		return;
 	}
 
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
 	const checks = toChecks(rows);
 	if (values.json) {
 		process.stdout.write(
-			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs, planning }, null, 2)}\n`,
+			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs, planning, memory }, null, 2)}\n`,
 		);
 	} else {
 		const note = values.quick ? "--quick: one short run each, not a measurement\n" : "";
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
 		);
 		process.stdout.write(formatResults(rows, checks));
 		if (planning) process.stdout.write(`\n${describePlanning(planning)}`);
+		if (memory) process.stdout.write(`\n${describeMemory(memory)}`);
 	}
 }
 
@@ -109,6 +114,10 @@ function describePlanning(rows: readonly PlanningRow[] | undefined): string {
 	return rows
 		? `planning alone (bench/planning.ts), in Node, medians of ${PLANNING_ROUNDS} rounds\n${formatPlanning(rows)}\n`
 		: "";
+}
+
+function describeMemory(report: MemoryReport | undefined): string {
+	return report ? formatMemory(report) : "";
 }
 
 function describe(result: LoadResult): string {

@@ -249,6 +249,10 @@ async function handleOriginRoute(
 	body: RequestBody,
 ): Promise<void> {
 	const isRead = req.method === "GET" || req.method === "HEAD";
+	if (!(isRead && isHealthPath(target.path)) && state.healthKnobs.trafficDelayMs > 0) {
+		await sleepUnlessClosed(state.healthKnobs.trafficDelayMs, res);
+		if (res.destroyed) return;
+	}
 	if (isRead && isHealthPath(target.path)) {
 		await handleHealthProbe(state, target.path, res);
 	} else if (state.healthKnobs.trafficStatus !== 0) {
@@ -658,7 +662,10 @@ function failRequest(res: ServerResponse, error: unknown): void {
 //   GET|DELETE /_origin/health-stats       /health requests seen: count, in flight, the most in
 //                                          flight at once (overall and per path), and their spans;
 //   POST /_origin/traffic-status?status=N  every other request is answered with status N (200–599);
-//   DELETE /_origin/traffic-status         back to normal answers.
+//   DELETE /_origin/traffic-status         back to normal answers;
+//   POST /_origin/traffic-delay?ms=N       every other request (but /upload) waits N ms before it is
+//                                          handled, or until its client goes away (a hanging origin);
+//   DELETE /_origin/traffic-delay          no more waiting.
 
 /** Spans kept by /_origin/health-stats; older ones are dropped. */
 const MAX_HEALTH_SPANS = 10_000;
@@ -686,6 +693,8 @@ interface HealthKnobs {
 	failNext: number;
 	/** 0: off. */
 	trafficStatus: number;
+	/** Every other request waits this long first (0: off). */
+	trafficDelayMs: number;
 	stats: HealthStats;
 }
 
@@ -694,6 +703,7 @@ function newHealthKnobs(): HealthKnobs {
 		delayMs: 0,
 		failNext: 0,
 		trafficStatus: 0,
+		trafficDelayMs: 0,
 		stats: { count: 0, inFlight: 0, maxInFlight: 0, byPath: {}, spans: [] },
 	};
 }
@@ -769,6 +779,21 @@ function handleHealthKnob(state: OriginState, method: string, target: ParsedTarg
 			sendEmpty(res, 204);
 		} else {
 			sendMethodNotAllowed(res, "GET, HEAD, DELETE");
+		}
+	} else if (route === "traffic-delay") {
+		if (method === "DELETE") {
+			knobs.trafficDelayMs = 0;
+			sendEmpty(res, 204);
+		} else if (method === "POST") {
+			const ms = parseClampedInt(target.params.get("ms"), 0, 0, MAX_WORK_MS);
+			if (ms === undefined) {
+				sendError(res, 400, "ms must be an integer");
+				return true;
+			}
+			knobs.trafficDelayMs = ms;
+			sendEmpty(res, 204);
+		} else {
+			sendMethodNotAllowed(res, "POST, DELETE");
 		}
 	} else if (route === "traffic-status") {
 		if (method === "DELETE") {

@@ -78,10 +78,11 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 				: lanes.route(key, request, background),
 		replica: (held, colo) => getHub(env, colo ?? LOCAL_COLO).replica(held),
 	};
-	const local = new IsolateCounters();
 	// Leases name the counter object that issued them (or, in the isolate scope, that hears of them);
 	// none comes from the authority. An isolate planning by itself says what it has in flight.
 	const replicas = new ReplicaCache();
+	// The isolate's cores plan from the replica cache's one state (not a copy each).
+	const local = new IsolateCounters(undefined, undefined, () => replicas.routingState);
 	const outcomes = new ShardedOutcomes(
 		async (key, batch) => {
 			if (key === AUTHORITY) return;

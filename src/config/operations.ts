@@ -48,7 +48,14 @@ export function toDocument(config: Config): ConfigDocument {
 /** An item's key as validation will store it: trimmed, and lower-cased for hostnames. */
 function keyOf(target: Collection | "origins", item: Item): string {
 	const value = item[KEY_FIELD[target]];
-	const key = typeof value === "string" ? value.trim() : String(value ?? "");
+	// Not a string: validation refuses it later. JSON, not String(): String() of an object whose
+	// `toString` is not a function ({"id": {"toString": 1}}) throws (issue 15: that was a 500).
+	const key =
+		typeof value === "string"
+			? value.trim()
+			: typeof value === "object" && value !== null
+				? JSON.stringify(value)
+				: String(value ?? "");
 	return target === "load_balancers" ? key.toLowerCase() : key;
 }
 

@@ -12,6 +12,7 @@ import type { Replica } from "../contract/replica";
 import type { RoutePlan, RouteRequest } from "../contract/route";
 import { BoundedMap } from "../routing/bounded-map";
 import { CounterCore } from "../routing/counter";
+import type { RoutingState } from "../routing/routing-state";
 import { isolateLeaseInstance, shardOfLease, toLeasePrefix } from "../routing/shard-keys";
 
 /** An isolate-scope object's outcomes wait this long for company: no route call carries them, and many isolates share the object. */
@@ -30,7 +31,15 @@ export class IsolateCounters {
 	/** This isolate's id: in its leases and reports. */
 	readonly instance: string;
 
-	constructor(id: string = crypto.randomUUID().slice(0, 8), maxCores = MAX_ISOLATE_CORES) {
+	constructor(
+		id: string = crypto.randomUUID().slice(0, 8),
+		maxCores = MAX_ISOLATE_CORES,
+		/**
+		 * The isolate's one RoutingState (its replica cache's), which every core plans from; without
+		 * it each core keeps a state of its own (a copy of the whole replica per load balancer).
+		 */
+		private readonly shared?: () => RoutingState | undefined,
+	) {
 		this.instance = isolateLeaseInstance(id);
 		this.cores = new BoundedMap(maxCores);
 	}
@@ -86,7 +95,9 @@ export class IsolateCounters {
 	private coreFor(key: string): CounterCore {
 		let core = this.cores.get(key);
 		if (!core) {
-			core = new CounterCore(key, toLeasePrefix(key, this.instance));
+			const shared = this.shared;
+			const routing = shared?.();
+			core = new CounterCore(key, toLeasePrefix(key, this.instance), routing ? () => shared?.() ?? routing : undefined);
 			this.cores.set(key, core);
 		}
 		return core;

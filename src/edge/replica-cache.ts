@@ -57,6 +57,11 @@ export class ReplicaCache {
 		return this.loadingSince !== undefined && this.clock() - this.loadingSince < REPLICA_LOAD_STALE_MS;
 	}
 
+	/** What the isolate plans from (its cores share it); undefined until a replica is installed. */
+	get routingState(): RoutingState | undefined {
+		return this.routing;
+	}
+
 	/** The authority's state the replica was taken at, if there is one. */
 	get state(): number | undefined {
 		return this.current;
@@ -159,8 +164,11 @@ export class ReplicaCache {
 		if (!replica?.configJson) return;
 		const held = this.installed;
 		if (held && !isNewerReplica(replica, held)) return;
-		const routing = new RoutingState();
-		if (routing.adoptReplica(replica, this.clock()).refused) return;
+		// Adopted in place, as counter objects do: policies keep their rotation while the
+		// configuration stays, and the isolate's cores (isolate-counters.ts) plan from this one state.
+		// A replica whose configuration does not validate is not taken at all: the one held stays.
+		const routing = this.routing ?? new RoutingState();
+		if (routing.adoptReplica(replica, this.clock(), true).refused) return;
 		this.routing = routing;
 		this.current = replica.state;
 		this.installed = replica;

@@ -54,12 +54,16 @@ export class ClientBodyError extends Error {
  * failure ("broken"); so is a read that waits longer than `idleMs` for the client ("stalled"). When
  * nothing moves for `idleMs` and no read is waiting for the client, it is the reader that stopped
  * (an origin that does not read the upload): the stream errors with IdleTimeout, the origin's failure.
- * `failure()` says which side failed, once it has.
+ * `failure()` says which side failed, once it has. `onFail` runs just before the stream errors: the
+ * origin's fetch must be aborted then, since workerd ends a chunked request body whose stream errors
+ * as if it were complete (cloudflare/workerd#5114), and the origin would take a truncated body for a
+ * whole one (issue 15).
  */
 export function watchClientBody(
 	body: ReadableStream<Uint8Array>,
 	idleMs: number,
 	timers?: TimerFunctions,
+	onFail?: (error: Error) => void,
 ): { stream: ReadableStream<Uint8Array>; failure: () => ClientBodyError | undefined } {
 	const reader = body.getReader();
 	const timer = new DeadlineTimer(timers);
@@ -69,6 +73,7 @@ export function watchClientBody(
 	const expire = () => {
 		if (waitingForClient) failed ??= new ClientBodyError("stalled", `the client sent nothing for ${idleMs} ms`);
 		const error = failed ?? new IdleTimeout(idleMs);
+		onFail?.(error);
 		fail(error);
 		reader.cancel(error).catch(() => {});
 	};
@@ -97,6 +102,7 @@ export function watchClientBody(
 						const reason = error instanceof Error ? error.message : String(error);
 						failed = new ClientBodyError("broken", `the client's body could not be read: ${reason}`);
 					}
+					onFail?.(failed);
 					controller.error(failed);
 				}
 			},

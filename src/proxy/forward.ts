@@ -58,7 +58,8 @@ export async function forward(url: string, init: ForwardInit, fetcher: typeof fe
 	let body = init.body;
 	let clientFailure: () => ClientBodyError | undefined = () => undefined;
 	if (body instanceof ReadableStream) {
-		const watched = watchClientBody(body, init.idleMs ?? 0);
+		// A body that fails aborts the fetch first, so the origin's request is cut, not ended as complete.
+		const watched = watchClientBody(body, init.idleMs ?? 0, undefined, (error) => controller.abort(error));
 		clientFailure = watched.failure;
 		body = withEndSignal(watched.stream, init.bodyLength, armDeadline);
 	} else armDeadline();

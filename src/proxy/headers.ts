@@ -66,6 +66,20 @@ const NOT_FORWARDED = new Set([
 	"true-client-ip",
 ]);
 
+/** What Switchyard sets on every forwarded request; a client's own are replaced. */
+const SET_BY_US = new Set(["x-forwarded-proto", "x-forwarded-host", "cdn-loop"]);
+
+/**
+ * A client header that stands for one of the forwarding headers: the name itself, or the same name
+ * spelled with underscores, which CGI-style servers (PHP, WSGI, Rack) read as the same variable
+ * (`X_Forwarded_For` and `X-Forwarded-For` are both HTTP_X_FORWARDED_FOR; nginx drops such headers
+ * by default for this reason). Issue 15: `X_Forwarded_For: <anything>` used to reach the origin.
+ */
+function isForwardingHeader(name: string): boolean {
+	const dashed = name.includes("_") ? name.replaceAll("_", "-") : name;
+	return NOT_FORWARDED.has(dashed) || dashed.startsWith("x-switchyard-") || (dashed !== name && SET_BY_US.has(dashed));
+}
+
 /**
  * Headers for the request to the origin: hop-by-hop removed, Host left to the origin URL, and
  * X-Forwarded-For/-Proto/-Host and X-Real-IP describing the client. Nothing a client sends about
@@ -77,8 +91,7 @@ export function toUpstreamHeaders(incoming: Headers, info: ForwardedInfo): Heade
 	const named = connectionNamed(incoming.get("connection"));
 	const out = copyWithout(
 		incoming,
-		(name) =>
-			HOP_BY_HOP.has(name) || NOT_FORWARDED.has(name) || name.startsWith("x-switchyard-") || named?.has(name) === true,
+		(name) => HOP_BY_HOP.has(name) || isForwardingHeader(name) || named?.has(name) === true,
 	);
 	const chain = info.trustedChain ? incoming.get("x-forwarded-for") : null;
 	if (info.clientIp) {

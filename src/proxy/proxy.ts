@@ -250,6 +250,9 @@ export async function proxyRequest(
 		const failure = lastFailure as NonNullable<typeof lastFailure>;
 		finish({ error: failure.failure, aborted: false });
 		const timeout = failure.failure === "timeout";
+		// No pool healthy (the fallback pool was tried regardless of health), and no origin tried answered
+		// at all: nobody is there, so 503 with Retry-After, as for a pool without enabled origins.
+		const allDown = plan.fallback && failures.every((f) => f.kind === "refused" || f.kind === "unreachable");
 		console.error(
 			`${plan.loadBalancer}: pool ${plan.pool}: tried ${tried.join(", ")}; ${failure.attempt.origin}: ${failure.detail}`,
 		);
@@ -258,7 +261,7 @@ export async function proxyRequest(
 			: {
 					detail: timeout ? "the origin did not answer in time" : `no origin could be reached (${tried.length} tried)`,
 				};
-		return toProblemResponse(timeout ? "origin_timeout" : "origin_unreachable", {
+		return toProblemResponse(timeout ? "origin_timeout" : allDown ? "no_origin" : "origin_unreachable", {
 			...fields,
 			load_balancer: plan.loadBalancer,
 			pool: plan.pool,

@@ -37,7 +37,8 @@ export const ISOLATE_REPORT_TTL_MS = 30_000;
 export const MAX_COLO_LATENCIES = 4096;
 
 export class CounterCore {
-	readonly routing = new RoutingState();
+	/** Its own state, unless it plans from one it shares (`shared`: an isolate's replica). */
+	private readonly own: RoutingState | undefined;
 	readonly leases: LeaseTable;
 	/** Peak-EWMA of each origin's time to first byte, from released outcomes. */
 	private readonly latency = new Map<string, PeakEwma>();
@@ -64,8 +65,20 @@ export class CounterCore {
 		/** The object's key ("lb:<name>"): a first try for another load balancer is sent on. */
 		readonly shardKey: string,
 		leasePrefix: string,
+		/**
+		 * The state it plans from, when shared with the holder of the replica (a Worker isolate's
+		 * cores plan from the isolate's one RoutingState: a copy each would cost the whole replica per
+		 * load balancer). A shared state is adopted by its holder, never here.
+		 */
+		private readonly shared?: () => RoutingState,
 	) {
 		this.leases = new LeaseTable(leasePrefix);
+		this.own = shared ? undefined : new RoutingState();
+	}
+
+	/** What planning knows besides counters: health, drains, ejections, slow starts, the snapshot. */
+	get routing(): RoutingState {
+		return this.own ?? (this.shared as () => RoutingState)();
 	}
 
 	get hasReplica(): boolean {
@@ -93,6 +106,12 @@ export class CounterCore {
 	 */
 	adopt(replica: Replica, now: number): boolean {
 		if (!isNewerReplica(replica, this.mark)) return false;
+		if (!this.own) {
+			// The holder of the shared state adopted it already: only where the core stands moves.
+			this.mark = { state: replica.state, checks: replica.checks };
+			this.validatedAt = now;
+			return true;
+		}
 		const before = this.routing.snapshot;
 		const { refused } = this.routing.adoptReplica(replica, now);
 		// An origin whose address, port or monitor changed keeps none of the old one's latency.

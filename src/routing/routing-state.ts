@@ -300,10 +300,10 @@ export class RoutingState {
 	/**
 	 * Takes a replica: its configuration when it differs from the one this state installed from a
 	 * replica last (so policies keep their cursors otherwise; a configuration that fails validation
-	 * is refused with an error, the rest is taken all the same), then health, drains, ejections and
+	 * is refused with an error, the rest is taken all the same unless `wholeOrNothing`), then health, drains, ejections and
 	 * slow starts. Whether the replica is newer is the caller's question.
 	 */
-	adoptReplica(replica: Replica, now: number): { readonly refused?: string } {
+	adoptReplica(replica: Replica, now: number, wholeOrNothing = false): { readonly refused?: string } {
 		let refused: string | undefined;
 		if (replica.configJson !== undefined && replica.configJson !== this.replicaConfigJson) {
 			const checked = validateConfig(JSON.parse(replica.configJson));
@@ -312,6 +312,8 @@ export class RoutingState {
 				this.replicaConfigJson = replica.configJson;
 			} else {
 				refused = checked.errors.map((error) => `${error.path}: ${error.message}`).join("; ");
+				// A holder that would rather keep what it has than mix (the isolate's replica cache).
+				if (wholeOrNothing) return { refused };
 			}
 		}
 		this.adopt(replica, now);

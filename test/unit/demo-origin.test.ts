@@ -603,6 +603,24 @@ describe("health-check test knobs", () => {
 		expect((await fetch(`${origin.url}/items/2`)).status).toBe(200);
 	});
 
+	it("holds every other request for traffic-delay ms until it is deleted; /health is left alone", async () => {
+		const origin = await start("hd");
+		expect((await fetch(`${origin.url}/_origin/traffic-delay?ms=300`, { method: "POST" })).status).toBe(204);
+		let started = Date.now();
+		expect((await fetch(`${origin.url}/health`)).status).toBe(200);
+		expect(Date.now() - started).toBeLessThan(250);
+		started = Date.now();
+		expect((await fetch(`${origin.url}/items/1`, { method: "POST", body: "x" })).status).toBe(200);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+		expect(origin.received.map((request) => request.url)).toEqual(["/health", "/items/1"]);
+		expect((await fetch(`${origin.url}/_origin/traffic-delay`, { method: "DELETE" })).status).toBe(204);
+		started = Date.now();
+		expect((await fetch(`${origin.url}/items/2`)).status).toBe(200);
+		expect(Date.now() - started).toBeLessThan(250);
+		expect((await fetch(`${origin.url}/_origin/traffic-delay?ms=soon`, { method: "POST" })).status).toBe(400);
+		expect((await fetch(`${origin.url}/_origin/traffic-delay`)).status).toBe(405);
+	});
+
 	it("refuses bad knob values and wrong methods", async () => {
 		const origin = await start("hx");
 		expect((await fetch(`${origin.url}/_origin/health-delay?ms=soon`, { method: "POST" })).status).toBe(400);

@@ -381,7 +381,11 @@ describe("load balancers", () => {
 
 		// PUT replaces: app.test now sends to "other".
 		const replaced = await expectWrite(
-			await admin("PUT", "/load_balancers/app.test", { default_pools: ["other"], proxy: { debug_headers: true } }),
+			await admin("PUT", "/load_balancers/app.test", {
+				default_pools: ["other"],
+				proxy: { debug_headers: true },
+				counter_rtt_budget_ms: 0,
+			}),
 			{
 				version: ++version,
 				changes: [{ kind: "load_balancer", id: "app.test", change: "changed", fields: ["default_pools"] }],

@@ -129,3 +129,57 @@ describe("a client body that stalls", () => {
 		},
 	);
 });
+
+describe("issue 15: a client body that breaks mid-stream never reaches the origin as a whole one", () => {
+	it.each([
+		["chunked (no declared length), streamed", {}],
+		["declared length above max_retry_body_bytes, streamed", { "content-length": "100000" }],
+	])("%s: the origin's request is cut, not ended as if the body were complete", async (_name, headers) => {
+		await putConfig({
+			...onePoolConfig(["a"]),
+			load_balancers: [
+				{ name: "app.test", default_pools: ["main"], outlier_detection: PASSIVE, proxy: { idle_timeout_ms: 2_000 } },
+			],
+		});
+		await clearReceived("a");
+		const response = await send("https://app.test/upload?broken=issue-15", {
+			method: "POST",
+			body: brokenBody(),
+			headers,
+			duplex: "half",
+		} as RequestInit);
+		expect(response.status).toBe(400);
+		// The demo origin records an /upload once its body ended: a truncated body taken for a whole one would show.
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect((await received("a")).filter((request) => request.url.startsWith("/upload"))).toEqual([]);
+		const a = await originA();
+		expect(a.passive_failures).toBe(0);
+		expect(a.in_flight).toBe(0);
+	});
+
+	it("chunked, streamed, stalling past idle_timeout_ms: 408, and the origin's request is cut too", async () => {
+		await putConfig({
+			...onePoolConfig(["a"]),
+			load_balancers: [
+				{
+					name: "app.test",
+					default_pools: ["main"],
+					outlier_detection: PASSIVE,
+					proxy: { retries: 0, idle_timeout_ms: 300 },
+				},
+			],
+		});
+		await clearReceived("a");
+		const stalled = stalledBody();
+		const response = await send("https://app.test/upload?stalled=issue-15", {
+			method: "POST",
+			body: stalled.body,
+			duplex: "half",
+		} as RequestInit);
+		stalled.release();
+		expect(response.status).toBe(408);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect((await received("a")).filter((request) => request.url.startsWith("/upload"))).toEqual([]);
+		expect((await originA()).passive_failures).toBe(0);
+	});
+});

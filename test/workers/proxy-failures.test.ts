@@ -9,6 +9,7 @@ import {
 	orderedPool,
 	putConfig,
 	received,
+	runCron,
 	send,
 	sendStreaming,
 	startClean,
@@ -187,6 +188,23 @@ describe("502, 503", () => {
 		expect(response.status).toBe(502);
 		expect(response.headers.get("content-type")).toBe("application/problem+json");
 		expect(await response.json()).toMatchObject({ status: 502, load_balancer: "app.test", pool: "p" });
+	});
+
+	it("issue 15: answers 503 with Retry-After when every origin is checked down and none can be reached", async () => {
+		await putConfig({
+			monitors: [{ id: "m", path: "/health", expected_codes: "200", retries: 0 }],
+			pools: [{ id: "p", name: "p", monitor: "m", origins: [dead(), { ...dead(), name: "dead2" }] }],
+			load_balancers: [{ name: "app.test", default_pools: ["p"], proxy: { debug_headers: false } }],
+		});
+		await runCron(Date.now());
+		const report = await adminResult<{ pools: { healthy: boolean; origins: { healthy: boolean }[] }[] }>("/status");
+		expect(report.pools[0]?.origins.map((origin) => origin.healthy)).toEqual([false, false]);
+		// The fallback pool is tried regardless of health: both origins, and nobody answers.
+		const response = await send("https://app.test/");
+		expect(response.status).toBe(503);
+		expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+		expect(response.headers.get("cache-control")).toBe("no-store");
+		expect(await response.json()).toMatchObject({ status: 503, load_balancer: "app.test", pool: "p" });
 	});
 
 	it("answers 503 with Retry-After when no origin is enabled, and sends nothing", async () => {

@@ -43,6 +43,32 @@ describe("headers the balancer sets", () => {
 		expect(header(got, "connection") ?? "").not.toMatch(/x-forwarded|cdn-loop/i);
 	});
 
+	// Issue 15 (header attacks): workerd passes header names with underscores through, and CGI-style
+	// servers read X_Forwarded_For as X-Forwarded-For (HTTP_X_FORWARDED_FOR). They reached the origin.
+	it("issue 15: drops forwarding headers spelled with underscores", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const response = await send("https://app.test/underscores", {
+			headers: {
+				"cf-connecting-ip": "203.0.113.7",
+				x_forwarded_for: "198.51.100.66",
+				x_real_ip: "198.51.100.66",
+				x_forwarded_host: "evil.example",
+				x_forwarded_proto: "gopher",
+				true_client_ip: "198.51.100.66",
+				cdn_loop: "forged",
+				x_switchyard_origin: "b",
+				x_tenant: "kept",
+			},
+		});
+		expect(response.status).toBe(200);
+		const got = await onlyRequest("a");
+		const names = Object.keys(got.headers);
+		expect(names.filter((name) => name.includes("_"))).toEqual(["x_tenant"]);
+		expect(header(got, "x-forwarded-for")).toBe("203.0.113.7");
+		expect(header(got, "x-forwarded-host")).toBe("app.test");
+		expect(header(got, "cdn-loop")).toBe("switchyard");
+	});
+
 	it("removes every x-switchyard-* header the client sent", async () => {
 		await putConfig(onePoolConfig(["a"]));
 		const response = await send("https://app.test/spoof", {

@@ -232,3 +232,11 @@ export function percentile(values: readonly number[], p: number): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
+
+/**
+ * True when `wrangler dev` rebuilt and reloaded (a file it watches changed) since its output was
+ * `mark` characters long (`balancer.wrangler.output().length`): a case that fails then is to be rerun.
+ */
+export function reloadedSince(balancer: Balancer, mark: number): boolean {
+	return /changed, restarting build|Reloading local server/.test(balancer.wrangler.output().slice(mark));
+}

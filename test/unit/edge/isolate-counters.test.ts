@@ -191,3 +191,20 @@ describe("CounterClient in the isolate scope", () => {
 		expect(replicaCalls).toHaveLength(2);
 	});
 });
+
+describe("an isolate's cores share its one RoutingState (issue 16, item 3: memory)", () => {
+	it("plans every load balancer from the replica cache's state: no copy of the replica per core", async () => {
+		const replicas = new ReplicaCache(() => 1_000);
+		await replicas.load({ replica: async () => replica });
+		const local = new IsolateCounters("abc", MAX_ISOLATE_CORES, () => replicas.routingState);
+		planned(local.plan(KEY, { hostname: "app.test" }, replica, 1_000));
+		planned(local.plan("lb:app.test@LHR", { hostname: "app.test" }, replica, 1_000));
+		const cores = [...(Reflect.get(local, "cores") as { values(): Iterable<CounterCore> }).values()];
+		expect(cores).toHaveLength(2);
+		for (const core of cores) expect(core.routing).toBe(replicas.routingState);
+		// A newer replica, adopted once by the cache, is what every core plans from next.
+		await replicas.refreshFor(6, { replica: async () => ({ ...replica, state: 6 }) });
+		planned(local.plan(KEY, { hostname: "app.test" }, { ...replica, state: 6 }, 2_000));
+		for (const core of cores) expect(core.routing).toBe(replicas.routingState);
+	});
+});

@@ -39,6 +39,34 @@ describe("forward", () => {
 		});
 	});
 
+	it("issue 15: aborts the origin's fetch before the body it sends errors, when the client's body breaks", async () => {
+		// workerd ends a chunked request body whose stream errors as if it were complete: only an abort
+		// that comes first cuts the origin's request.
+		let abortedWhenTheBodyFailed: boolean | undefined;
+		const fetcher = (async (_url: RequestInfo | URL, init?: RequestInit) => {
+			const body = init?.body as ReadableStream<Uint8Array>;
+			const reader = body.getReader();
+			try {
+				while (!(await reader.read()).done) {}
+			} catch (error) {
+				abortedWhenTheBodyFailed = init?.signal?.aborted;
+				throw error;
+			}
+			return new Response("took the body as whole");
+		}) as typeof fetch;
+		let sent = false;
+		const body = new ReadableStream<Uint8Array>({
+			pull(controller) {
+				if (sent) controller.error(new Error("client went away"));
+				else controller.enqueue(new TextEncoder().encode("partial"));
+				sent = true;
+			},
+		});
+		const result = await forward(URL_, anInit({ method: "POST", body }), fetcher);
+		expect(abortedWhenTheBodyFailed).toBe(true);
+		expect(result).toMatchObject({ ok: false, failure: "client" });
+	});
+
 	it("times out when no headers arrive in time", async () => {
 		const fetcher = hangingFetch();
 		const result = await forward(URL_, anInit({ timeoutMs: 20 }), fetcher);

@@ -138,3 +138,38 @@ describe("toHeaderValue", () => {
 		if (!name.includes("\ud800")) expect(decodeURIComponent(toHeaderValue(name))).toBe(name);
 	});
 });
+
+// Issue 15 (header attacks): CGI-style servers (PHP, WSGI, Rack) read `X_Forwarded_For` as the same
+// variable as `X-Forwarded-For` (HTTP_X_FORWARDED_FOR), so the underscore spelling is a forged
+// forwarding header too. workerd passes such names through; they used to reach the origin.
+describe("issue 15: forwarding headers spelled with underscores", () => {
+	const info = { clientIp: "203.0.113.7", proto: "https", host: "app.example.com", cdnLoop: "switchyard" };
+
+	it("drops them, and keeps other names with underscores", () => {
+		const out = toUpstreamHeaders(
+			new Headers({
+				x_forwarded_for: "10.6.6.6",
+				"x-forwarded_for": "10.6.6.6",
+				x_real_ip: "10.6.6.6",
+				true_client_ip: "10.6.6.6",
+				x_forwarded_host: "evil.example",
+				x_forwarded_proto: "gopher",
+				x_forwarded_port: "1",
+				cdn_loop: "evil",
+				x_switchyard_origin: "a",
+				my_header: "kept",
+			}),
+			info,
+		);
+		expect(namesOf(out)).toEqual([
+			"cdn-loop",
+			"my_header",
+			"x-forwarded-for",
+			"x-forwarded-host",
+			"x-forwarded-proto",
+			"x-real-ip",
+		]);
+		expect(out.get("x-forwarded-for")).toBe(info.clientIp);
+		expect(out.get("cdn-loop")).toBe("switchyard");
+	});
+});

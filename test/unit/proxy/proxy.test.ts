@@ -168,6 +168,36 @@ describe("proxyRequest", () => {
 		expect(response.status).toBe(502);
 	});
 
+	it("issue 15: answers 503 with Retry-After when every origin is checked down and none of those tried answered", async () => {
+		// No pool healthy: the fallback pool is tried regardless of health (plan.fallback); nobody is there.
+		const refused = fakeFetch(() => Promise.reject(new TypeError("refused")));
+		const allDown = await proxyRequest(
+			new Request("http://app.example.com/"),
+			planner(aPlan({ fallback: true })),
+			refused,
+		);
+		expect(allDown.status).toBe(503);
+		expect(Number(allDown.headers.get("retry-after"))).toBeGreaterThan(0);
+		expect(allDown.headers.get("cache-control")).toBe("no-store");
+		expect(await allDown.json()).toMatchObject({ status: 503, load_balancer: "app.example.com", pool: "p" });
+		expect(refused.calls).toHaveLength(3);
+		// Origins the checks call healthy that cannot be reached: still 502; one that hangs: still 504.
+		const healthy = await proxyRequest(new Request("http://app.example.com/"), planner(aPlan()), refused);
+		expect(healthy.status).toBe(502);
+		const hanging = aPlan({ fallback: true, proxy: { ...proxySchema.parse({}), timeout_ms: 20, retries: 0 } });
+		expect((await proxyRequest(new Request("http://app.example.com/"), planner(hanging), hangingFetch())).status).toBe(
+			504,
+		);
+		// One that answered (its 503 passed on as it is) is not "nobody there".
+		const busy = respondingFetch(() => new Response("busy", { status: 503 }));
+		const answered = await proxyRequest(
+			new Request("http://app.example.com/"),
+			planner(aPlan({ fallback: true })),
+			busy,
+		);
+		expect(await answered.text()).toBe("busy");
+	});
+
 	it("answers 504 when every origin times out", async () => {
 		const fetcher = hangingFetch();
 		const plan = aPlan({ proxy: { ...proxySchema.parse({}), timeout_ms: 20, retries: 1 } });
