@@ -56,7 +56,11 @@ export interface ForwardedInfo {
 	readonly host: string;
 }
 
-/** Client-address headers a client could forge; dropped, then rebuilt from what Cloudflare saw. Host: the origin URL's. */
+/**
+ * Client-address and scheme headers a client could forge, as frameworks read them (Rails/Rack,
+ * Django, Express, PHP); dropped, the address ones rebuilt from what Cloudflare saw. Host: the
+ * origin URL's.
+ */
 const NOT_FORWARDED = new Set([
 	"host",
 	"forwarded",
@@ -64,6 +68,10 @@ const NOT_FORWARDED = new Set([
 	"x-forwarded-port",
 	"x-real-ip",
 	"true-client-ip",
+	"x-client-ip",
+	"x-cluster-client-ip",
+	"x-forwarded-scheme",
+	"x-forwarded-ssl",
 ]);
 
 /** What Switchyard sets on every forwarded request; a client's own are replaced. */

@@ -111,9 +111,17 @@ describe("toUpstreamHeaders", () => {
 				"true-client-ip": "10.6.6.6",
 				"x-forwarded-port": "1",
 				"x-forwarded-for": "10.6.6.6",
+				// Issue 15: address and scheme headers frameworks also read (Rack: X-Forwarded-Scheme/-Ssl).
+				"x-client-ip": "10.6.6.6",
+				"x-cluster-client-ip": "10.6.6.6",
+				"x-forwarded-scheme": "https",
+				"x-forwarded-ssl": "on",
 			}),
 			info,
 		);
+		for (const name of ["x-client-ip", "x-cluster-client-ip", "x-forwarded-scheme", "x-forwarded-ssl"]) {
+			expect(out.get(name), name).toBeNull();
+		}
 		expect(out.get("forwarded")).toBeNull();
 		expect(out.get("true-client-ip")).toBeNull();
 		expect(out.get("x-forwarded-port")).toBeNull();
