@@ -241,8 +241,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	}
 
 	/**
-	 * Sub-minute health checks: the alarm writes pending health events, runs the probes that are
-	 * due, and re-arms itself for the next due probe (cron fires at most once a minute).
+	 * Sub-minute health checks: the alarm writes pending health events, runs the probes that are due,
+	 * and re-arms itself for the next due probe however that ended (cron fires at most once a minute).
 	 */
 	override async alarm(): Promise<void> {
 		// A push too large for one invocation: this alarm sends its next round, and nothing else.
@@ -265,9 +265,12 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			this.bumpState();
 		}
 		this.replication.deferring = false;
-		this.flushEvents();
-		await this.runRound(now);
-		await this.armAlarm();
+		try {
+			this.flushEvents();
+			await this.runRound(now);
+		} finally {
+			await this.armAlarm(); // issue 15: a round that threw left no alarm (the runtime's few retries, then the cron)
+		}
 	}
 
 	/** One probe round: what is due at `dueAt`, probed, recorded. Its origins are free again when it ends, however it ends. */
