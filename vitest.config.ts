@@ -7,8 +7,8 @@
  * `npm test` runs all three; scripts/check-test-report.ts fails the run if any layer ran zero tests
  * or skipped one.
  */
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workersPool } from "./vitest.workers.ts";
 
 export default defineConfig({
 	test: {
@@ -21,18 +21,7 @@ export default defineConfig({
 				},
 			},
 			{
-				plugins: [
-					cloudflareTest({
-						wrangler: { configPath: "./wrangler.toml" },
-						miniflare: {
-							bindings: {
-								ADMIN_TOKEN: "test-admin-token",
-								ADMIN_READ_TOKEN: "test-read-token",
-								ADMIN_HOSTNAMES: "admin.test,localhost",
-							},
-						},
-					}),
-				],
+				plugins: [workersPool()],
 				test: {
 					name: "workers",
 					include: ["test/workers/**/*.test.ts"],

@@ -8,8 +8,8 @@
  * Each case records its figures (test/faults/figures.ts) in the JSON report; scripts/faults-report.ts
  * writes them into docs/reliability.md.
  */
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workersPool } from "./vitest.workers.ts";
 
 export default defineConfig({
 	test: {
@@ -22,18 +22,7 @@ export default defineConfig({
 				},
 			},
 			{
-				plugins: [
-					cloudflareTest({
-						wrangler: { configPath: "./wrangler.toml" },
-						miniflare: {
-							bindings: {
-								ADMIN_TOKEN: "test-admin-token",
-								ADMIN_READ_TOKEN: "test-read-token",
-								ADMIN_HOSTNAMES: "admin.test,localhost",
-							},
-						},
-					}),
-				],
+				plugins: [workersPool()],
 				test: {
 					name: "faults-workers",
 					include: ["test/faults/workers/**/*.test.ts"],

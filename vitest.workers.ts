@@ -1,0 +1,19 @@
+/**
+ * The Workers-runtime pool both test configurations use (vitest.config.ts's `workers` layer and
+ * vitest.faults.config.ts's `faults-workers`): the Worker and its Durable Objects from wrangler.toml,
+ * with the admin tokens and hostnames the tests send.
+ */
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+
+export function workersPool() {
+	return cloudflareTest({
+		wrangler: { configPath: "./wrangler.toml" },
+		miniflare: {
+			bindings: {
+				ADMIN_TOKEN: "test-admin-token",
+				ADMIN_READ_TOKEN: "test-read-token",
+				ADMIN_HOSTNAMES: "admin.test,localhost",
+			},
+		},
+	});
+}
