@@ -69,6 +69,8 @@ export function watchClientBody(
 	const timer = new DeadlineTimer(timers);
 	let failed: ClientBodyError | undefined;
 	let waitingForClient = false;
+	/** The reader (the origin's fetch) gave up on the body: a read failing after that is not the client's doing. */
+	let cancelled = false;
 	let fail = (_error: Error) => {};
 	const expire = () => {
 		if (waitingForClient) failed ??= new ClientBodyError("stalled", `the client sent nothing for ${idleMs} ms`);
@@ -98,6 +100,10 @@ export function watchClientBody(
 				} catch (error) {
 					waitingForClient = false;
 					timer.dispose();
+					// The fetch cancelled the body (it could not reach the origin, say) and the pending read
+					// failed with it: the origin's failure, which the fetch reports (issue 15: a PUT to a dead
+					// origin was answered 400, blamed on the client).
+					if (cancelled) return;
 					if (!failed) {
 						const reason = error instanceof Error ? error.message : String(error);
 						failed = new ClientBodyError("broken", `the client's body could not be read: ${reason}`);
@@ -107,6 +113,7 @@ export function watchClientBody(
 				}
 			},
 			cancel(reason) {
+				cancelled = true;
 				timer.dispose();
 				return reader.cancel(reason);
 			},

@@ -115,6 +115,9 @@ export function poolConfig(
 				name: HOST,
 				default_pools: ["main"],
 				slow_start_s: 0,
+				// Which planner rotates must not depend on how busy the machine is (the latency budget,
+				// issue 16): cases that count on round robin's order would see the isolate's own turn.
+				counter_rtt_budget_ms: 0,
 				proxy: { debug_headers: true, ...options.proxy },
 				...options.lb,
 			},

@@ -186,3 +186,38 @@ describe("forward", () => {
 		});
 	});
 });
+
+describe("a fetch that gives up on the client's body (issue 15)", () => {
+	it("is the origin's failure, not the client's, when the body's pending read fails because the fetch cancelled it", async () => {
+		// The client's body, as workerd's request body behaves: one chunk, then a read that waits, and
+		// cancelling the body makes that pending read fail (a web stream would end it quietly).
+		let failPending: (error: Error) => void = () => {};
+		let sent = false;
+		const client = new ReadableStream<Uint8Array>();
+		const reader = {
+			read: () => {
+				if (sent) return new Promise((_resolve, reject) => (failPending = reject));
+				sent = true;
+				return Promise.resolve({ done: false as const, value: new Uint8Array(1024) });
+			},
+			cancel: async () => failPending(new Error("Network connection lost.")),
+			releaseLock: () => {},
+			closed: Promise.resolve(undefined),
+		};
+		Object.assign(client, { getReader: () => reader });
+		// An origin nobody listens at: the fetch reads a little of the body, cancels it and rejects.
+		const fetcher = (async (_url: RequestInfo | URL, init?: RequestInit) => {
+			const body = init?.body as ReadableStream<Uint8Array>;
+			const reader = body.getReader();
+			await reader.read();
+			const reading = reader.read().catch(() => undefined);
+			await reader.cancel(new Error("connection refused"));
+			await reading;
+			// The rejection reaches the caller a moment after the body was given up (as in workerd).
+			await new Promise((resolve) => setTimeout(resolve, 5));
+			throw new Error("connect ECONNREFUSED 127.0.0.1:1");
+		}) as typeof fetch;
+		const result = await forward(URL_, anInit({ method: "PUT", body: client, bodyLength: 1 << 20 }), fetcher);
+		expect(result).toMatchObject({ ok: false, failure: "unreachable" });
+	});
+});
