@@ -35,6 +35,11 @@ export interface AffinitySecret {
 	readonly until?: number;
 }
 
+/** The keys still of use at `now`: the current one, and earlier ones until their time is up. */
+export function liveSecrets(keys: readonly AffinitySecret[], now: number): AffinitySecret[] {
+	return keys.filter((key) => key.until === undefined || key.until > now);
+}
+
 /** Where a replica stands: the authority's `state` and `checks` it was taken at. */
 export interface ReplicaMark {
 	readonly state: number;

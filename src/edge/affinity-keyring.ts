@@ -4,7 +4,7 @@
  * the replica (a cold isolate loads its replica before it reads a cookie: the replica is needed for
  * the request's plan anyway, so no call is added). Imported once per set of keys.
  */
-import type { AffinitySecret } from "../contract/replica";
+import { type AffinitySecret, liveSecrets } from "../contract/replica";
 import { type AffinityKey, toAffinityKeys } from "../proxy/affinity";
 import type { ReplicaCache } from "./replica-cache";
 
@@ -31,7 +31,7 @@ export class AffinityKeyring {
 		const secrets = this.replicas.replica?.affinityKeys;
 		const now = this.clock();
 		if (secrets !== this.imported || now >= this.refreshAt) {
-			const live = (secrets ?? []).filter((key) => key.until === undefined || key.until > now);
+			const live = liveSecrets(secrets ?? [], now);
 			this.keys = await toAffinityKeys(live.map((key) => key.secret));
 			this.imported = secrets;
 			this.refreshAt = Math.min(...live.map((key) => key.until ?? Number.POSITIVE_INFINITY));

@@ -6,7 +6,8 @@
  * it sealed expires by then anyway). Nothing here is derived from an authentication token.
  */
 import type { Config } from "../config/schema";
-import type { AffinitySecret } from "../contract/replica";
+import { type AffinitySecret, liveSecrets } from "../contract/replica";
+
 import { randomSecret } from "../digest";
 import { getMeta, setMeta } from "./storage";
 
@@ -22,11 +23,6 @@ export function longestAffinityTtlS(config: Config): number {
 		.filter((lb) => lb.session_affinity !== undefined && lb.session_affinity !== "none")
 		.map((lb) => lb.session_affinity_ttl ?? DEFAULT_TTL_S);
 	return ttls.length > 0 ? Math.max(...ttls) : DEFAULT_TTL_S;
-}
-
-/** The keys still of use at `now`: the current one, and earlier ones until their time is up. */
-export function liveSecrets(keys: readonly AffinitySecret[], now: number): AffinitySecret[] {
-	return keys.filter((key) => key.until === undefined || key.until > now);
 }
 
 /**

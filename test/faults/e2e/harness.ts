@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { beforeEach } from "vitest";
 import { type OriginServer, startOrigin } from "../../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../../demo/wrangler-dev.ts";
 import { adminCall } from "../../support/admin-api.ts";
@@ -242,4 +243,50 @@ export function percentile(values: readonly number[], p: number): number {
  */
 export function reloadedSince(balancer: Balancer, mark: number): boolean {
 	return /changed, restarting build|Reloading local server/.test(balancer.wrangler.output().slice(mark));
+}
+
+/** Marks every case of the file that fails while `wrangler dev` reloaded (a watched file changed): rerun. */
+export function reportReloads(balancer: () => Balancer): void {
+	beforeEach(({ onTestFailed }) => {
+		const mark = balancer().wrangler.output().length;
+		onTestFailed(() => {
+			if (reloadedSince(balancer(), mark))
+				console.error("wrangler dev reloaded during this case (a watched file changed): rerun");
+		});
+	});
+}
+
+/** An origin as /status shows it (the fields the fault cases read). */
+export interface OriginView {
+	name: string;
+	healthy: boolean;
+	pending?: boolean;
+	in_flight: number;
+	passive_failures: number;
+	ejected_until: string | null;
+}
+
+/** The named origins of pool "main", by name. */
+export async function originsOf(balancer: Balancer, names: readonly string[]): Promise<Map<string, OriginView>> {
+	const status = await balancer.result<{ pools: { id: string; origins: OriginView[] }[] }>("/status");
+	const pool = status.pools.find((candidate) => candidate.id === "main");
+	return new Map((pool?.origins ?? []).filter((o) => names.includes(o.name)).map((o) => [o.name, o]));
+}
+
+/** Configures pool "main" over `names` (poolConfig) and waits until every one of them was checked healthy. */
+export async function configure(
+	balancer: Balancer,
+	names: readonly string[],
+	options: Parameters<typeof poolConfig>[2] = {},
+): Promise<void> {
+	await putConfig(balancer, poolConfig(balancer, names, options));
+	await waitFor(`${names.join(", ")} checked healthy`, async () => {
+		const origins = await originsOf(balancer, names);
+		return names.every((name) => origins.get(name)?.healthy && !origins.get(name)?.pending) ? true : undefined;
+	});
+}
+
+/** Requests an origin received for traffic (not health checks). */
+export function traffic(balancer: Balancer, name: string) {
+	return (balancer.origins.get(name)?.received ?? []).filter((request) => !request.url.endsWith("/health"));
 }

@@ -4,18 +4,21 @@
  * all of them down. Every case has its own three origins (fresh names: no health, ejection or
  * counter carried over from another case) behind the one load balancer on `localhost`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordFigures } from "../figures.ts";
 import {
 	type Balancer,
+	configure as configureAndCheck,
 	leasesLeftAfter,
 	load,
+	originsOf as originsOfPool,
 	percentile,
 	poolConfig,
 	putConfig,
-	reloadedSince,
+	reportReloads,
 	type Sent,
 	startBalancer,
+	traffic as trafficOf,
 	waitFor,
 } from "./harness.ts";
 
@@ -32,51 +35,12 @@ afterAll(async () => {
 	await balancer?.stop();
 });
 
-// Other work on this tree may change a file `wrangler dev` watches: it reloads, and a case fails for that.
-beforeEach(({ onTestFailed }) => {
-	const mark = balancer.wrangler.output().length;
-	onTestFailed(() => {
-		if (reloadedSince(balancer, mark))
-			console.error("wrangler dev reloaded during this case (a watched file changed): rerun");
-	});
-});
+reportReloads(() => balancer);
 
-interface OriginView {
-	name: string;
-	healthy: boolean;
-	pending?: boolean;
-	in_flight: number;
-	passive_failures: number;
-	ejected_until: string | null;
-}
-
-async function originsOf(names: readonly string[]): Promise<Map<string, OriginView>> {
-	const status = await balancer.result<{ pools: { id: string; origins: OriginView[] }[] }>("/status");
-	const pool = status.pools.find((candidate) => candidate.id === "main");
-	return new Map((pool?.origins ?? []).filter((o) => names.includes(o.name)).map((o) => [o.name, o]));
-}
-
-/**
- * The pool over `names`, planned by the counter object for every request (latency budget off: a busy
- * test machine must not change who plans, and with it how soon an ejection applies to a request).
- */
-function configOf(names: readonly string[], options: Parameters<typeof poolConfig>[2] = {}) {
-	return poolConfig(balancer, names, { ...options, lb: { counter_rtt_budget_ms: 0, ...options.lb } });
-}
-
-/** Configures the pool over `names` and waits until every one of them was checked healthy. */
-async function configure(names: readonly string[], options: Parameters<typeof poolConfig>[2]): Promise<void> {
-	await putConfig(balancer, configOf(names, options));
-	await waitFor(`${names.join(", ")} checked healthy`, async () => {
-		const origins = await originsOf(names);
-		return names.every((name) => origins.get(name)?.healthy && !origins.get(name)?.pending) ? true : undefined;
-	});
-}
-
-/** Requests an origin received for traffic (not health checks). */
-function traffic(name: string) {
-	return (balancer.origins.get(name)?.received ?? []).filter((request) => !request.url.endsWith("/health"));
-}
+const originsOf = (names: readonly string[]) => originsOfPool(balancer, names);
+const configure = (names: readonly string[], options: Parameters<typeof poolConfig>[2] = {}) =>
+	configureAndCheck(balancer, names, options);
+const traffic = (name: string) => trafficOf(balancer, name);
 
 function idOf(url: string): string | null {
 	return new URL(url, "http://x").searchParams.get("id");
@@ -215,7 +179,7 @@ describe("origins failing under load (issue 15)", () => {
 		});
 
 		// retries 1: the held request goes on to another origin, and the client has its answer in time.
-		await putConfig(balancer, configOf(HANGING, settings(1)));
+		await putConfig(balancer, poolConfig(balancer, HANGING, settings(1)));
 		await new Promise((resolve) => setTimeout(resolve, 1_500)); // a new version reaches counter objects within 1 s
 		const before = traffic(hung).length;
 		const isEjected = async () => (await originsOf([hung])).get(hung)?.ejected_until != null;

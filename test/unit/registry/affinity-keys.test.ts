@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { liveSecrets, longestAffinityTtlS, MAX_EARLIER_KEYS, rotateSecrets } from "../../../src/registry/affinity-keys";
+import { liveSecrets } from "../../../src/contract/replica";
+import { longestAffinityTtlS, MAX_EARLIER_KEYS, rotateSecrets } from "../../../src/registry/affinity-keys";
 import { aValidConfig } from "../../fixtures/config";
 
 const NOW = 1_800_000_000_000;
