@@ -5,10 +5,10 @@
  * Prints the medians of the CPU time each workerd process spent per request, the figure that moves
  * least with whatever else the machine is doing, and of requests per second.
  *
- *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50]
+ *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50] [--scope colo|global|isolate]
  */
 import { parseArgs } from "node:util";
-import { bundleSwitchyardFrom, checkout, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
+import { bundleSwitchyardFrom, checkout, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
 import { runLoad } from "./load.ts";
 import { startOrigins } from "./origins.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
@@ -22,6 +22,7 @@ const { values } = parseArgs({
 		runs: { type: "string", default: "5" },
 		seconds: { type: "string", default: "5" },
 		connections: { type: "string", default: "50" },
+		scope: { type: "string", default: "colo" },
 	},
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -47,12 +48,13 @@ async function main(): Promise<void> {
 		const server = await startWorkerd({
 			name: `ab-${name}`,
 			modulePath: bundle.modulePath,
-			compatibilityDate: compatibilityDate(),
+			compatibilityDate: compatibilityDate(root),
+			compatibilityFlags: compatibilityFlags(root),
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 			durableObjects: durableObjectsOf(root),
 		});
-		await configureSwitchyard(server.url, token, "round_robin", origins);
-		sides.push({ name, server, cpu: [] as number[], rps: [] as number[] });
+		await configureSwitchyard(server.url, token, "round_robin", origins, values.scope);
+		sides.push({ name, server, cpu: [] as number[], rps: [] as number[], p50: [] as number[] });
 	}
 	const runs = Number(values.runs);
 	for (let run = 0; run < runs; run++) {
@@ -68,15 +70,16 @@ async function main(): Promise<void> {
 			if (result.errors > 0) throw new Error(`${side.name}: ${result.errors} failed requests`);
 			side.cpu.push(result.cpuUsPerRequest ?? Number.NaN);
 			side.rps.push(result.requestsPerS);
+			side.p50.push(result.p50Ms);
 			log(
-				`[${run + 1}/${runs}] ${side.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req, ${result.requestsPerS.toFixed(0)} req/s`,
+				`[${run + 1}/${runs}] ${side.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req, ${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms`,
 			);
 		}
 	}
 	for (const side of sides) {
 		const label = side.name === "A" ? `A (${values.ref})` : "B (working tree)";
 		process.stdout.write(
-			`${label}: ${median(side.cpu).toFixed(0)} µs CPU/req [${side.cpu.map((x) => x.toFixed(0)).join(" ")}], ${median(side.rps).toFixed(0)} req/s\n`,
+			`${label}: ${median(side.cpu).toFixed(0)} µs CPU/req [${side.cpu.map((x) => x.toFixed(0)).join(" ")}], ${median(side.rps).toFixed(0)} req/s, p50 ${median(side.p50).toFixed(3)} ms\n`,
 		);
 	}
 }

@@ -24,11 +24,22 @@ function wranglerBin(): string {
 }
 
 /** `compatibility_date` from wrangler.toml: every Worker in the benchmark runs with it. */
-export function compatibilityDate(): string {
-	const toml = readFileSync(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
+export function compatibilityDate(root = PROJECT_ROOT): string {
+	const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
 	const match = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml);
 	if (!match?.[1]) throw new Error("wrangler.toml has no compatibility_date");
 	return match[1];
+}
+
+/**
+ * `compatibility_flags` from wrangler.toml (one line): every Worker in the benchmark runs with them,
+ * as it runs with the date, so the reference Workers pay for the same runtime as Switchyard.
+ */
+export function compatibilityFlags(root = PROJECT_ROOT): string[] {
+	const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+	const match = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml);
+	if (!match?.[1]) return [];
+	return [...match[1].matchAll(/"([^"]+)"/g)].map((flag) => flag[1] as string);
 }
 
 async function dryRun(name: string, cwd: string, extraArgs: string[]): Promise<Bundle> {
@@ -77,7 +88,7 @@ export function bundleReference(file: string, root = PROJECT_ROOT): Promise<Bund
 	const config = join(dir, "wrangler.toml");
 	writeFileSync(
 		config,
-		`name = "bench-${name}"\nmain = ${JSON.stringify(join(root, "bench", file))}\ncompatibility_date = "${compatibilityDate()}"\n`,
+		`name = "bench-${name}"\nmain = ${JSON.stringify(join(root, "bench", file))}\ncompatibility_date = "${compatibilityDate()}"\ncompatibility_flags = ${JSON.stringify(compatibilityFlags())}\n`,
 	);
 	return dryRun(name, dir, ["--config", config]);
 }

@@ -4,7 +4,7 @@
  * and nginx when it is installed.
  */
 import { randomBytes } from "node:crypto";
-import { bundleReference, bundleSwitchyard, compatibilityDate, PROJECT_ROOT } from "./bundle.ts";
+import { bundleReference, bundleSwitchyard, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
 import { startNginx } from "./nginx.ts";
 import type { Origin } from "./origins.ts";
 import { configureSwitchyard, inFlight } from "./switchyard.ts";
@@ -38,6 +38,7 @@ export async function startTargets(
 ): Promise<Target[]> {
 	const first = origins[0] as Origin;
 	const date = compatibilityDate();
+	const flags = compatibilityFlags();
 	log("bundling the Workers (wrangler deploy --dry-run)…");
 	const [bare, bareRpc, floor, switchyard] = await Promise.all([
 		bundleReference("bare.ts"),
@@ -53,6 +54,7 @@ export async function startTargets(
 		name: "bare",
 		modulePath: bare.modulePath,
 		compatibilityDate: date,
+		compatibilityFlags: flags,
 		text: origin,
 	});
 	targets.push({ id: "bare", label: "bare", url: bareServer.url, pid: bareServer.child.process.pid });
@@ -60,6 +62,7 @@ export async function startTargets(
 		name: "bare-rpc",
 		modulePath: bareRpc.modulePath,
 		compatibilityDate: date,
+		compatibilityFlags: flags,
 		text: origin,
 		durableObjects: [{ className: "Noop", binding: "NOOP" }],
 	});
@@ -74,6 +77,7 @@ export async function startTargets(
 			name: id,
 			modulePath: floor.modulePath,
 			compatibilityDate: date,
+			compatibilityFlags: flags,
 			text: origin,
 			...(rpc ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 		});
@@ -86,6 +90,7 @@ export async function startTargets(
 			name: id,
 			modulePath: switchyard.modulePath,
 			compatibilityDate: date,
+			compatibilityFlags: flags,
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 			durableObjects: durableObjectsOf(PROJECT_ROOT),
 		});

@@ -13,10 +13,14 @@ export interface WorkerdOptions {
 	readonly name: string;
 	readonly modulePath: string;
 	readonly compatibilityDate: string;
+	/** wrangler.toml's `compatibility_flags` (bundle.ts compatibilityFlags). */
+	readonly compatibilityFlags?: readonly string[];
 	/** Text bindings (vars and secrets). */
 	readonly text?: Readonly<Record<string, string>>;
 	/** Durable Object classes exported by the module, and the binding names they get. */
 	readonly durableObjects?: readonly DurableObjectBinding[];
+	/** A loopback port for the V8 inspector (`--inspector-addr`), for CPU profiles (bench/profile.ts). */
+	readonly inspectorPort?: number;
 }
 
 export interface DurableObjectBinding {
@@ -84,6 +88,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = ${JSON.stringify(moduleName)}, esModule = embed ${JSON.stringify(moduleName)})],
   compatibilityDate = ${JSON.stringify(options.compatibilityDate)},
+  compatibilityFlags = ${JSON.stringify(options.compatibilityFlags ?? [])},
   bindings = [
     ${bindings.join(",\n    ")}
   ],
@@ -105,7 +110,12 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
 	const child = startChild(
 		`workerd (${options.name})`,
 		join(PROJECT_ROOT, "node_modules", ".bin", "workerd"),
-		["serve", configPath, "config"],
+		[
+			"serve",
+			configPath,
+			"config",
+			...(options.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${options.inspectorPort}`]),
+		],
 		{ cwd: dir },
 	);
 	await waitForPort(port, child);
