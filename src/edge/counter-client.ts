@@ -9,6 +9,7 @@
  * object asked answer "ask that object" (`OtherShard`); then it asks once more, so a load
  * balancer's counters never split between objects.
  */
+import type { LoadBalancer } from "../config/schema";
 import type { OutcomeRecord } from "../contract/outcome";
 import { toUnusedLease } from "../contract/outcome";
 import type { Replica } from "../contract/replica";
@@ -89,23 +90,53 @@ export class CounterClient {
 		this.rtt = options.rtt;
 	}
 
-	/** The plan for `request`; `background` keeps alive what outlives it (a flush of outcomes handed back). */
-	async route(
+	/**
+	 * The plan for `request`; `background` keeps alive what outlives it (a flush of outcomes handed
+	 * back). A plan made here (the isolate scope, or an object over its latency budget) comes back
+	 * as a value, not a promise: nothing to wait for, so nothing to time out (planner.ts).
+	 */
+	route(
 		request: RouteRequest,
 		background: (promise: Promise<unknown>) => void = NO_BACKGROUND,
-	): Promise<RoutePlan> {
+	): RoutePlan | Promise<RoutePlan> {
 		const replicas = this.replicas;
-		if (!replicas.hasReplica) await this.ensureReplica(request.colo);
+		if (!replicas.hasReplica) return this.routeCold(request, background);
 		const lb = replicas.loadBalancerOf(request.hostname);
-		if (!lb && !this.unmatched.tryAsk(this.now())) {
+		if (!lb) return this.routeUnmatched(request, background);
+		const shard = counterKeyFor(lb, request.colo ?? LOCAL_COLO);
+		// The isolate scope; or the object is further than the load balancer's budget: planned here too.
+		if (lb.counter_scope === "isolate" || this.rtt?.isOver(shard, lb.counter_rtt_budget_ms)) {
+			return this.planHere(shard, request, background);
+		}
+		return this.routeBy(shard, lb, request, background);
+	}
+
+	/** A cold isolate: the replica first (once, shared), then as any other request. */
+	private async routeCold(request: RouteRequest, background: (promise: Promise<unknown>) => void): Promise<RoutePlan> {
+		await this.ensureReplica(request.colo);
+		return this.route(request, background);
+	}
+
+	/** A hostname the replica does not know: the authority says which object plans it, within a budget. */
+	private async routeUnmatched(
+		request: RouteRequest,
+		background: (promise: Promise<unknown>) => void,
+	): Promise<RoutePlan> {
+		if (!this.unmatched.tryAsk(this.now())) {
 			if (request.releases?.length) this.giveBack(request.releases, background);
 			return toNoLoadBalancer(request.hostname);
 		}
-		const shard = lb ? counterKeyFor(lb, request.colo ?? LOCAL_COLO) : AUTHORITY;
-		// The isolate scope; or the object is further than the load balancer's budget: planned here too.
-		if (lb && (lb.counter_scope === "isolate" || this.rtt?.isOver(shard, lb.counter_rtt_budget_ms))) {
-			return this.planHere(shard, request, background);
-		}
+		return this.routeBy(AUTHORITY, undefined, request, background);
+	}
+
+	/** Asks the counter object `shard` (the authority for a hostname the replica does not know). */
+	private async routeBy(
+		shard: string,
+		lb: LoadBalancer | undefined,
+		request: RouteRequest,
+		background: (promise: Promise<unknown>) => void,
+	): Promise<RoutePlan> {
+		const replicas = this.replicas;
 		const known = lb ? replicas.state : undefined;
 		const first = await this.ask(
 			shard,

@@ -40,8 +40,11 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 export type { RouteRequest };
 
 export interface Planner {
-	/** `timer`: the request's deadline timer, for a planner that gives up on a slow registry. */
-	route(request: RouteRequest, timer?: DeadlineTimer): Promise<RoutePlan>;
+	/**
+	 * `timer`: the request's deadline timer, for a planner that gives up on a slow registry. A plan
+	 * made without a call may come as a value.
+	 */
+	route(request: RouteRequest, timer?: DeadlineTimer): RoutePlan | Promise<RoutePlan>;
 }
 
 /** What the proxy needs from its host, as hooks (tests pass fakes; the Worker passes the platform's). */

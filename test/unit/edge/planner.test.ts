@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Replica } from "../../../src/contract/replica";
 import type { RoutePlan } from "../../../src/contract/route";
+import { DeadlineTimer } from "../../../src/deadline";
 import { EdgePlanner } from "../../../src/edge/planner";
 import { ReplicaCache } from "../../../src/edge/replica-cache";
 import { aConfig, aLoadBalancer, anOrigin, aPool } from "../../fixtures/config";
@@ -125,5 +126,52 @@ describe("EdgePlanner with several counter objects", () => {
 			}),
 		).rejects.toThrow("down");
 		expect(replicas.hasReplica).toBe(true); // the replica it had stays
+	});
+});
+
+// Issue 16, item 4: a plan made in the isolate waits for nothing, so it arms no deadline.
+describe("EdgePlanner with a plan made in the isolate", () => {
+	it("returns it as a value without arming the request's deadline timer", async () => {
+		const armed: number[] = [];
+		const timer = new DeadlineTimer({
+			now: () => 0,
+			setTimeout: (_callback, ms) => armed.push(ms),
+			clearTimeout: () => {},
+		});
+		const planner = new EdgePlanner(
+			new ReplicaCache(),
+			{ route: () => okPlan(3, "here") },
+			{ replica: async () => replicaOf(3) },
+			20,
+		);
+		const plan = planner.for(() => {}).route({ hostname: "app.example.com" }, timer);
+		expect(plan).not.toBeInstanceOf(Promise);
+		expect(plan).toMatchObject({ ok: true, leaseId: "here" });
+		expect(armed).toEqual([]);
+		// A call still arms it (the same planner, a client that asks an object).
+		const calling = new EdgePlanner(
+			new ReplicaCache(),
+			{ route: async () => okPlan(3, "called") },
+			{ replica: async () => replicaOf(3) },
+			20,
+		);
+		await expect(calling.for(() => {}).route({ hostname: "app.example.com" }, timer)).resolves.toMatchObject({
+			leaseId: "called",
+		});
+		expect(armed).toEqual([20]);
+	});
+
+	it("turns a client that throws into the caller's error, as a failed call is", async () => {
+		const planner = new EdgePlanner(
+			new ReplicaCache(),
+			{
+				route: () => {
+					throw new Error("broken core");
+				},
+			},
+			{ replica: async () => replicaOf(3) },
+			20,
+		);
+		await expect(planner.for(() => {}).route({ hostname: "app.example.com" })).rejects.toThrow("broken core");
 	});
 });
