@@ -6,9 +6,20 @@
  * least with whatever else the machine is doing, and of requests per second.
  *
  *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50] [--scope colo|global|isolate]
+ *                    [--against floor|floor-rpc]
+ *
+ * `--against floor` (or floor-rpc) makes A the reference Worker instead of a git ref, taking the
+ * same origins in turn: Switchyard's distance from its goals, measured side by side.
  */
 import { parseArgs } from "node:util";
-import { bundleSwitchyardFrom, checkout, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
+import {
+	bundleReference,
+	bundleSwitchyardFrom,
+	checkout,
+	compatibilityDate,
+	compatibilityFlags,
+	PROJECT_ROOT,
+} from "./bundle.ts";
 import { runLoad } from "./load.ts";
 import { startOrigins } from "./origins.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
@@ -23,6 +34,7 @@ const { values } = parseArgs({
 		seconds: { type: "string", default: "5" },
 		connections: { type: "string", default: "50" },
 		scope: { type: "string", default: "colo" },
+		against: { type: "string" },
 	},
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -36,15 +48,33 @@ async function main(): Promise<void> {
 	}
 	cleanUpOnSignals();
 	const token = "bench-ab-token";
-	log(`bundling ${values.ref} (A) and the working tree (B)…`);
-	const aRoot = checkout(values.ref);
-	const [a, b] = await Promise.all([bundleSwitchyardFrom(aRoot), bundleSwitchyardFrom(PROJECT_ROOT)]);
+	const against = values.against;
+	if (against !== undefined && against !== "floor" && against !== "floor-rpc")
+		throw new Error(`--against takes floor or floor-rpc, not ${against}`);
+	log(`bundling ${against ?? values.ref} (A) and the working tree (B)…`);
+	const aRoot = against ? PROJECT_ROOT : checkout(values.ref);
+	const [a, b] = await Promise.all([
+		against ? bundleReference("floor.ts") : bundleSwitchyardFrom(aRoot),
+		bundleSwitchyardFrom(PROJECT_ROOT),
+	]);
 	const origins = await startOrigins();
 	const sides = [];
+	if (against) {
+		const server = await startWorkerd({
+			name: `ab-${against}`,
+			modulePath: a.modulePath,
+			compatibilityDate: compatibilityDate(),
+			compatibilityFlags: compatibilityFlags(),
+			text: { ORIGIN: origins.map((origin) => origin.url).join(",") },
+			...(against === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
+		});
+		sides.push({ name: "A", server, cpu: [] as number[], rps: [] as number[], p50: [] as number[] });
+	}
 	for (const [name, bundle, root] of [
 		["A", a, aRoot],
 		["B", b, PROJECT_ROOT],
 	] as const) {
+		if (name === "A" && against) continue;
 		const server = await startWorkerd({
 			name: `ab-${name}`,
 			modulePath: bundle.modulePath,
@@ -77,7 +107,7 @@ async function main(): Promise<void> {
 		}
 	}
 	for (const side of sides) {
-		const label = side.name === "A" ? `A (${values.ref})` : "B (working tree)";
+		const label = side.name === "A" ? `A (${against ?? values.ref})` : "B (working tree)";
 		process.stdout.write(
 			`${label}: ${median(side.cpu).toFixed(0)} µs CPU/req [${side.cpu.map((x) => x.toFixed(0)).join(" ")}], ${median(side.rps).toFixed(0)} req/s, p50 ${median(side.p50).toFixed(3)} ms\n`,
 		);

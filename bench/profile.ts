@@ -33,7 +33,7 @@ const { values } = parseArgs({
 		"interval-us": { type: "string", default: "100" },
 		top: { type: "string", default: "30" },
 		out: { type: "string" },
-		/** Switchyard only: balance over the first N origins (floor forwards to the first alone). */
+		/** Balance over (floor: take in turn) the first N origins; default: all for Switchyard, the first for the references. */
 		origins: { type: "string" },
 	},
 });
@@ -98,7 +98,15 @@ async function startTarget(id: string, inspectorPort: number, origins: Awaited<R
 			modulePath: bundle.modulePath,
 			compatibilityDate: date,
 			compatibilityFlags: flags,
-			text: { ORIGIN: first.url },
+			text: {
+				ORIGIN:
+					values.origins === undefined
+						? first.url
+						: origins
+								.slice(0, Number(values.origins))
+								.map((o) => o.url)
+								.join(","),
+			},
 			inspectorPort,
 			...(id === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 		});
