@@ -3,6 +3,7 @@
  * the fetch (as Switchyard awaits `route`). The floor of any design that makes one call per request.
  */
 import { DurableObject } from "cloudflare:workers";
+import { nextOrigin } from "./next-origin";
 
 interface Env {
 	readonly ORIGIN: string;
@@ -19,6 +20,6 @@ export default {
 	async fetch(request: Request, env: Env): Promise<Response> {
 		await env.NOOP.getByName("global").ping();
 		const url = new URL(request.url);
-		return fetch(new URL(url.pathname + url.search, env.ORIGIN), request);
+		return fetch(new URL(url.pathname + url.search, nextOrigin(env.ORIGIN)), request);
 	},
 };

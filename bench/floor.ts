@@ -52,10 +52,8 @@ const REWRITES = {};
 
 /**
  * ORIGIN parsed once per isolate, as Switchyard parses an origin's address once per configuration.
- * Several addresses, comma-separated, are taken in turn: the benchmark gives floor the origins
- * Switchyard balances over, because at 1 connection going round three origins costs any Worker
- * about 0.15 ms of p50 on the benchmark machine, by itself (docs/benchmarks.md), which is the
- * testbed's and not the balancer's.
+ * Several addresses, comma-separated, are taken in turn, as in every reference Worker
+ * (next-origin.ts): the benchmark gives them the origins Switchyard balances over.
  */
 let origins: { address: string; bases: OriginBase[]; next: number } | undefined;
 function originBase(address: string): OriginBase {

@@ -33,7 +33,7 @@ const { values } = parseArgs({
 		"interval-us": { type: "string", default: "100" },
 		top: { type: "string", default: "30" },
 		out: { type: "string" },
-		/** Balance over (floor: take in turn) the first N origins; default: all for Switchyard, the first for the references. */
+		/** Balance over (the references: take in turn) the first N origins; default: all of them. */
 		origins: { type: "string" },
 	},
 });
@@ -88,8 +88,7 @@ async function inspectorUrl(port: number): Promise<string> {
 async function startTarget(id: string, inspectorPort: number, origins: Awaited<ReturnType<typeof startOrigins>>) {
 	const date = compatibilityDate();
 	const flags = compatibilityFlags();
-	const first = origins[0];
-	if (!first) throw new Error("no origins");
+	const used = origins.slice(0, values.origins === undefined ? origins.length : Number(values.origins));
 	const reference = { bare: "bare.ts", floor: "floor.ts", "floor-rpc": "floor.ts" }[id];
 	if (reference) {
 		const bundle = await bundleReference(reference);
@@ -98,15 +97,7 @@ async function startTarget(id: string, inspectorPort: number, origins: Awaited<R
 			modulePath: bundle.modulePath,
 			compatibilityDate: date,
 			compatibilityFlags: flags,
-			text: {
-				ORIGIN:
-					values.origins === undefined
-						? first.url
-						: origins
-								.slice(0, Number(values.origins))
-								.map((o) => o.url)
-								.join(","),
-			},
+			text: { ORIGIN: used.map((origin) => origin.url).join(",") },
 			inspectorPort,
 			...(id === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 		});
@@ -124,8 +115,7 @@ async function startTarget(id: string, inspectorPort: number, origins: Awaited<R
 		durableObjects: durableObjectsOf(PROJECT_ROOT),
 		inspectorPort,
 	});
-	const count = values.origins === undefined ? origins.length : Number(values.origins);
-	await configureSwitchyard(server.url, token, row.policy, origins.slice(0, count), row.scope);
+	await configureSwitchyard(server.url, token, row.policy, used, row.scope);
 	return server;
 }
 

@@ -36,7 +36,6 @@ export async function startTargets(
 	nginxPath: string | undefined,
 	log: (line: string) => void,
 ): Promise<Target[]> {
-	const first = origins[0] as Origin;
 	const date = compatibilityDate();
 	const flags = compatibilityFlags();
 	log("bundling the Workers (wrangler deploy --dry-run)…");
@@ -48,8 +47,9 @@ export async function startTargets(
 	]);
 	const targets: Target[] = [];
 
-	log(`starting workerd: bare, bare+RPC (both forward to ${first.name} only)…`);
-	const origin = { ORIGIN: first.url };
+	// Every reference Worker takes the origins Switchyard balances over in turn (bench/next-origin.ts).
+	log(`starting workerd: bare, bare+RPC (forwarding to ${origins.map((o) => o.name).join(", ")} in turn)…`);
+	const origin = { ORIGIN: origins.map((o) => o.url).join(",") };
 	const bareServer = await startWorkerd({
 		name: "bare",
 		modulePath: bare.modulePath,
@@ -68,7 +68,7 @@ export async function startTargets(
 	});
 	targets.push({ id: "bare-rpc", label: "bare+RPC", url: rpcServer.url, pid: rpcServer.child.process.pid });
 
-	log(`starting workerd: floor, floor+RPC (the proxy rules alone; forward to ${first.name} only)…`);
+	log("starting workerd: floor, floor+RPC (the proxy rules alone, the same origins in turn)…");
 	for (const [id, label, rpc] of [
 		["floor", "floor", false],
 		["floor-rpc", "floor+RPC", true],
