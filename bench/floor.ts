@@ -36,6 +36,11 @@ import { rewriteOriginHeaders } from "../src/proxy/redirects";
 
 interface Env {
 	readonly ORIGIN: string;
+	/**
+	 * `npm run bench:rules` only: rules to leave out, comma-separated (floor-rules.ts), to price each
+	 * rule as floor minus floor without it. Unset in every other use: floor applies all of them.
+	 */
+	readonly SKIP?: string;
 	readonly NOOP?: { getByName(name: string): { ping(): Promise<number> } };
 }
 
@@ -70,8 +75,16 @@ function originBase(address: string): OriginBase {
 	return base;
 }
 
+let skipped: { list: string; rules: Set<string> } | undefined;
+function skips(list: string | undefined): Set<string> | undefined {
+	if (!list) return undefined;
+	if (skipped?.list !== list) skipped = { list, rules: new Set(list.split(",")) };
+	return skipped.rules;
+}
+
 export default {
 	async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+		if (env.SKIP) return withSkips(request, env, ctx, skips(env.SKIP) as Set<string>);
 		if (env.NOOP) await env.NOOP.getByName("global").ping();
 		const cdnLoop = request.headers.get("cdn-loop");
 		const hops = countLoopHops(cdnLoop);
@@ -115,3 +128,48 @@ export default {
 		return new Response(body, { status: response.status, statusText: response.statusText, headers: out });
 	},
 };
+
+/**
+ * floor with some rules left out (bench:rules), kept apart so that floor itself runs the code
+ * above untouched. Each rule left out is done the way a bare Worker does it.
+ */
+async function withSkips(request: Request, env: Env, ctx: ExecutionContext, skip: Set<string>): Promise<Response> {
+	const cdnLoop = skip.has("loop") ? null : request.headers.get("cdn-loop");
+	if (!skip.has("loop")) {
+		const hops = countLoopHops(cdnLoop);
+		if (hops >= MAX_LOOP_HOPS) return toProblemResponse("loop_detected", { detail: "loop" });
+	}
+	const url = new URL(request.url);
+	const base = originBase(env.ORIGIN);
+	const headers = skip.has("request-headers")
+		? request.headers
+		: toUpstreamHeaders(request.headers, {
+				clientIp: request.headers.get("cf-connecting-ip") ?? undefined,
+				proto: url.protocol.replace(":", ""),
+				host: url.host,
+				...(skip.has("loop") ? {} : { cdnLoop: withLoopEntry(cdnLoop) }),
+			});
+	const controller = skip.has("deadline") ? undefined : new AbortController();
+	const timer = controller ? setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS) : undefined;
+	const response = await fetch(toOriginUrl(base, url.protocol, toPathAndQuery(request.url)), {
+		method: request.method,
+		headers,
+		body: request.body,
+		redirect: "manual",
+		...(controller ? { signal: controller.signal } : {}),
+	});
+	const length = skip.has("small-body") ? undefined : declaredBodyLength(response.headers);
+	let body: ArrayBuffer | ReadableStream | null = response.body;
+	if (response.body !== null && length !== undefined && length <= SMALL_BODY_BYTES) {
+		body = await response.arrayBuffer();
+	} else if (response.body !== null && !skip.has("small-body")) {
+		const pass = toPassThrough(length);
+		ctx.waitUntil(response.body.pipeTo(pass.writable).catch(() => {}));
+		body = pass.readable;
+	}
+	if (timer !== undefined) clearTimeout(timer);
+	if (skip.has("response-headers") && skip.has("rewrites")) return response;
+	const out = skip.has("response-headers") ? new Headers(response.headers) : withoutHopByHop(response.headers);
+	if (!skip.has("rewrites")) rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES });
+	return new Response(body, { status: response.status, statusText: response.statusText, headers: out });
+}
