@@ -178,10 +178,11 @@ export class CounterClient {
 		const check = replicas.revalidateIfDue(this.stubs, request.colo, now);
 		if (check) background(check);
 		// Leases handed back with a second ask: this isolate's own end here, others go to their object.
-		const foreign = (request.releases ?? []).filter((record) => !this.local.release(record, now));
-		if (foreign.length > 0) this.giveBack(foreign, background);
-		const { releases: _own, ...rest } = request;
-		return this.local.plan(key, rest, replicas.replica as Replica, now);
+		if (request.releases?.length) {
+			const foreign = request.releases.filter((record) => !this.local.release(record, now));
+			if (foreign.length > 0) this.giveBack(foreign, background);
+		}
+		return this.local.plan(key, request, replicas.replica as Replica, now);
 	}
 
 	/** One route call to `shard`, with the outcomes pending for it riding along. */

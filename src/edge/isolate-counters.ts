@@ -59,9 +59,8 @@ export class IsolateCounters {
 	): RoutePlan {
 		const core = this.coreFor(key);
 		core.adopt(replica, now);
-		// Planned here whatever the key (shardTry 2), and whole (no `known`): nothing crosses a wire.
-		const { known: _none, ...own } = request;
-		return core.route({ ...own, shardTry: 2 }, now, random) as RoutePlan;
+		// Planned here whatever the key, and whole: nothing crosses a wire. Its releases are the caller's.
+		return core.route(request, now, random, true) as RoutePlan;
 	}
 
 	/**
@@ -72,11 +71,9 @@ export class IsolateCounters {
 		if (this.cores.size === 0) return false;
 		const core = this.cores.get(shardOfLease(record.leaseId));
 		if (!core || !record.leaseId.includes(this.instance)) return false;
-		now ??= Date.now();
 		// The lease and the latency only: passive health is the counter object's, checked by the
 		// authority, and comes back here with the replica.
-		const { failures: _failures, status: _status, ...plain } = record;
-		core.applyOutcomes([plain], now);
+		core.endOwnLease(record, now ?? Date.now());
 		return true;
 	}
 

@@ -131,47 +131,44 @@ export class CounterCore {
 	 * counters live in another object is sent on there instead. Outcomes riding along are applied
 	 * first.
 	 */
-	route(request: ShardRouteRequest, now: number, random: () => number = Math.random): RouteReply {
+	route(
+		request: ShardRouteRequest,
+		now: number,
+		random: () => number = Math.random,
+		/** Planned here whatever the key, whole, its releases already applied: an isolate's own plan. */
+		here = false,
+	): RouteReply {
 		this.routed++;
-		if (request.releases?.length) this.applyOutcomes(request.releases, now);
+		if (!here && request.releases?.length) this.applyOutcomes(request.releases, now);
 		const state = this.mark?.state ?? 0;
 		const routing = this.routing;
 		const lb = findLoadBalancer(routing.snapshot, request.hostname);
-		if (lb && isForOtherShard(request, this.shardKey, lb)) {
+		if (lb && !here && isForOtherShard(request, this.shardKey, lb)) {
 			const shard = counterKeyFor(lb, request.colo ?? LOCAL_COLO);
 			return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard, state };
 		}
-		const colo = request.location?.colo;
-		const policies = routing.policies;
+		// The plan's clock and colo, read by the core's lookups (made once, below: route is synchronous).
+		this.planningAt = now;
+		this.planningColo = request.location?.colo;
 		const plan = planRoute(
 			routing.snapshot,
 			request.hostname,
 			{
 				...routing.planContext(now, random),
-				inFlight: (key) => this.leases.inFlight(key),
-				// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
-				latencyMs: (key) => {
-					const stored = this.latency.get(key);
-					return stored && updatePeakEwma(stored, 0, now).valueMs;
-				},
+				inFlight: this.inFlightOf,
+				latencyMs: this.latencyOf,
 				hashKey: request.clientIp,
 				// Slow start only while some origin is still warming: otherwise every share is 1.
-				...(now < routing.warmingUntil ? { warmth: (key: string) => routing.warmthOf(key, now) } : {}),
+				...(now < routing.warmingUntil ? { warmth: this.warmthOf } : {}),
 				steering: {
 					...(request.location ? { location: request.location } : {}),
-					facts: (poolId) =>
-						routing.poolFacts(
-							poolId,
-							now,
-							(key) => this.leases.inFlight(key),
-							colo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${colo}`),
-						),
+					facts: this.factsOf,
 				},
 				affinity: {
 					...(request.pin ? { pin: request.pin } : {}),
 					key: lb ? toAffinityKey(lb, request) : undefined,
-					drainingSince: (key) => routing.drains.get(key)?.since,
-					hashPolicyFor: (poolId) => policies.hashPolicyFor(poolId),
+					drainingSince: this.drainingSinceOf,
+					hashPolicyFor: this.hashPolicyOf,
 				},
 			},
 			lb,
@@ -179,8 +176,43 @@ export class CounterCore {
 		if (!plan.ok) return plan;
 		const leaseId = this.leases.take((plan.attempts[0] as { key: string }).key, now);
 		// The Worker's replica is this state: send only what it cannot fill in from it.
-		const compact = request.known === state ? toCompactPlan(plan, state, leaseId) : undefined;
+		const compact = !here && request.known === state ? toCompactPlan(plan, state, leaseId) : undefined;
 		return compact ?? { ...plan, state, leaseId };
+	}
+
+	/**
+	 * The lookups planning makes, made once per core rather than once per plan (a request's CPU is
+	 * counted in microseconds): they read the plan's clock and colo from the fields route sets.
+	 */
+	private planningAt = 0;
+	private planningColo: string | undefined;
+	private readonly inFlightOf = (key: string) => this.leases.inFlight(key);
+	/** Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers. */
+	private readonly latencyOf = (key: string) => {
+		const stored = this.latency.get(key);
+		return stored && updatePeakEwma(stored, 0, this.planningAt).valueMs;
+	};
+	private readonly warmthOf = (key: string) => this.routing.warmthOf(key, this.planningAt);
+	private readonly factsOf = (poolId: string) =>
+		this.routing.poolFacts(
+			poolId,
+			this.planningAt,
+			this.inFlightOf,
+			this.planningColo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${this.planningColo}`),
+		);
+	private readonly drainingSinceOf = (key: string) => this.routing.drains.get(key)?.since;
+	private readonly hashPolicyOf = (poolId: string) => this.routing.policies.hashPolicyFor(poolId);
+
+	/**
+	 * The outcome of a request an isolate planned itself: its lease ends and the serving origin's
+	 * latency is learnt. Passive health is the counter object's (checked by the authority, back here
+	 * with the replica), so failures and statuses are not read: a served request counts as served.
+	 */
+	endOwnLease(record: OutcomeRecord, now: number): void {
+		this.leases.release(record.leaseId);
+		if (record.servedBy === undefined) return;
+		this.routing.outliers.succeeded(record.servedBy);
+		this.learnLatency(record, now);
 	}
 
 	/**
@@ -199,15 +231,19 @@ export class CounterCore {
 			if (record.status !== undefined && record.status >= 500)
 				this.noteFailure(record.servedBy, `status ${record.status}`, now);
 			else this.routing.outliers.succeeded(record.servedBy);
-			if (record.ttfbMs !== undefined) {
-				this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
-				if (record.colo) {
-					const key = `${poolOfKey(record.servedBy)}\u0000${record.colo}`;
-					this.coloLatency.set(key, updatePeakEwma(this.coloLatency.get(key), record.ttfbMs, now));
-				}
-			}
+			this.learnLatency(record, now);
 		}
 		return released;
+	}
+
+	/** The serving origin's time to first byte, into its EWMAs (and its pool's from the request's colo). */
+	private learnLatency(record: OutcomeRecord, now: number): void {
+		if (record.servedBy === undefined || record.ttfbMs === undefined) return;
+		this.latency.set(record.servedBy, updatePeakEwma(this.latency.get(record.servedBy), record.ttfbMs, now));
+		if (record.colo) {
+			const key = `${poolOfKey(record.servedBy)}\u0000${record.colo}`;
+			this.coloLatency.set(key, updatePeakEwma(this.coloLatency.get(key), record.ttfbMs, now));
+		}
 	}
 
 	/** A failed request to `key`: may eject it here at once; the authority hears of it next. */
