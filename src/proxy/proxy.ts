@@ -12,7 +12,7 @@
 import { toOriginUrl } from "../config/origin-address";
 import type { FailureKind } from "../contract/failure";
 import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
-import type { Attempt, Pin, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
+import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
 import { DeadlineTimer } from "../deadline";
 import {
 	AFFINITY_COOKIE,
@@ -91,7 +91,12 @@ export async function proxyRequest(
 	}
 	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
 	const affinityHooks = hooks.affinity;
-	const pin = affinityHooks ? await readPinOf(request, url, affinityHooks.keys, now()) : undefined;
+	// Only a request that carries the cookie waits for the keys (an await costs every other request).
+	const cookie = affinityHooks ? request.headers.get("cookie") : null;
+	const pin =
+		affinityHooks && cookie?.includes(AFFINITY_COOKIE)
+			? await readPin(cookie, url.hostname, await keysOrNone(affinityHooks.keys), now())
+			: undefined;
 	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
@@ -107,7 +112,9 @@ export async function proxyRequest(
 	// One timer for every deadline of this request (the registry's answer, each attempt's headers).
 	const timer = new DeadlineTimer();
 	try {
-		plan = await planner.route(routeRequest, timer);
+		// A plan made in the isolate comes as a value: no await for it.
+		const planned = planner.route(routeRequest, timer);
+		plan = planned instanceof Promise ? await planned : planned;
 		// What the isolate did not know yet (a changed configuration): header affinity's headers, or
 		// that the load balancer now steers by location. Ask once more with them, handing back the
 		// first plan's lease.
@@ -325,18 +332,6 @@ async function keysOrNone(
 		console.error("switchyard: no session affinity keys", error);
 		return [];
 	}
-}
-
-/** The pin of a request that carries our cookie (keys are asked for only then). */
-async function readPinOf(
-	request: Request,
-	url: URL,
-	keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[],
-	nowMs: number,
-): Promise<Pin | undefined> {
-	const cookie = request.headers.get("cookie");
-	if (!cookie?.includes(AFFINITY_COOKIE)) return undefined;
-	return readPin(cookie, url.hostname, await keysOrNone(keys), nowMs);
 }
 
 /** Whether the isolate's retry budget would allow one more attempt now (without taking it). */
