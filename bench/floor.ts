@@ -123,8 +123,9 @@ export default {
 			body = pass.readable;
 		}
 		clearTimeout(timer);
-		const out = withoutHopByHop(response.headers);
-		rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES });
+		const present: string[] = [];
+		const out = withoutHopByHop(response.headers, present);
+		rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES }, present);
 		return new Response(body, { status: response.status, statusText: response.statusText, headers: out });
 	},
 };

@@ -37,10 +37,16 @@ function copyWithout(headers: Headers, drop: (name: string) => boolean): Headers
 	return out;
 }
 
-/** A copy of `headers` without hop-by-hop headers. */
-export function withoutHopByHop(headers: Headers): Headers {
+/**
+ * A copy of `headers` without hop-by-hop headers. `seen` collects the names present (lowercase), so
+ * that later rules need not ask the runtime for headers that are not there (redirects.ts).
+ */
+export function withoutHopByHop(headers: Headers, seen?: string[]): Headers {
 	const named = connectionNamed(headers.get("connection"));
-	return copyWithout(headers, (name) => HOP_BY_HOP.has(name) || named?.has(name) === true);
+	return copyWithout(headers, (name) => {
+		seen?.push(name);
+		return HOP_BY_HOP.has(name) || named?.has(name) === true;
+	});
 }
 
 export interface ForwardedInfo {

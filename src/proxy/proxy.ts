@@ -373,8 +373,9 @@ function toClientResponse(
 	},
 ): Response {
 	const { debug, hooks, done } = options;
-	const headers = withoutHopByHop(response.headers);
-	rewriteOriginHeaders(headers, options.rewrite);
+	const present: string[] = [];
+	const headers = withoutHopByHop(response.headers, present);
+	rewriteOriginHeaders(headers, options.rewrite, present);
 	if (options.setCookie) headers.append("set-cookie", options.setCookie);
 	if (debug) {
 		headers.set("x-switchyard-origin", toHeaderValue(debug.origin));

@@ -118,9 +118,16 @@ export interface OriginRewriteInit {
 }
 
 const URL_HEADERS = ["location", "content-location"] as const;
+/** Every header a rewrite may touch. */
+const REWRITTEN = new Set<string>([...URL_HEADERS, "refresh", "set-cookie"]);
 
-/** Rewrites, in `headers` (the client response's own copy), what names the origin (see the top of the file). */
-export function rewriteOriginHeaders(headers: Headers, init: OriginRewriteInit): void {
+/**
+ * Rewrites, in `headers` (the client response's own copy), what names the origin (see the top of
+ * the file). `present`: the names the response has (withoutHopByHop collects them), when known:
+ * each header asked of the runtime costs a call, and most responses have none of these.
+ */
+export function rewriteOriginHeaders(headers: Headers, init: OriginRewriteInit, present?: readonly string[]): void {
+	if (present && !present.some((name) => REWRITTEN.has(name))) return;
 	let rewrite: OriginRewrite | undefined;
 	const context = () => {
 		rewrite ??= toOriginRewrite(init.base, init.clientUrl);

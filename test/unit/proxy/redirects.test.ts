@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { toOriginBase } from "../../../src/config/origin-address";
 import type { OriginBase } from "../../../src/contract/route";
+import { withoutHopByHop } from "../../../src/proxy/headers";
 import {
 	rewriteOriginHeaders,
 	toClientRefresh,
@@ -197,6 +198,29 @@ describe("rewriteOriginHeaders", () => {
 		expect(headers.get("refresh")).toBe("0; url=https://app.example.com/later");
 		expect(headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Domain=example.com", "c=3"]);
 		expect(headers.get("content-type")).toBe("text/html");
+	});
+
+	it("with the names withoutHopByHop saw, rewrites the same, and asks nothing of a response without them", () => {
+		const seen: string[] = [];
+		const headers = withoutHopByHop(originHeaders(), seen);
+		rewriteOriginHeaders(headers, { base, clientUrl, proxy: {} }, seen);
+		expect(headers.get("location")).toBe("https://app.example.com/next");
+		expect(headers.get("refresh")).toBe("0; url=https://app.example.com/later");
+		expect(headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Domain=example.com", "c=3"]);
+
+		const plain = new Headers({ "content-type": "text/plain", "content-length": "2" });
+		const asked: string[] = [];
+		const spy = new Proxy(plain, {
+			get(target, property) {
+				if (typeof property === "string" && ["get", "has", "getSetCookie"].includes(property)) asked.push(property);
+				const value = Reflect.get(target, property, target);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		rewriteOriginHeaders(spy, { base, clientUrl, proxy: {} }, ["content-type", "content-length"]);
+		expect(asked).toEqual([]);
+		rewriteOriginHeaders(spy, { base, clientUrl, proxy: {} });
+		expect(asked.length).toBeGreaterThan(0);
 	});
 
 	it("rewrites by default (settings absent)", () => {
