@@ -27,6 +27,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type OriginBase, toOriginBase, toOriginUrl } from "../src/config/origin-address";
+import { DeadlineTimer } from "../src/deadline";
 import { declaredBodyLength, toPassThrough } from "../src/proxy/bodies";
 import { toUpstreamHeaders, withoutHopByHop } from "../src/proxy/headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "../src/proxy/loop";
@@ -101,8 +102,10 @@ export default {
 			host: url.host,
 			cdnLoop: withLoopEntry(cdnLoop),
 		});
+		// As Switchyard: one deadline timer, armed and never cleared (src/deadline.ts), a wait that ends just stops.
 		const controller = new AbortController();
-		const timer = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
+		const timer = new DeadlineTimer();
+		timer.start(HEADERS_TIMEOUT_MS, () => controller.abort());
 		const response = await fetch(toOriginUrl(base, url.protocol, toPathAndQuery(request.url)), {
 			method: request.method,
 			headers,
@@ -122,7 +125,7 @@ export default {
 			ctx.waitUntil(response.body.pipeTo(pass.writable).catch(() => {}));
 			body = pass.readable;
 		}
-		clearTimeout(timer);
+		timer.stop();
 		const present: string[] = [];
 		const out = withoutHopByHop(response.headers, present);
 		rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES }, present);
@@ -151,7 +154,8 @@ async function withSkips(request: Request, env: Env, ctx: ExecutionContext, skip
 				...(skip.has("loop") ? {} : { cdnLoop: withLoopEntry(cdnLoop) }),
 			});
 	const controller = skip.has("deadline") ? undefined : new AbortController();
-	const timer = controller ? setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS) : undefined;
+	const timer = controller ? new DeadlineTimer() : undefined;
+	timer?.start(HEADERS_TIMEOUT_MS, () => controller?.abort());
 	const response = await fetch(toOriginUrl(base, url.protocol, toPathAndQuery(request.url)), {
 		method: request.method,
 		headers,
@@ -168,7 +172,7 @@ async function withSkips(request: Request, env: Env, ctx: ExecutionContext, skip
 		ctx.waitUntil(response.body.pipeTo(pass.writable).catch(() => {}));
 		body = pass.readable;
 	}
-	if (timer !== undefined) clearTimeout(timer);
+	timer?.stop();
 	if (skip.has("response-headers") && skip.has("rewrites")) return response;
 	const out = skip.has("response-headers") ? new Headers(response.headers) : withoutHopByHop(response.headers);
 	if (!skip.has("rewrites")) rewriteOriginHeaders(out, { base, clientUrl: url, proxy: REWRITES });
