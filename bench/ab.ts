@@ -20,9 +20,9 @@ import {
 	compatibilityFlags,
 	PROJECT_ROOT,
 } from "./bundle.ts";
-import { runLoad } from "./load.ts";
+import { alternate, requireWrk, type Side } from "./load.ts";
 import { startOrigins } from "./origins.ts";
-import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
+import { cleanUp, cleanUpOnSignals, wasInterrupted } from "./processes.ts";
 import { median } from "./report.ts";
 import { configureSwitchyard } from "./switchyard.ts";
 import { durableObjectsOf, startWorkerd } from "./workerd.ts";
@@ -40,12 +40,8 @@ const { values } = parseArgs({
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
-	const wrk = findExecutable("wrk");
-	if (!wrk) {
-		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
-		process.exitCode = 2;
-		return;
-	}
+	const wrk = requireWrk(log);
+	if (!wrk) return;
 	cleanUpOnSignals();
 	const token = "bench-ab-token";
 	const against = values.against;
@@ -58,7 +54,7 @@ async function main(): Promise<void> {
 		bundleSwitchyardFrom(PROJECT_ROOT),
 	]);
 	const origins = await startOrigins();
-	const sides = [];
+	const sides: Side[] = [];
 	if (against) {
 		const server = await startWorkerd({
 			name: `ab-${against}`,
@@ -68,7 +64,7 @@ async function main(): Promise<void> {
 			text: { ORIGIN: origins.map((origin) => origin.url).join(",") },
 			...(against === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 		});
-		sides.push({ name: "A", server, cpu: [] as number[], rps: [] as number[], p50: [] as number[] });
+		sides.push({ name: "A", url: server.url, pid: server.child.process.pid, results: [] });
 	}
 	for (const [name, bundle, root] of [
 		["A", a, aRoot],
@@ -84,32 +80,21 @@ async function main(): Promise<void> {
 			durableObjects: durableObjectsOf(root),
 		});
 		await configureSwitchyard(server.url, token, "round_robin", origins, values.scope);
-		sides.push({ name, server, cpu: [] as number[], rps: [] as number[], p50: [] as number[] });
+		sides.push({ name, url: server.url, pid: server.child.process.pid, results: [] });
 	}
-	const runs = Number(values.runs);
-	for (let run = 0; run < runs; run++) {
-		for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
-			const result = await runLoad({
-				wrk,
-				url: side.server.url,
-				connections: Number(values.connections),
-				durationS: Number(values.seconds),
-				warmupS: 1,
-				pid: side.server.child.process.pid,
-			});
-			if (result.errors > 0) throw new Error(`${side.name}: ${result.errors} failed requests`);
-			side.cpu.push(result.cpuUsPerRequest ?? Number.NaN);
-			side.rps.push(result.requestsPerS);
-			side.p50.push(result.p50Ms);
-			log(
-				`[${run + 1}/${runs}] ${side.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req, ${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms`,
-			);
-		}
-	}
+	await alternate(
+		wrk,
+		sides,
+		{ runs: Number(values.runs), connections: Number(values.connections), durationS: Number(values.seconds) },
+		log,
+	);
 	for (const side of sides) {
 		const label = side.name === "A" ? `A (${against ?? values.ref})` : "B (working tree)";
+		const cpu = side.results.map((result) => result.cpuUsPerRequest ?? Number.NaN);
+		const rps = median(side.results.map((result) => result.requestsPerS));
+		const p50 = median(side.results.map((result) => result.p50Ms));
 		process.stdout.write(
-			`${label}: ${median(side.cpu).toFixed(0)} µs CPU/req [${side.cpu.map((x) => x.toFixed(0)).join(" ")}], ${median(side.rps).toFixed(0)} req/s, p50 ${median(side.p50).toFixed(3)} ms\n`,
+			`${label}: ${median(cpu).toFixed(0)} µs CPU/req [${cpu.map((x) => x.toFixed(0)).join(" ")}], ${rps.toFixed(0)} req/s, p50 ${p50.toFixed(3)} ms\n`,
 		);
 	}
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./bundle.ts";
-import { runChild } from "./processes.ts";
+import { findExecutable, runChild } from "./processes.ts";
 
 export interface LoadOptions {
 	/** Path of the wrk binary. */
@@ -84,5 +84,52 @@ export function cpuSeconds(pid: number): number | undefined {
 		return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 	} catch {
 		return undefined;
+	}
+}
+
+/** The wrk binary, or undefined after saying how to install it (exit code 2: the benchmark could not run). */
+export function requireWrk(log: (line: string) => void): string | undefined {
+	const wrk = findExecutable("wrk");
+	if (!wrk) {
+		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
+		process.exitCode = 2;
+	}
+	return wrk;
+}
+
+export interface Side {
+	readonly name: string;
+	readonly url: string;
+	/** The serving process: its CPU time per request is measured. */
+	readonly pid: number | undefined;
+	readonly results: LoadResult[];
+}
+
+/**
+ * Runs every side `runs` times (1 s warm-up each), the order reversed run by run (A B, B A, …), so
+ * that the machine's swings fall on every side alike. A failed request stops the comparison.
+ */
+export async function alternate(
+	wrk: string,
+	sides: readonly Side[],
+	options: { readonly runs: number; readonly connections: number; readonly durationS: number },
+	log: (line: string) => void,
+): Promise<void> {
+	for (let run = 0; run < options.runs; run++) {
+		for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
+			const result = await runLoad({
+				wrk,
+				url: side.url,
+				connections: options.connections,
+				durationS: options.durationS,
+				warmupS: 1,
+				...(side.pid === undefined ? {} : { pid: side.pid }),
+			});
+			if (result.errors > 0) throw new Error(`${side.name}: ${result.errors} failed requests`);
+			side.results.push(result);
+			log(
+				`[${run + 1}/${options.runs}] ${side.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req, ${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(3)} ms`,
+			);
+		}
 	}
 }

@@ -17,9 +17,9 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { bundleReference, bundleSwitchyard, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
-import { runLoad } from "./load.ts";
+import { requireWrk, runLoad } from "./load.ts";
 import { startOrigins } from "./origins.ts";
-import { cleanUp, cleanUpOnSignals, findExecutable, freePort, wasInterrupted } from "./processes.ts";
+import { cleanUp, cleanUpOnSignals, freePort, wasInterrupted } from "./processes.ts";
 import { type CpuProfile, summarise } from "./profile-summary.ts";
 import { configureSwitchyard } from "./switchyard.ts";
 import { POLICIES } from "./targets.ts";
@@ -120,12 +120,8 @@ async function startTarget(id: string, inspectorPort: number, origins: Awaited<R
 }
 
 async function main(): Promise<void> {
-	const wrk = findExecutable("wrk");
-	if (!wrk) {
-		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
-		process.exitCode = 2;
-		return;
-	}
+	const wrk = requireWrk(log);
+	if (!wrk) return;
 	cleanUpOnSignals();
 	const target = values.target as string;
 	const connections = Number(values.connections);

@@ -10,9 +10,9 @@
 import { parseArgs } from "node:util";
 import { bundleReference, compatibilityDate, compatibilityFlags } from "./bundle.ts";
 import { RULES } from "./floor-rules.ts";
-import { runLoad } from "./load.ts";
+import { alternate, requireWrk, type Side } from "./load.ts";
 import { startOrigins } from "./origins.ts";
-import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
+import { cleanUp, cleanUpOnSignals, wasInterrupted } from "./processes.ts";
 import { median } from "./report.ts";
 import { startWorkerd } from "./workerd.ts";
 
@@ -39,17 +39,13 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 async function main(): Promise<void> {
-	const wrk = findExecutable("wrk");
-	if (!wrk) {
-		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
-		process.exitCode = 2;
-		return;
-	}
+	const wrk = requireWrk(log);
+	if (!wrk) return;
 	cleanUpOnSignals();
 	const [bare, floor] = await Promise.all([bundleReference("bare.ts"), bundleReference("floor.ts")]);
 	const origins = await startOrigins();
 	const ORIGIN = origins.map((origin) => origin.url).join(",");
-	const sides = [];
+	const sides: (Side & { readonly variant: Variant })[] = [];
 	for (const variant of VARIANTS) {
 		const server = await startWorkerd({
 			name: variant.name.replaceAll(" ", "-"),
@@ -58,36 +54,31 @@ async function main(): Promise<void> {
 			compatibilityFlags: compatibilityFlags(),
 			text: { ORIGIN, ...(variant.skip ? { SKIP: variant.skip } : {}) },
 		});
-		sides.push({ variant, server, cpu: [] as number[], rps: [] as number[] });
+		sides.push({ name: variant.name, variant, url: server.url, pid: server.child.process.pid, results: [] });
 	}
 	const runs = Number(values.runs);
-	for (let run = 0; run < runs; run++) {
-		for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
-			const result = await runLoad({
-				wrk,
-				url: side.server.url,
-				connections: Number(values.connections),
-				durationS: Number(values.seconds),
-				warmupS: 1,
-				pid: side.server.child.process.pid,
-			});
-			if (result.errors > 0) throw new Error(`${side.variant.name}: ${result.errors} failed requests`);
-			side.cpu.push(result.cpuUsPerRequest ?? Number.NaN);
-			side.rps.push(result.requestsPerS);
-			log(`[${run + 1}/${runs}] ${side.variant.name}: ${result.cpuUsPerRequest?.toFixed(0)} µs CPU/req`);
-		}
-	}
-	const floorCpu = median(sides[1]?.cpu ?? []);
+	await alternate(
+		wrk,
+		sides,
+		{ runs, connections: Number(values.connections), durationS: Number(values.seconds) },
+		log,
+	);
+	const cpuOf = (side: Side) => median(side.results.map((result) => result.cpuUsPerRequest ?? Number.NaN));
+	const floorCpu = cpuOf(sides[1] as Side);
 	const lines = [
 		`medians of ${runs} × ${values.seconds} s at ${values.connections} connections`,
 		"variant                              µs CPU/req  req/s   floor − variant",
 		"-----------------------------------  ----------  ------  ---------------",
 	];
 	for (const side of sides) {
-		const cpu = median(side.cpu);
+		const cpu = cpuOf(side);
 		const price = side.variant.name === "floor" ? "" : `${(floorCpu - cpu).toFixed(0)} µs`;
 		lines.push(
-			`${side.variant.name.padEnd(35)}  ${cpu.toFixed(0).padStart(10)}  ${median(side.rps).toFixed(0).padStart(6)}  ${price.padStart(15)}`,
+			`${side.variant.name.padEnd(35)}  ${cpu.toFixed(0).padStart(10)}  ${median(
+				side.results.map((result) => result.requestsPerS),
+			)
+				.toFixed(0)
+				.padStart(6)}  ${price.padStart(15)}`,
 		);
 	}
 	process.stdout.write(`${lines.join("\n")}\n`);
