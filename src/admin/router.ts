@@ -5,20 +5,31 @@
  * configuration version is the ETag; writes honour If-Match (412 when stale) and `?dry_run=1`.
  */
 import { type IRequest, Router, StatusError } from "itty-router";
-import type { Collection, ConfigOperation } from "../config/operations";
+import type { Collection } from "../config/operations";
 import type { WriteResult } from "../contract/status";
 import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
-import { authenticate, type Caller } from "./auth";
+import { authenticate } from "./auth";
 import { readJsonObject } from "./body";
-import { AdminError, ENVELOPE_TAKEN, ERROR_CODES, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
+import { addCloudflareRoutes } from "./cloudflare-routes";
+import { AdminError, ENVELOPE_TAKEN, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
+import {
+	type AdminRequest,
+	type Args,
+	change,
+	listOf,
+	param,
+	throwIfRefused,
+	toEtag,
+	toIfMatchVersion,
+	writeOptions,
+} from "./handlers";
+
+export { toIfMatchVersion };
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
 export const ADMIN_API_BASE = "/_lb/api";
-
-type AdminRequest = IRequest & { caller: Caller };
-type Args = [env: Env, ctx: ExecutionContext];
 
 const COLLECTIONS: readonly Collection[] = ["monitors", "pools", "load_balancers"];
 const READ_METHODS = new Set(["GET", "HEAD"]);
@@ -30,89 +41,6 @@ async function withCaller(request: IRequest, env: Env): Promise<undefined> {
 	}
 	(request as AdminRequest).caller = caller;
 	return undefined;
-}
-
-function toEtag(version: number): string {
-	return `"${version}"`;
-}
-
-/** If-Match as a config version: undefined when absent or "*", an error when unreadable. */
-export function toIfMatchVersion(header: string | null): number | undefined {
-	if (header === null || header.trim() === "*") return undefined;
-	const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-	if (!match)
-		throw new AdminError("invalid_request", `If-Match must be a configuration version such as "3", got ${header}`);
-	return Number(match[1]);
-}
-
-function isDryRun(request: IRequest): boolean {
-	return ["1", "true"].includes(String(request.query.dry_run ?? ""));
-}
-
-function writeOptions(request: AdminRequest) {
-	return {
-		ifMatch: toIfMatchVersion(request.headers.get("if-match")),
-		dryRun: isDryRun(request),
-		actor: request.caller.actor,
-	};
-}
-
-function param(request: IRequest, name: string): string {
-	const raw = String(request.params[name] ?? "");
-	try {
-		return decodeURIComponent(raw);
-	} catch {
-		// Not valid percent-encoding: no object can have that name.
-		throw new AdminError("not_found", `no object named "${raw}"`);
-	}
-}
-
-/** Turns a refused write into the envelope error that fits it. */
-function throwIfRefused(
-	result: WriteResult,
-	ifMatch: number | undefined,
-): asserts result is Extract<WriteResult, { ok: true }> {
-	if (result.ok) return;
-	if (result.status === 400) {
-		throw new AdminError("invalid_config", "the configuration was not changed", {
-			messages: ["the configuration was not changed"],
-			errors: result.errors.map((error) => ({
-				code: ERROR_CODES.invalid_config,
-				message: `${error.path}: ${error.message}`,
-				field: error.path,
-			})),
-		});
-	}
-	if (result.status === 412) {
-		throw new AdminError(
-			"precondition_failed",
-			`If-Match names version ${ifMatch}, but the configuration is at version ${result.version}; read it again`,
-			{ headers: { etag: toEtag(result.version) } },
-		);
-	}
-	if (result.status === 413) {
-		throw new AdminError("payload_too_large", result.message, {
-			errors: [{ code: ERROR_CODES.payload_too_large, message: result.message, field: result.field }],
-		});
-	}
-	throw new AdminError(result.status === 404 ? "not_found" : "conflict", result.message);
-}
-
-async function listOf(env: Env, collection: Collection): Promise<unknown[]> {
-	const { json } = await getAuthority(env).getConfig();
-	return (JSON.parse(json) as Record<Collection, unknown[]>)[collection];
-}
-
-async function change(request: AdminRequest, env: Env, op: ConfigOperation, status = 200): Promise<Response> {
-	const options = writeOptions(request);
-	const result = await getAuthority(env).changeConfig(op, options);
-	throwIfRefused(result, options.ifMatch);
-	return toSuccessJson(result.resultJson, {
-		status: options.dryRun ? 200 : status,
-		messages: result.messages,
-		headers: { etag: toEtag(result.version) },
-		extra: { dry_run: options.dryRun, changes: result.changes },
-	});
 }
 
 function toErrorResponse(error: unknown): Response {
@@ -174,7 +102,7 @@ router
 	});
 
 for (const collection of COLLECTIONS) {
-	const keyName = collection === "load_balancers" ? "hostname" : "id";
+	const keyName = collection === "load_balancers" ? "hostname or id" : "id";
 	const keyOf = (request: IRequest) => {
 		const key = param(request, "key");
 		return collection === "load_balancers" ? key.toLowerCase() : key;
@@ -270,6 +198,8 @@ router
 		}
 		return toSuccess(result, "version" in result ? { headers: { etag: toEtag(result.version) } } : {});
 	});
+
+addCloudflareRoutes(router);
 
 router.post("/affinity/rotate", async (request, env) => {
 	// An empty body rotates; a JSON body may say { "drop_earlier_keys": true }.

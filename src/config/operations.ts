@@ -60,7 +60,7 @@ function keyOf(target: Collection | "origins", item: Item): string {
 }
 
 /** Where a pool id is still used by a load balancer, or undefined when it is not. */
-function poolReference(lb: Item, poolId: string): string | undefined {
+export function poolReference(lb: Item, poolId: string): string | undefined {
 	if ((lb.default_pools as unknown[] | undefined)?.includes(poolId)) return "default_pools";
 	if (lb.fallback_pool === poolId) return "fallback_pool";
 	for (const field of POOL_MAP_FIELDS) {
