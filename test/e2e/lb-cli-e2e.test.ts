@@ -5,7 +5,7 @@
  * non-zero with the reason.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,10 +42,17 @@ interface Run {
 
 /** Runs `node scripts/lb.ts ...args` against the test's wrangler dev. */
 function lb(...args: string[]): Promise<Run> {
+	return lbWith({ SWITCHYARD_URL: wrangler.url, SWITCHYARD_TOKEN: TOKEN }, ...args);
+}
+
+/** Runs `node scripts/lb.ts ...args` with these variables set (undefined: removed) over the test's environment. */
+function lbWith(vars: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
+	const env: Record<string, string | undefined> = { ...process.env, ...vars };
+	for (const [name, value] of Object.entries(vars)) if (value === undefined) delete env[name];
 	const child = spawn(process.execPath, ["scripts/lb.ts", ...args], {
 		cwd: PROJECT_ROOT,
 		stdio: ["ignore", "pipe", "pipe"],
-		env: { ...process.env, SWITCHYARD_URL: wrangler.url, SWITCHYARD_TOKEN: TOKEN },
+		env,
 	});
 	let stdout = "";
 	let stderr = "";
@@ -82,8 +89,15 @@ function config(overrides: { minimum_origins?: number; weight?: number } = {}) {
 			},
 		],
 		// Exact shares: who plans must not depend on how busy the machine is (the latency budget, off).
+		// No slow start: an origin added by `lb origins add` takes its full share at once.
 		load_balancers: [
-			{ name: "localhost", default_pools: ["main"], proxy: { debug_headers: true }, counter_rtt_budget_ms: 0 },
+			{
+				name: "localhost",
+				default_pools: ["main"],
+				proxy: { debug_headers: true },
+				counter_rtt_budget_ms: 0,
+				slow_start_s: 0,
+			},
 		],
 	};
 }
@@ -127,6 +141,12 @@ describe("npm run lb (scripts/lb.ts)", () => {
 		expect(run.stdout).toMatch(/^version \d+: changed$/m);
 		expect(run.stdout).toContain("+ pool main\n");
 		expect(run.stdout).toContain("+ load balancer localhost\n");
+		// Both origins are loopback IPs: one note for the run, naming both (issue 17, item 4).
+		const notes = run.stdout.split("\n").filter((line) => line.includes("IP address"));
+		expect(notes).toHaveLength(1);
+		expect(notes[0]).toContain("pools[0].origins[0].address");
+		expect(notes[0]).toContain("pools[0].origins[1].address");
+		expect(notes[0]).toContain("a deployed Worker cannot fetch raw IPs");
 	});
 
 	it("dry-runs a changed file: shows the change, stores nothing", async () => {
@@ -241,5 +261,135 @@ describe("npm run lb (scripts/lb.ts)", () => {
 		expect(unknown.stdout).toBe("");
 		expect(unknown.stderr).toContain('unknown command "frobnicate"');
 		expect(unknown.stderr).toContain("usage: npm run lb");
+	});
+});
+
+describe("npm run lb: pools, origins and load balancers (issue 17, item 4)", () => {
+	it("lists pools, a pool's origins and the load balancers, as tables and as --json", async () => {
+		const listed = await lb("pools");
+		expect(listed.code, listed.stderr).toBe(0);
+		expect(listed.stdout.split("\n")[0]?.split(/\s+/)).toEqual(["POOL", "NAME", "ENABLED", "MONITOR", "ORIGINS"]);
+		expect(listed.stdout).toMatch(/^main\s+main\s+yes\s+-\s+2\/2$/m);
+		const pools = await lb("pools", "--json");
+		expect((JSON.parse(pools.stdout) as { id: string }[]).map((pool) => pool.id)).toEqual(["main"]);
+		// A read changes nothing: --dry-run is taken and the answer is the same.
+		expect((await lb("pools", "--dry-run")).stdout).toBe(listed.stdout);
+
+		const origins = await lb("origins", "main");
+		expect(origins.code, origins.stderr).toBe(0);
+		expect(origins.stdout).toMatch(new RegExp(`^a\\s+${a.url}\\s+1\\s+yes$`, "m"));
+		expect(origins.stdout).toMatch(new RegExp(`^b\\s+${b.url}\\s+1\\s+yes$`, "m"));
+		const originsJson = await lb("origins", "main", "--json");
+		expect((JSON.parse(originsJson.stdout) as { name: string }[]).map((origin) => origin.name)).toEqual(["a", "b"]);
+
+		const lbs = await lb("lbs");
+		expect(lbs.code, lbs.stderr).toBe(0);
+		expect(lbs.stdout).toMatch(/^localhost\s+[0-9a-f]{32}\s+yes\s+main\s+main\s+-$/m);
+		const lbsJson = JSON.parse((await lb("lbs", "--json")).stdout) as { name: string; id: string }[];
+		expect(lbsJson.map((item) => item.name)).toEqual(["localhost"]);
+		expect(lbsJson[0]?.id).toMatch(/^[0-9a-f]{32}$/);
+
+		const unknown = await lb("origins", "nope");
+		expect(unknown.code).toBe(1);
+		expect(unknown.stderr).toContain("error 1002");
+	});
+
+	it("adds and removes an origin, dry runs storing nothing; real traffic follows", async () => {
+		const c = await startOrigin({ name: "c" });
+		try {
+			const before = await version();
+			const dry = await lb("origins", "add", "main", "c", c.url, "--weight", "1", "--dry-run");
+			expect(dry.code, dry.stderr).toBe(0);
+			expect(dry.stdout).toMatch(/^dry run: would add origin main\/c \(nothing stored\)$/m);
+			expect(dry.stdout).toMatch(/^\+ origin main\/c$/m);
+			const dryJson = JSON.parse((await lb("origins", "add", "main", "c", c.url, "--dry-run", "--json")).stdout) as {
+				dry_run: boolean;
+				result: { name: string; address: string };
+			};
+			expect(dryJson).toMatchObject({ dry_run: true, result: { name: "c", address: c.url } });
+			expect(await version()).toBe(before);
+
+			const added = await lb("origins", "add", "main", "c", c.url, "--weight", "1");
+			expect(added.code, added.stderr).toBe(0);
+			expect(added.stdout).toMatch(/^added origin main\/c$/m);
+			expect(added.stdout).toMatch(/^\+ origin main\/c$/m);
+			// Three loopback origins now, one note.
+			expect(added.stdout.split("\n").filter((line) => line.includes("IP address"))).toHaveLength(1);
+			expect(await version()).toBe(before + 1);
+			const served = await sendMany(30);
+			expect(served.filter((origin) => origin === "c")).toHaveLength(10);
+			expect(c.received.filter((request) => request.url.startsWith("/cli?"))).toHaveLength(10);
+
+			const dryRemove = await lb("origins", "remove", "main", "c", "--dry-run");
+			expect(dryRemove.code, dryRemove.stderr).toBe(0);
+			expect(dryRemove.stdout).toMatch(/^dry run: would remove origin main\/c \(nothing stored\)$/m);
+			expect(dryRemove.stdout).toMatch(/^- origin main\/c$/m);
+			expect(await version()).toBe(before + 1);
+			const removed = JSON.parse((await lb("origins", "remove", "main", "c", "--json")).stdout) as {
+				dry_run: boolean;
+				changes: unknown[];
+			};
+			expect(removed.dry_run).toBe(false);
+			expect(removed.changes).toContainEqual({ kind: "origin", id: "main/c", change: "removed" });
+			const seenByC = c.received.length;
+			expect(await sendMany(10)).not.toContain("c");
+			expect(c.received.length).toBe(seenByC);
+		} finally {
+			await c.close();
+		}
+	});
+
+	it("refuses missing arguments and a bad weight with exit 2 and the command's usage", async () => {
+		const missing = await lb("origins", "add", "main", "c");
+		expect(missing.code).toBe(2);
+		expect(missing.stderr).toContain("origins add needs a pool id, an origin name and an address");
+		expect(missing.stderr).toContain("usage: npm run lb -- origins add <pool> <name> <address>");
+		const weight = await lb("origins", "add", "main", "c", "http://c.example", "--weight", "heavy");
+		expect(weight.code).toBe(2);
+		expect(weight.stderr).toContain('--weight must be a number, got "heavy"');
+		const noPool = await lb("origins");
+		expect(noPool.code).toBe(2);
+		expect(noPool.stderr).toContain("usage: npm run lb -- origins <pool>");
+	});
+
+	it("--help for every command exits 0 with that command's usage; an unknown one exits 2", async () => {
+		const commands = ["apply", "get", "status", "pools", "origins", "origins add", "origins remove", "lbs"];
+		commands.push("drain", "enable", "events", "rotate-affinity-key");
+		for (const command of commands) {
+			const run = await lb(...command.split(" "), "--help");
+			expect(run.code, command).toBe(0);
+			expect(run.stderr).toBe("");
+			expect(run.stdout.startsWith(`usage: npm run lb -- ${command} `), run.stdout).toBe(true);
+		}
+		const help = await lb("help", "origins", "remove");
+		expect(help.code).toBe(0);
+		expect(help.stdout.startsWith("usage: npm run lb -- origins remove <pool> <name>")).toBe(true);
+		const all = await lb("--help");
+		expect(all.code).toBe(0);
+		for (const command of commands) expect(all.stdout).toContain(`  ${command}`);
+		const unknown = await lb("frobnicate", "--help");
+		expect(unknown.code).toBe(2);
+		expect(unknown.stderr).toContain('unknown command "frobnicate"');
+	});
+
+	it("takes an empty SWITCHYARD_URL (or SWITCHYARD_TOKEN) as unset", async () => {
+		const unset = await lbWith({ SWITCHYARD_URL: undefined, SWITCHYARD_TOKEN: undefined }, "status", "--token", TOKEN);
+		const empty = await lbWith({ SWITCHYARD_URL: "", SWITCHYARD_TOKEN: "" }, "status", "--token", TOKEN);
+		// Whatever answers (or not) at the default URL, both runs see the same.
+		expect(empty.code).toBe(unset.code);
+		expect(empty.stderr).toBe(unset.stderr);
+		expect(empty.stderr).not.toContain("Invalid URL");
+		if (empty.code !== 0) expect(empty.stderr).toMatch(/http:\/\/localhost:8787|error \d+/);
+		// An empty token with no --token is no token (exit 2), not an empty Bearer.
+		const noToken = await lbWith(
+			{ SWITCHYARD_URL: wrangler.url, SWITCHYARD_TOKEN: "" },
+			"--url",
+			wrangler.url,
+			"pools",
+		);
+		if (!existsSync(join(PROJECT_ROOT, ".dev.vars"))) {
+			expect(noToken.code).toBe(2);
+			expect(noToken.stderr).toContain("no admin token");
+		}
 	});
 });
