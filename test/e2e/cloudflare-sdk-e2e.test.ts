@@ -22,7 +22,7 @@ let wrangler: WranglerDev;
 let a: OriginServer;
 let b: OriginServer;
 let stateDir: string;
-let client: Cloudflare;
+let sdk: Cloudflare;
 
 beforeAll(async () => {
 	[a, b] = await Promise.all([startOrigin({ name: "a" }), startOrigin({ name: "b" })]);
@@ -34,11 +34,12 @@ beforeAll(async () => {
 	});
 	const SWITCHYARD_URL = wrangler.url;
 	// README: Using Cloudflare's SDK (the README shows these lines; test/unit/readme-sdk.test.ts checks they match)
-	client = new Cloudflare({
+	const client = new Cloudflare({
 		baseURL: `${SWITCHYARD_URL}/_lb/api`,
 		apiToken: ADMIN_TOKEN,
 	});
 	// end of the README's lines
+	sdk = client;
 });
 
 afterAll(async () => {
@@ -62,7 +63,7 @@ async function fireCron(): Promise<void> {
 async function checkedHealth(poolId: string) {
 	const deadline = Date.now() + 10_000;
 	for (;;) {
-		const health = await client.loadBalancers.pools.health.get(poolId, { account_id });
+		const health = await sdk.loadBalancers.pools.health.get(poolId, { account_id });
 		const origins = Object.values(health.pop_health ?? {}).flatMap((place) => place.origins ?? []);
 		const checked = origins.every((origin) =>
 			(Object.values(origin) as { response_code?: number | null }[]).every((entry) => entry.response_code != null),
@@ -76,7 +77,7 @@ const ids = { monitor: "", pool: "", lb: "" };
 
 describe("Cloudflare's SDK against Switchyard", () => {
 	it("monitors: create, list, get, update, edit", async () => {
-		const monitor = await client.loadBalancers.monitors.create({
+		const monitor = await sdk.loadBalancers.monitors.create({
 			account_id,
 			type: "http",
 			method: "GET",
@@ -91,11 +92,11 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		expect(monitor.created_on).toEqual(expect.any(String));
 		ids.monitor = monitor.id as string;
 
-		const list = await client.loadBalancers.monitors.list({ account_id });
+		const list = await sdk.loadBalancers.monitors.list({ account_id });
 		expect(list.result.map((item) => item.id)).toEqual([ids.monitor]);
-		expect(await client.loadBalancers.monitors.get(ids.monitor, { account_id })).toEqual(monitor);
+		expect(await sdk.loadBalancers.monitors.get(ids.monitor, { account_id })).toEqual(monitor);
 
-		const updated = await client.loadBalancers.monitors.update(ids.monitor, {
+		const updated = await sdk.loadBalancers.monitors.update(ids.monitor, {
 			account_id,
 			type: "http",
 			path: "/health",
@@ -106,12 +107,12 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		});
 		expect(updated).toMatchObject({ id: ids.monitor, expected_codes: "2xx" });
 		expect(updated.description).toBeUndefined();
-		const edited = await client.loadBalancers.monitors.edit(ids.monitor, { account_id, description: "edited" });
+		const edited = await sdk.loadBalancers.monitors.edit(ids.monitor, { account_id, description: "edited" });
 		expect(edited).toMatchObject({ id: ids.monitor, expected_codes: "2xx", description: "edited" });
 	});
 
 	it("pools: create, list, get, update, edit, bulk edit", async () => {
-		const pool = await client.loadBalancers.pools.create({
+		const pool = await sdk.loadBalancers.pools.create({
 			account_id,
 			name: "sdk-pool",
 			monitor: ids.monitor,
@@ -121,13 +122,13 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		expect(pool.id).toMatch(/^[0-9a-f]{32}$/);
 		ids.pool = pool.id as string;
 
-		const list = await client.loadBalancers.pools.list({ account_id });
+		const list = await sdk.loadBalancers.pools.list({ account_id });
 		expect(list.result.map((item) => item.id)).toEqual([ids.pool]);
-		const byMonitor = await client.loadBalancers.pools.list({ account_id, monitor: ids.monitor });
+		const byMonitor = await sdk.loadBalancers.pools.list({ account_id, monitor: ids.monitor });
 		expect(byMonitor.result).toHaveLength(1);
-		expect(await client.loadBalancers.pools.get(ids.pool, { account_id })).toEqual(pool);
+		expect(await sdk.loadBalancers.pools.get(ids.pool, { account_id })).toEqual(pool);
 
-		const updated = await client.loadBalancers.pools.update(ids.pool, {
+		const updated = await sdk.loadBalancers.pools.update(ids.pool, {
 			account_id,
 			name: "sdk-pool",
 			monitor: ids.monitor,
@@ -138,19 +139,19 @@ describe("Cloudflare's SDK against Switchyard", () => {
 			],
 		});
 		expect(updated.origins?.map((origin) => origin.name)).toEqual(["a", "b"]);
-		const edited = await client.loadBalancers.pools.edit(ids.pool, { account_id, description: "edited" });
+		const edited = await sdk.loadBalancers.pools.edit(ids.pool, { account_id, description: "edited" });
 		expect(edited).toMatchObject({ id: ids.pool, description: "edited" });
 
-		const bulk = await client.loadBalancers.pools.bulkEdit({ account_id, notification_email: "" });
+		const bulk = await sdk.loadBalancers.pools.bulkEdit({ account_id, notification_email: "" });
 		expect(bulk.result.map((item) => [item.id, item.notification_email])).toEqual([[ids.pool, ""]]);
 	});
 
 	it("references, monitor previews and pool health (get, and create: a preview)", async () => {
-		const monitorRefs = await client.loadBalancers.monitors.references.get(ids.monitor, { account_id });
+		const monitorRefs = await sdk.loadBalancers.monitors.references.get(ids.monitor, { account_id });
 		expect(monitorRefs.result).toEqual([
 			{ reference_type: "referrer", resource_id: ids.pool, resource_name: "sdk-pool", resource_type: "pool" },
 		]);
-		const poolRefs = await client.loadBalancers.pools.references.get(ids.pool, { account_id });
+		const poolRefs = await sdk.loadBalancers.pools.references.get(ids.pool, { account_id });
 		expect(poolRefs.result).toEqual([
 			{ reference_type: "referral", resource_id: ids.monitor, resource_name: "edited", resource_type: "monitor" },
 		]);
@@ -161,22 +162,22 @@ describe("Cloudflare's SDK against Switchyard", () => {
 			response_code: 200,
 			rtt: expect.stringMatching(/^\d+ms$/),
 		};
-		const preview = await client.loadBalancers.monitors.previews.create(ids.monitor, {
+		const preview = await sdk.loadBalancers.monitors.previews.create(ids.monitor, {
 			account_id,
 			type: "http",
 			path: "/health",
 			expected_codes: "200",
 		});
 		expect(preview.pools).toEqual({ [ids.pool]: "sdk-pool" });
-		const previewed = await client.loadBalancers.previews.get(preview.preview_id as string, { account_id });
+		const previewed = await sdk.loadBalancers.previews.get(preview.preview_id as string, { account_id });
 		expect(previewed).toEqual({ [ids.pool]: { healthy: true, origins: [{ [a.url]: healthy }, { [b.url]: healthy }] } });
 
-		const poolPreview = await client.loadBalancers.pools.health.create(ids.pool, {
+		const poolPreview = await sdk.loadBalancers.pools.health.create(ids.pool, {
 			account_id,
 			path: "/health",
 			expected_codes: "204",
 		});
-		const poolPreviewed = await client.loadBalancers.previews.get(poolPreview.preview_id as string, { account_id });
+		const poolPreviewed = await sdk.loadBalancers.previews.get(poolPreview.preview_id as string, { account_id });
 		expect(poolPreviewed[ids.pool]).toMatchObject({
 			healthy: false,
 			origins: [
@@ -194,7 +195,7 @@ describe("Cloudflare's SDK against Switchyard", () => {
 	});
 
 	it("load balancers: create, list, get, update, edit under the zone; traffic reaches both origins", async () => {
-		const lb = await client.loadBalancers.create({
+		const lb = await sdk.loadBalancers.create({
 			zone_id,
 			name: "localhost",
 			default_pools: [ids.pool],
@@ -205,10 +206,10 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		ids.lb = lb.id as string;
 		expect((lb as { zone_id?: string }).zone_id).toBe(zone_id);
 
-		expect((await client.loadBalancers.list({ zone_id })).result.map((item) => item.id)).toEqual([ids.lb]);
-		expect((await client.loadBalancers.list({ account_id })).result.map((item) => item.id)).toEqual([ids.lb]);
-		expect(await client.loadBalancers.get(ids.lb, { zone_id })).toEqual(lb);
-		const updated = await client.loadBalancers.update(ids.lb, {
+		expect((await sdk.loadBalancers.list({ zone_id })).result.map((item) => item.id)).toEqual([ids.lb]);
+		expect((await sdk.loadBalancers.list({ account_id })).result.map((item) => item.id)).toEqual([ids.lb]);
+		expect(await sdk.loadBalancers.get(ids.lb, { zone_id })).toEqual(lb);
+		const updated = await sdk.loadBalancers.update(ids.lb, {
 			zone_id,
 			name: "localhost",
 			default_pools: [ids.pool],
@@ -217,11 +218,11 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		});
 		expect(updated).toMatchObject({ id: ids.lb, steering_policy: "off" });
 		expect(updated.description).toBeUndefined();
-		const edited = await client.loadBalancers.edit(ids.lb, { zone_id, description: "edited" });
+		const edited = await sdk.loadBalancers.edit(ids.lb, { zone_id, description: "edited" });
 		expect(edited).toMatchObject({ id: ids.lb, description: "edited" });
 
 		// Another zone is not this Switchyard's (ZONE_ID is set): Cloudflare's 404, as the SDK raises it.
-		await expect(client.loadBalancers.list({ zone_id: "99999999999999999999999999999999" })).rejects.toBeInstanceOf(
+		await expect(sdk.loadBalancers.list({ zone_id: "99999999999999999999999999999999" })).rejects.toBeInstanceOf(
 			Cloudflare.NotFoundError,
 		);
 
@@ -240,13 +241,13 @@ describe("Cloudflare's SDK against Switchyard", () => {
 	});
 
 	it("delete: load balancer, pool and monitor, each answering its id", async () => {
-		expect(await client.loadBalancers.delete(ids.lb, { zone_id })).toEqual({ id: ids.lb });
-		expect(await client.loadBalancers.pools.delete(ids.pool, { account_id })).toEqual({ id: ids.pool });
-		expect(await client.loadBalancers.monitors.delete(ids.monitor, { account_id })).toEqual({ id: ids.monitor });
-		expect((await client.loadBalancers.list({ zone_id })).result).toEqual([]);
-		expect((await client.loadBalancers.pools.list({ account_id })).result).toEqual([]);
-		expect((await client.loadBalancers.monitors.list({ account_id })).result).toEqual([]);
-		await expect(client.loadBalancers.monitors.get(ids.monitor, { account_id })).rejects.toBeInstanceOf(
+		expect(await sdk.loadBalancers.delete(ids.lb, { zone_id })).toEqual({ id: ids.lb });
+		expect(await sdk.loadBalancers.pools.delete(ids.pool, { account_id })).toEqual({ id: ids.pool });
+		expect(await sdk.loadBalancers.monitors.delete(ids.monitor, { account_id })).toEqual({ id: ids.monitor });
+		expect((await sdk.loadBalancers.list({ zone_id })).result).toEqual([]);
+		expect((await sdk.loadBalancers.pools.list({ account_id })).result).toEqual([]);
+		expect((await sdk.loadBalancers.monitors.list({ account_id })).result).toEqual([]);
+		await expect(sdk.loadBalancers.monitors.get(ids.monitor, { account_id })).rejects.toBeInstanceOf(
 			Cloudflare.NotFoundError,
 		);
 	});
