@@ -63,7 +63,8 @@ export class ConfigStore {
 			// Stored by a version before ids and timestamps: given them once, at the same version.
 			if (needsRegistryFields(loaded)) {
 				loaded = toStamped(withLoadBalancerIds(loaded, newId), loaded, new Date().toISOString());
-				saveConfig(this.sql, loaded, version);
+				const filled = loaded;
+				this.hooks.transaction(() => saveConfig(this.sql, filled, version));
 			}
 			this.install(loaded, version);
 		} else {

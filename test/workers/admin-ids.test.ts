@@ -3,9 +3,11 @@
  * create, kept when imported, kept by name across PUT /config and the seed; every route that takes
  * a load balancer's name takes its id; created_on / modified_on set by the registry alone.
  */
-import { reset, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, reset, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/schema";
 import type { ConfigStore } from "../../src/registry/config-store";
+import { saveConfig } from "../../src/registry/storage";
 import { envelopeOf, type Item, readStored, registryStub, tick, type WriteEnvelope } from "./admin-helpers";
 import { admin, type Envelope, onePoolConfig, putConfig } from "./helpers";
 
@@ -135,5 +137,37 @@ describe("created_on and modified_on", () => {
 		// Others did not change.
 		const monitor = (await readStored()).document.monitors[0] as Item;
 		expect(monitor.modified_on).toBe(pool.created_on);
+	});
+});
+
+describe("a configuration stored before ids and timestamps", () => {
+	it("is given them once on load, at the same version, and keeps them across restarts", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const before = await readStored();
+		// Rewrite the stored rows as an older version wrote them: no load balancer id, no timestamps.
+		const strip = ({ id: _id, created_on: _c, modified_on: _m, ...rest }: Item) => rest;
+		await runInDurableObject(registryStub(), (_instance, state) => {
+			const document = before.document;
+			const old = {
+				monitors: document.monitors.map(({ created_on: _c, modified_on: _m, ...rest }) => rest),
+				pools: document.pools.map(({ created_on: _c, modified_on: _m, ...rest }) => rest),
+				load_balancers: document.load_balancers.map(strip),
+			} as unknown as Config;
+			saveConfig(state.storage.sql, old, before.version);
+		});
+		await evictDurableObject(registryStub());
+		const loaded = await readStored();
+		expect(loaded.version).toBe(before.version);
+		const lb = loaded.document.load_balancers[0] as Item;
+		expect(lb.id).toMatch(HEX32);
+		expect(lb.id).not.toBe(before.document.load_balancers[0]?.id);
+		for (const item of [lb, ...loaded.document.monitors, ...loaded.document.pools]) {
+			expect(item.created_on).toMatch(ISO);
+			expect(item.modified_on).toBe(item.created_on);
+		}
+		expect(loaded.document.load_balancers.map(strip)).toEqual(before.document.load_balancers.map(strip));
+		// Stored: the next start reads the same.
+		await evictDurableObject(registryStub());
+		expect((await readStored()).text).toBe(loaded.text);
 	});
 });
