@@ -94,6 +94,18 @@ describe("Cloudflare's SDK against Switchyard", () => {
 
 		const list = await sdk.loadBalancers.monitors.list({ account_id });
 		expect(list.result.map((item) => item.id)).toEqual([ids.monitor]);
+		// Paging, which the SDK never asks for, over raw HTTP.
+		const paged = await fetch(
+			`${wrangler.url}/_lb/api/accounts/${account_id}/load_balancers/monitors?page=2&per_page=1`,
+			{
+				headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+			},
+		);
+		expect(await paged.json()).toMatchObject({
+			success: true,
+			result: [],
+			result_info: { page: 2, per_page: 1, count: 0, total_count: 1 },
+		});
 		expect(await sdk.loadBalancers.monitors.get(ids.monitor, { account_id })).toEqual(monitor);
 
 		const updated = await sdk.loadBalancers.monitors.update(ids.monitor, {
