@@ -3,6 +3,8 @@
  * needs a token (ADMIN_READ_TOKEN suffices for reads); every change goes through the registry
  * object, which validates the whole resulting configuration and applies it atomically. The
  * configuration version is the ETag; writes honour If-Match (412 when stale) and `?dry_run=1`.
+ * Switchyard's short routes are here; Cloudflare's resource paths (/accounts/…, /zones/…) beside
+ * them come from cloudflare-routes.ts, and both share the handlers of handlers.ts.
  */
 import { type IRequest, Router, StatusError } from "itty-router";
 import type { Collection } from "../config/operations";
@@ -13,19 +15,7 @@ import { authenticate } from "./auth";
 import { readJsonObject } from "./body";
 import { addCloudflareRoutes } from "./cloudflare-routes";
 import { AdminError, ENVELOPE_TAKEN, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
-import {
-	type AdminRequest,
-	type Args,
-	change,
-	listOf,
-	param,
-	throwIfRefused,
-	toEtag,
-	toIfMatchVersion,
-	writeOptions,
-} from "./handlers";
-
-export { toIfMatchVersion };
+import { type AdminRequest, type Args, change, listOf, param, throwIfRefused, toEtag, writeOptions } from "./handlers";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
