@@ -112,3 +112,51 @@ describe("load balancers through Cloudflare's zone and account paths", () => {
 		expect((await readStored()).text).toBe(before.text);
 	});
 });
+
+describe("ACCOUNT_ID and ZONE_ID", () => {
+	it("make every account and zone path naming another id a 404 that changes nothing", async () => {
+		await putConfig(onePoolConfig(["a"]));
+		const before = await readStored();
+		const id = before.document.load_balancers[0]?.id as string;
+		const vars = { ACCOUNT_ID: ACCOUNT, ZONE_ID: ZONE };
+		const other = "/accounts/another/load_balancers";
+		const routes: [string, string, unknown?][] = [
+			["GET", `${other}/monitors`],
+			["POST", `${other}/monitors`, { path: "/" }],
+			["GET", `${other}/monitors/health`],
+			["PUT", `${other}/monitors/health`, { path: "/" }],
+			["PATCH", `${other}/monitors/health`, { path: "/" }],
+			["DELETE", `${other}/monitors/health`],
+			["GET", `${other}/monitors/health/references`],
+			["POST", `${other}/monitors/health/preview`, {}],
+			["GET", `${other}/pools`],
+			["POST", `${other}/pools`, { name: "x", origins: [] }],
+			["PATCH", `${other}/pools`, { notification_email: "" }],
+			["GET", `${other}/pools/main`],
+			["PUT", `${other}/pools/main`, { name: "main", origins: [] }],
+			["PATCH", `${other}/pools/main`, { description: "x" }],
+			["DELETE", `${other}/pools/main`],
+			["GET", `${other}/pools/main/health`],
+			["POST", `${other}/pools/main/preview`, {}],
+			["GET", `${other}/pools/main/references`],
+			["GET", `${other}/preview/0123456789abcdef0123456789abcdef`],
+			["GET", other],
+			["POST", other, { name: "x.test", default_pools: ["main"] }],
+			["GET", `${other}/${id}`],
+			["PUT", `${other}/${id}`, { name: "app.test", default_pools: ["main"] }],
+			["PATCH", `${other}/${id}`, { description: "x" }],
+			["DELETE", `${other}/${id}`],
+			["GET", OTHER_LBS],
+			["POST", OTHER_LBS, { name: "x.test", default_pools: ["main"] }],
+			["GET", `${OTHER_LBS}/${id}`],
+			["PUT", `${OTHER_LBS}/${id}`, { name: "app.test", default_pools: ["main"] }],
+			["PATCH", `${OTHER_LBS}/${id}`, { description: "x" }],
+			["DELETE", `${OTHER_LBS}/${id}`],
+		];
+		for (const [method, path, body] of routes) {
+			const message = await refused(await cf(method, path, body, vars), 404);
+			expect(message, `${method} ${path}`).toMatch(/no (account "another"|zone "9+") here/);
+		}
+		expect((await readStored()).text).toBe(before.text);
+	});
+});
