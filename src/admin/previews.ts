@@ -15,8 +15,14 @@ import { toProbeTarget } from "../health/targets";
 import type { PoolHealthShape } from "./cloudflare-shapes";
 import { AdminError, ERROR_CODES } from "./envelope";
 
-/** Fetches one preview may make, retries included: within the Free plan's 50 subrequests, with room to spare. */
+/** Fetches one preview may make, retries and redirects included: within the Free plan's 50 subrequests, with room to spare. */
 export const MAX_PREVIEW_FETCHES = 40;
+/**
+ * Redirects a preview follows per check when the monitor has `follow_redirects`: each is a fetch
+ * (a subrequest) of its own, so previews follow them here, not with `redirect: "follow"` (which
+ * would follow up to 20 uncounted), and charge them to MAX_PREVIEW_FETCHES.
+ */
+export const MAX_PREVIEW_REDIRECTS = 3;
 /** Probes out at once (a Worker invocation has 6 connections). */
 const PREVIEW_CONCURRENCY = 6;
 
@@ -59,13 +65,18 @@ export async function runPreview(
 	fetcher: typeof fetch = fetch,
 ): Promise<Record<string, PoolHealthShape>> {
 	const origins = pools.flatMap((pool) => pool.origins.map((origin) => ({ pool, origin })));
-	const fetches = origins.length * (1 + monitor.retries);
+	const perAttempt = monitor.follow_redirects ? 1 + MAX_PREVIEW_REDIRECTS : 1;
+	const fetches = origins.length * (1 + monitor.retries) * perAttempt;
 	if (fetches > MAX_PREVIEW_FETCHES) {
+		const formula = monitor.follow_redirects
+			? `origins × (1 + retries) × (1 + ${MAX_PREVIEW_REDIRECTS} redirects followed)`
+			: "origins × (1 + retries)";
 		throw new AdminError(
 			"invalid_request",
-			`a preview may make at most ${MAX_PREVIEW_FETCHES} checks (origins × (1 + retries)); this one would make ${fetches}`,
+			`a preview may make at most ${MAX_PREVIEW_FETCHES} fetches (${formula}); this one could make ${fetches}`,
 		);
 	}
+	const budgeted = followingRedirects(fetcher, MAX_PREVIEW_REDIRECTS);
 	const results: (ProbeResult | string)[] = new Array(origins.length);
 	let next = 0;
 	const worker = async () => {
@@ -78,7 +89,7 @@ export async function runPreview(
 				continue;
 			}
 			const key = `${entry.pool.id}/${entry.origin.name}`;
-			results[i] = await probe(toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor), fetcher);
+			results[i] = await probe(toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor), budgeted);
 		}
 	};
 	await Promise.all(Array.from({ length: Math.min(PREVIEW_CONCURRENCY, origins.length) }, worker));
@@ -100,4 +111,25 @@ export async function runPreview(
 		answer[pool.id] = { healthy: passed >= pool.minimum_origins, origins: answer[pool.id]?.origins ?? [] };
 	}
 	return answer;
+}
+
+/**
+ * `fetcher`, but a request asking `redirect: "follow"` has its redirects followed here, one fetch
+ * each, at most `maxHops` of them: one more fails as fetch does on too many redirects (the probe
+ * reports it as unreachable). Other requests go through as they are.
+ */
+export function followingRedirects(fetcher: typeof fetch, maxHops: number): typeof fetch {
+	return (async (input: RequestInfo | URL, init?: RequestInit) => {
+		if (init?.redirect !== "follow") return fetcher(input, init);
+		let url = String(input instanceof Request ? input.url : input);
+		for (let hop = 0; ; hop++) {
+			const response = await fetcher(url, { ...init, redirect: "manual" });
+			const location = response.headers.get("location");
+			const redirect = response.status >= 300 && response.status < 400 && response.status !== 304;
+			if (!redirect || location === null) return response;
+			await response.body?.cancel();
+			if (hop >= maxHops) throw new Error(`more than ${maxHops} redirects (a preview follows at most ${maxHops})`);
+			url = new URL(location, url).toString();
+		}
+	}) as typeof fetch;
 }

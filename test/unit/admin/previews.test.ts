@@ -1,7 +1,7 @@
 /** admin/previews.ts: monitor settings run once against pools' origins, with a fake fetch (issue 17). */
 import { describe, expect, it } from "vitest";
 import { AdminError } from "../../../src/admin/envelope";
-import { MAX_PREVIEW_FETCHES, runPreview, toPreviewMonitor } from "../../../src/admin/previews";
+import { MAX_PREVIEW_FETCHES, MAX_PREVIEW_REDIRECTS, runPreview, toPreviewMonitor } from "../../../src/admin/previews";
 import { monitorSchema, type Pool, poolSchema } from "../../../src/config/schema";
 
 const monitor = monitorSchema.parse({ id: "m", path: "/health", expected_codes: "200", retries: 0 });
@@ -61,7 +61,59 @@ describe("runPreview", () => {
 			address: "up.example",
 		}));
 		const withRetry = { ...monitor, retries: 1 };
-		await expect(runPreview(withRetry, [poolOf("p", many)], fakeFetch([]))).rejects.toThrow(AdminError);
+		const asked: string[] = [];
+		await expect(runPreview(withRetry, [poolOf("p", many)], fakeFetch(asked))).rejects.toThrow(AdminError);
+		expect(asked).toEqual([]);
+	});
+
+	it("follows redirects itself when the monitor says so, one fetch each, at most MAX_PREVIEW_REDIRECTS", async () => {
+		const following = { ...monitor, follow_redirects: true };
+		const calls: { url: string; redirect: RequestInit["redirect"] }[] = [];
+		// /health → /r1 → /r2 → … → /r<hops>, which answers 200; on another host for the first hop.
+		const hopsOf = (host: string) => Number(/-(\d+)\./.exec(host)?.[1]);
+		const redirecting = (async (input: RequestInfo | URL, init?: RequestInit) => {
+			const url = new URL(String(input));
+			calls.push({ url: url.href, redirect: init?.redirect });
+			const hops = hopsOf(url.hostname.replace(/^moved\./, ""));
+			const at = url.pathname === "/health" ? 0 : Number(url.pathname.slice(2));
+			if (at >= hops) return new Response("ok", { status: 200 });
+			const next = at === 0 ? `http://moved.${url.hostname}/r1` : `/r${at + 1}`;
+			return new Response(null, { status: 302, headers: { location: next } });
+		}) as typeof fetch;
+
+		const ok = await runPreview(following, [poolOf("p", [{ name: "a", address: "up-3.example" }])], redirecting);
+		expect(ok.p?.origins[0]?.["up-3.example"]).toMatchObject({ healthy: true, response_code: 200 });
+		expect(calls).toEqual([
+			{ url: "http://up-3.example/health", redirect: "manual" },
+			{ url: "http://moved.up-3.example/r1", redirect: "manual" },
+			{ url: "http://moved.up-3.example/r2", redirect: "manual" },
+			{ url: "http://moved.up-3.example/r3", redirect: "manual" },
+		]);
+
+		calls.length = 0;
+		const tooMany = await runPreview(following, [poolOf("p", [{ name: "a", address: "up-9.example" }])], redirecting);
+		expect(tooMany.p?.origins[0]?.["up-9.example"]).toMatchObject({
+			healthy: false,
+			failure_reason: `unreachable: more than ${MAX_PREVIEW_REDIRECTS} redirects (a preview follows at most ${MAX_PREVIEW_REDIRECTS})`,
+		});
+		expect(calls).toHaveLength(1 + MAX_PREVIEW_REDIRECTS);
+	});
+
+	it("charges the redirects a check may follow to the budget, and refuses before any fetch beyond it", async () => {
+		const following = { ...monitor, follow_redirects: true };
+		const origins = (count: number) =>
+			Array.from({ length: count }, (_, i) => ({ name: `o${i}`, address: `up-${i}.example` }));
+		const perCheck = 1 + MAX_PREVIEW_REDIRECTS;
+		const fits = Math.floor(MAX_PREVIEW_FETCHES / perCheck);
+		const asked: string[] = [];
+		await expect(runPreview(following, [poolOf("p", origins(fits))], fakeFetch(asked))).resolves.toBeDefined();
+		expect(asked).toHaveLength(fits);
+		asked.length = 0;
+		const refused = runPreview(following, [poolOf("p", origins(fits + 1))], fakeFetch(asked));
+		await expect(refused).rejects.toThrow(/at most 40 fetches .*redirects followed.*could make 44/);
+		expect(asked).toEqual([]);
+		// Without follow_redirects the same origins fit.
+		await expect(runPreview(monitor, [poolOf("p", origins(fits + 1))], fakeFetch(asked))).resolves.toBeDefined();
 	});
 });
 
