@@ -7,7 +7,7 @@
  * Pure: ids and the time come in.
  */
 import { same } from "./diff";
-import { type Config, READ_ONLY_FIELDS } from "./schema";
+import { type Config, LOAD_BALANCER_ID, READ_ONLY_FIELDS } from "./schema";
 
 type Item = Record<string, unknown>;
 
@@ -104,4 +104,67 @@ export function needsRegistryFields(config: Config): boolean {
 				(collection === "load_balancers" && item.id === undefined),
 		),
 	);
+}
+
+/** A timestamp as the registry writes them (toISOString), or one Cloudflare's API shows. */
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+function isTimestamp(value: unknown): boolean {
+	return typeof value === "string" && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/** A load balancer id as the schema takes it: 32 hex characters, trimmed and lower-cased. */
+function balancerId(value: unknown): string | undefined {
+	if (typeof value !== "string") return undefined;
+	const trimmed = value.trim().toLowerCase();
+	return LOAD_BALANCER_ID.test(trimmed) ? trimmed : undefined;
+}
+
+function shown(value: unknown): string {
+	return JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * A stored document, before it is validated, with the values a version before ids and timestamps
+ * may have kept as unknown fields and today's schema refuses: a load balancer's `id` that is not 32
+ * hex characters (or repeats another's) is dropped, and so is a `zone_id` that is not a non-empty
+ * string of at most 256 characters, and a `created_on` / `modified_on` that is not an ISO 8601
+ * timestamp. Dropped ids and timestamps are given again on load. `repaired` says what was dropped,
+ * for the log; empty when nothing was.
+ */
+export function repairStored(stored: unknown): { document: unknown; repaired: string[] } {
+	const repaired: string[] = [];
+	if (!isItem(stored)) return { document: stored, repaired };
+	const document: Item = { ...stored };
+	const ids = new Set<string>();
+	for (const collection of COLLECTIONS) {
+		const list = stored[collection];
+		if (!Array.isArray(list)) continue;
+		document[collection] = list.map((entry, index) => {
+			if (!isItem(entry)) return entry;
+			const item: Item = { ...entry };
+			const at = `${collection}[${index}]`;
+			const drop = (field: string, why: string) => {
+				repaired.push(`${at}.${field} ${shown(item[field])} dropped (${why})`);
+				delete item[field];
+			};
+			for (const field of READ_ONLY_FIELDS) {
+				if (field in item && !isTimestamp(item[field])) drop(field, "not an ISO 8601 timestamp; set again");
+			}
+			if (collection !== "load_balancers") return item;
+			if ("id" in item) {
+				const id = balancerId(item.id);
+				if (id === undefined) drop("id", "not 32 hexadecimal characters; a new id is made");
+				else if (ids.has(id)) drop("id", "the id of an earlier load balancer; a new id is made");
+				else ids.add(id);
+			}
+			if ("zone_id" in item) {
+				const zone = item.zone_id;
+				const valid = typeof zone === "string" && zone.trim().length > 0 && zone.trim().length <= 256;
+				if (!valid) drop("zone_id", "not a zone id");
+			}
+			return item;
+		});
+	}
+	return { document, repaired };
 }

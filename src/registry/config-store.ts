@@ -6,7 +6,13 @@
  * state, push, re-arm the alarm) comes in as hooks.
  */
 import { diffConfig } from "../config/diff";
-import { needsRegistryFields, toStamped, withLoadBalancerIds, withRegistryFields } from "../config/identity";
+import {
+	needsRegistryFields,
+	repairStored,
+	toStamped,
+	withLoadBalancerIds,
+	withRegistryFields,
+} from "../config/identity";
 import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
 import type { Config } from "../config/schema";
 import { validateConfig } from "../config/validate";
@@ -57,11 +63,16 @@ export class ConfigStore {
 	 */
 	load(): void {
 		const { config, version } = loadConfig(this.sql);
-		const checked = validateConfig(config);
+		// Values an older version kept as unknown fields and today's schema refuses (an id "web", say): dropped first.
+		const { document, repaired } = repairStored(config);
+		if (repaired.length > 0) {
+			console.warn(`switchyard: the stored configuration (version ${version}) was repaired: ${repaired.join("; ")}`);
+		}
+		const checked = validateConfig(document);
 		if (checked.ok) {
 			let loaded = checked.config;
 			// Stored by a version before ids and timestamps: given them once, at the same version.
-			if (needsRegistryFields(loaded)) {
+			if (needsRegistryFields(loaded) || repaired.length > 0) {
 				loaded = toStamped(withLoadBalancerIds(loaded, newId), loaded, new Date().toISOString());
 				const filled = loaded;
 				this.hooks.transaction(() => saveConfig(this.sql, filled, version));

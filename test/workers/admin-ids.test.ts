@@ -170,4 +170,57 @@ describe("a configuration stored before ids and timestamps", () => {
 		await evictDurableObject(registryStub());
 		expect((await readStored()).text).toBe(loaded.text);
 	});
+
+	it("keeps serving when an older version kept an id, a timestamp or a zone_id today's schema refuses", async () => {
+		const config = onePoolConfig(["a"]);
+		await putConfig({
+			...config,
+			load_balancers: [config.load_balancers[0], { ...config.load_balancers[0], name: "other.test" }],
+		});
+		const before = await readStored();
+		const strip = ({ id: _id, created_on: _c, modified_on: _m, zone_id: _z, ...rest }: Item) => rest;
+		const valid = "2020-02-02T02:02:02.000Z";
+		// Unknown fields an older version accepted and kept: an id "web" and 3, a numeric created_on,
+		// a created_on that is no date, an empty zone_id; a valid created_on on a monitor.
+		await runInDurableObject(registryStub(), (_instance, state) => {
+			const document = before.document;
+			const [first, second] = document.load_balancers.map(strip);
+			const old = {
+				monitors: document.monitors.map(({ created_on: _c, modified_on: _m, ...rest }) => ({
+					...rest,
+					created_on: valid,
+				})),
+				pools: document.pools.map(({ created_on: _c, modified_on: _m, ...rest }) => ({
+					...rest,
+					created_on: 1_700_000_000,
+					modified_on: "yesterday",
+				})),
+				load_balancers: [
+					{ ...first, id: "web", zone_id: "" },
+					{ ...second, id: 3, created_on: null },
+				],
+			} as unknown as Config;
+			saveConfig(state.storage.sql, old, before.version);
+		});
+		await evictDurableObject(registryStub());
+		const loaded = await readStored();
+		expect(loaded.version).toBe(before.version);
+		expect(loaded.document.load_balancers.map(strip)).toEqual(before.document.load_balancers.map(strip));
+		const [first, second] = loaded.document.load_balancers as Item[];
+		expect(first?.id).toMatch(HEX32);
+		expect(second?.id).toMatch(HEX32);
+		expect(first?.id).not.toBe(second?.id);
+		expect(first?.zone_id).toBeUndefined();
+		expect(loaded.document.monitors[0]?.created_on).toBe(valid);
+		for (const item of [...loaded.document.load_balancers, ...loaded.document.pools]) {
+			expect(item.created_on).toMatch(ISO);
+			expect(item.modified_on).toMatch(ISO);
+		}
+		// Installed, not replaced by an empty configuration: the load balancer answers by its new id.
+		const byId = await admin("GET", `/load_balancers/${first?.id}`);
+		expect(byId.status).toBe(200);
+		await byId.body?.cancel();
+		await evictDurableObject(registryStub());
+		expect((await readStored()).text).toBe(loaded.text);
+	});
 });

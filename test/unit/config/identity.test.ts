@@ -1,7 +1,7 @@
 /** config/identity.ts: the registry's own fields (load balancer ids, created_on / modified_on), issue 17. */
 import { describe, expect, it } from "vitest";
 import { diffConfig } from "../../../src/config/diff";
-import { toStamped, withRegistryFields } from "../../../src/config/identity";
+import { repairStored, toStamped, withRegistryFields } from "../../../src/config/identity";
 import { toDocument } from "../../../src/config/operations";
 import type { Config } from "../../../src/config/schema";
 import { validateConfig } from "../../../src/config/validate";
@@ -73,5 +73,48 @@ describe("toStamped", () => {
 		const again = toStamped(configOf(toDocument(stored)), stored, T1);
 		const restamped = { ...toDocument(again), pools: [{ ...toDocument(again).pools[0], modified_on: T1 }] };
 		expect(diffConfig(toDocument(stored), restamped)).toEqual([]);
+	});
+});
+
+describe("repairStored", () => {
+	it("drops what an older version kept and today's schema refuses, and says what", () => {
+		const lb = { name: "www.example.com", default_pools: ["eu"] };
+		const { document, repaired } = repairStored({
+			monitors: [{ id: "m", created_on: T0, modified_on: 5 }],
+			pools: [{ ...pool, created_on: "yesterday" }],
+			load_balancers: [
+				{ ...lb, id: "web", zone_id: "" },
+				{ ...lb, name: "b.example.com", id: 3, zone_id: 7 },
+				{ ...lb, name: "c.example.com", id: STORED_ID.toUpperCase(), zone_id: "z1", created_on: T1 },
+				{ ...lb, name: "d.example.com", id: STORED_ID },
+			],
+		});
+		expect(document).toEqual({
+			monitors: [{ id: "m", created_on: T0 }],
+			pools: [pool],
+			load_balancers: [
+				lb,
+				{ ...lb, name: "b.example.com" },
+				{ ...lb, name: "c.example.com", id: STORED_ID.toUpperCase(), zone_id: "z1", created_on: T1 },
+				{ ...lb, name: "d.example.com" },
+			],
+		});
+		expect(repaired).toEqual([
+			"monitors[0].modified_on 5 dropped (not an ISO 8601 timestamp; set again)",
+			'pools[0].created_on "yesterday" dropped (not an ISO 8601 timestamp; set again)',
+			'load_balancers[0].id "web" dropped (not 32 hexadecimal characters; a new id is made)',
+			'load_balancers[0].zone_id "" dropped (not a zone id)',
+			"load_balancers[1].id 3 dropped (not 32 hexadecimal characters; a new id is made)",
+			"load_balancers[1].zone_id 7 dropped (not a zone id)",
+			`load_balancers[3].id "${STORED_ID}" dropped (the id of an earlier load balancer; a new id is made)`,
+		]);
+		expect(validateConfig(document).ok).toBe(true);
+	});
+
+	it("changes nothing in a document today's version stored", () => {
+		expect(repairStored(JSON.parse(JSON.stringify(stored)))).toEqual({
+			document: JSON.parse(JSON.stringify(stored)),
+			repaired: [],
+		});
 	});
 });
