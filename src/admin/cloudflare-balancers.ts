@@ -8,7 +8,7 @@ import type { IRequest, RouterType } from "itty-router";
 import type { Env } from "../env";
 import { readJsonObject } from "./body";
 import { ACCOUNT_PATH, deleteItem, inAccount, readOrThrow, toListResponse } from "./cloudflare-common";
-import { checkZone, isInZone } from "./cloudflare-scope";
+import { checkBodyZone, checkZone, isInZone } from "./cloudflare-scope";
 import { AdminError, toSuccess } from "./envelope";
 import { type AdminRequest, type Args, change, listOf, param } from "./handlers";
 
@@ -47,15 +47,8 @@ const list = both(async (request, env, zone) => {
 
 const create = both(async (request, env, zone) => {
 	const body = await readJsonObject(request as unknown as Request);
-	if (zone !== undefined) {
-		if (body.zone_id !== undefined && body.zone_id !== zone) {
-			throw new AdminError(
-				"invalid_request",
-				`zone_id "${String(body.zone_id)}" is not the zone of the path ("${zone}")`,
-			);
-		}
-		body.zone_id = zone;
-	}
+	checkBodyZone(env, body, zone);
+	if (zone !== undefined) body.zone_id = zone;
 	return change(request, env, { target: "load_balancers", action: "create", body });
 });
 
@@ -65,6 +58,9 @@ const write = (action: "replace" | "patch") =>
 	both(async (request, env, zone) => {
 		const lb = await readBalancer(request, env, zone);
 		const body = await readJsonObject(request as unknown as Request);
+		// zone_id is read-only, as Cloudflare's: the path's own zone may be sent back, and the stored one stays.
+		checkBodyZone(env, body, zone);
+		if (zone !== undefined) delete body.zone_id;
 		return change(request, env, { target: "load_balancers", action, key: String(lb.id), body });
 	});
 const replace = write("replace");

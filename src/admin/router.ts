@@ -14,6 +14,7 @@ import { getAuthority } from "../registry/objects";
 import { authenticate } from "./auth";
 import { readJsonObject } from "./body";
 import { addCloudflareRoutes } from "./cloudflare-routes";
+import { checkBodyZone } from "./cloudflare-scope";
 import { AdminError, ENVELOPE_TAKEN, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
 import { type AdminRequest, type Args, change, listOf, param, throwIfRefused, toEtag, writeOptions } from "./handlers";
 
@@ -74,6 +75,12 @@ router
 		// GET /config's answer saved to a file and sent back (the README's round trip): its result is the document.
 		const body = await readJsonObject(request as unknown as Request);
 		const document = fromEnvelope(body);
+		const balancers = (document ?? body).load_balancers;
+		if (Array.isArray(balancers)) {
+			balancers.forEach((lb, i) => {
+				if (lb !== null && typeof lb === "object") checkBodyZone(env, lb, undefined, `load_balancers[${i}].zone_id`);
+			});
+		}
 		const result = await getAuthority(env).putConfig(document ?? body, options);
 		throwIfRefused(result, options.ifMatch);
 		const messages = document ? [ENVELOPE_TAKEN, ...result.messages] : result.messages;
@@ -97,13 +104,19 @@ for (const collection of COLLECTIONS) {
 		const key = param(request, "key");
 		return collection === "load_balancers" ? key.toLowerCase() : key;
 	};
+	/** A write's body; a load balancer's zone_id, when sent, must be ZONE_ID's when that is set. */
+	const bodyOf = async (request: IRequest, env: Env) => {
+		const body = await readJsonObject(request as unknown as Request);
+		if (collection === "load_balancers") checkBodyZone(env, body);
+		return body;
+	};
 	/** PUT or PATCH of one item (the key is read before the body: a bad key is a 404 first). */
 	const write = (action: "replace" | "patch") => async (request: IRequest, env: Env) =>
 		change(request as AdminRequest, env, {
 			target: collection,
 			action,
 			key: keyOf(request),
-			body: await readJsonObject(request as unknown as Request),
+			body: await bodyOf(request, env),
 		});
 	router
 		.get(`/${collection}`, async (_request, env) => toSuccess(await listOf(env, collection)))
@@ -111,7 +124,7 @@ for (const collection of COLLECTIONS) {
 			change(
 				request as AdminRequest,
 				env,
-				{ target: collection, action: "create", body: await readJsonObject(request as unknown as Request) },
+				{ target: collection, action: "create", body: await bodyOf(request, env) },
 				201,
 			),
 		)

@@ -132,7 +132,9 @@ export function applyOperation(current: ConfigDocument, op: ConfigOperation, new
 	if (!byId || next.name === undefined) next[keyField] = found[keyField];
 	if (op.target === "load_balancers") {
 		next.id = found.id;
-		if (found.zone_id !== undefined && op.body.zone_id === undefined) next.zone_id = found.zone_id;
+		// Read-only, as Cloudflare's: the zone it was created under (or none) stays.
+		if (found.zone_id === undefined) delete next.zone_id;
+		else next.zone_id = found.zone_id;
 	}
 	list[index] = next;
 	const newKey = op.target === "load_balancers" ? keyOf(op.target, next) : op.key;
@@ -151,7 +153,7 @@ function findIndexByKey(list: readonly Item[], target: Collection, key: string):
 	return list.findIndex((item) => item.id === key);
 }
 
-/** A 400 when a body would change what identifies its item (the name a path names it by, or an id). */
+/** A 400 when a body would change what identifies its item (the name a path names it by, or an id) or a load balancer's zone. */
 function refuseKeyChange(
 	target: Collection,
 	body: Item,
@@ -170,6 +172,15 @@ function refuseKeyChange(
 	}
 	if (target === "load_balancers" && body.id !== undefined && body.id !== found.id) {
 		return { ok: false, status: 400, message: `"id" cannot change (it is "${String(found.id)}")`, field: "id" };
+	}
+	if (target === "load_balancers" && body.zone_id !== undefined && body.zone_id !== found.zone_id) {
+		const now = found.zone_id === undefined ? "it has none" : `it is "${String(found.zone_id)}"`;
+		return {
+			ok: false,
+			status: 400,
+			message: `"zone_id" cannot change (${now}): a load balancer's zone is set when it is created`,
+			field: "zone_id",
+		};
 	}
 	return undefined;
 }

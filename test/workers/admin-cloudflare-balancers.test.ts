@@ -113,6 +113,67 @@ describe("load balancers through Cloudflare's zone and account paths", () => {
 	});
 });
 
+describe("zone_id is read-only", () => {
+	it("a write on a zone's path cannot move a load balancer out of the zone, nor one on the account's path", async () => {
+		await withPool();
+		const mine = await ok(await cf("POST", ZONE_LBS, { name: "mine.test", default_pools: ["main"] }));
+		const shared = await ok(await cf("POST", LBS, { name: "shared.test", default_pools: ["main"] }));
+		const id = mine.result.id as string;
+		const sharedId = shared.result.id as string;
+		const before = await readStored();
+		const body = { name: "mine.test", default_pools: ["main"], zone_id: OTHER_ZONE };
+		for (const method of ["PUT", "PATCH"]) {
+			const message = await refused(await cf(method, `${ZONE_LBS}/${id}`, body), 400);
+			expect(message).toContain(`zone_id: "${OTHER_ZONE}" is not the zone of the path ("${ZONE}")`);
+			expect(await refused(await cf(method, `${LBS}/${id}`, body), 400)).toContain(
+				`"zone_id" cannot change (it is "${ZONE}")`,
+			);
+			expect(await refused(await cf(method, `${LBS}/${sharedId}`, { ...body, name: "shared.test" }), 400)).toContain(
+				'"zone_id" cannot change (it has none)',
+			);
+			expect(await refused(await cf(method, `/load_balancers/${id}`, body), 400)).toContain("zone_id");
+		}
+		expect((await readStored()).text).toBe(before.text);
+
+		// Sent back as it is, or left out: the stored zone stays, on either path, for PUT and PATCH.
+		const same = { name: "mine.test", default_pools: ["main"], zone_id: ZONE };
+		expect((await ok(await cf("PATCH", `${ZONE_LBS}/${id}`, same))).result.zone_id).toBe(ZONE);
+		expect((await ok(await cf("PUT", `${LBS}/${id}`, { ...same, zone_id: undefined }))).result.zone_id).toBe(ZONE);
+		expect((await ok(await cf("PATCH", `${LBS}/${id}`, { description: "d" }))).result.zone_id).toBe(ZONE);
+		await ok(await cf("GET", `${ZONE_LBS}/${id}`));
+		// A load balancer with no zone, edited through a zone's path naming that zone, keeps having none.
+		const edited = await ok(await cf("PUT", `${ZONE_LBS}/${sharedId}`, { ...same, name: "shared.test" }));
+		expect(edited.result.zone_id).toBeUndefined();
+		expect(names(await ok(await cf("GET", OTHER_LBS)))).toEqual(["shared.test"]);
+	});
+
+	it("with ZONE_ID set, any other zone_id is refused on every path", async () => {
+		await withPool();
+		const vars = { ZONE_ID: ZONE };
+		const lb = await ok(await cf("POST", LBS, { name: "mine.test", default_pools: ["main"], zone_id: ZONE }, vars));
+		expect(lb.result.zone_id).toBe(ZONE);
+		const id = lb.result.id as string;
+		const before = await readStored();
+		const body = { name: "x.test", default_pools: ["main"], zone_id: OTHER_ZONE };
+		const expected = `zone_id: "${OTHER_ZONE}" is not this Switchyard's zone (ZONE_ID is "${ZONE}")`;
+		for (const [method, path] of [
+			["POST", LBS],
+			["POST", "/load_balancers"],
+			["PUT", `${LBS}/${id}`],
+			["PATCH", `${LBS}/${id}`],
+			["PUT", `/load_balancers/${id}`],
+			["PATCH", `/load_balancers/${id}`],
+		] as const) {
+			expect(await refused(await cf(method, path, body, vars), 400), `${method} ${path}`).toContain(expected);
+		}
+		const config = { ...onePoolConfig(["a"]), load_balancers: [{ ...body, default_pools: ["main"] }] };
+		expect(await refused(await cf("PUT", "/config", config, vars), 400)).toContain(
+			`load_balancers[0].zone_id: "${OTHER_ZONE}" is not this Switchyard's zone`,
+		);
+		expect((await readStored()).text).toBe(before.text);
+	});
+});
+
 describe("ACCOUNT_ID and ZONE_ID", () => {
 	it("make every account and zone path naming another id a 404 that changes nothing", async () => {
 		await putConfig(onePoolConfig(["a"]));

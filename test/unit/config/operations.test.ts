@@ -219,6 +219,28 @@ describe("applyOperation: load balancer ids (issue 17)", () => {
 			withId(),
 		);
 		expect(changingId).toMatchObject({ ok: false, status: 400, field: "id" });
+		// zone_id is read-only: the stored one (or none) stays, a body naming another is refused.
+		for (const action of ["patch", "replace"] as const) {
+			const body = { name: "www.example.com", default_pools: ["us"], zone_id: "zone-2" };
+			expect(apply({ target: "load_balancers", action, key: LB_ID, body }, document)).toMatchObject({
+				ok: false,
+				status: 400,
+				field: "zone_id",
+				message: expect.stringContaining('it is "zone-1"'),
+			});
+			expect(apply({ target: "load_balancers", action, key: LB_ID, body }, withId())).toMatchObject({
+				ok: false,
+				status: 400,
+				field: "zone_id",
+				message: expect.stringContaining("it has none"),
+			});
+			const same = apply(
+				{ target: "load_balancers", action, key: LB_ID, body: { ...body, zone_id: "zone-1" } },
+				document,
+			);
+			if (!same.ok) throw new Error(same.message);
+			expect(same.document.load_balancers[0]?.zone_id).toBe("zone-1");
+		}
 		const deleted = apply({ target: "load_balancers", action: "delete", key: LB_ID }, withId());
 		if (!deleted.ok) throw new Error(deleted.message);
 		expect(deleted.document.load_balancers).toEqual([]);
