@@ -165,12 +165,14 @@ export function addCloudflareRoutes(router: RouterType<IRequest, Args>): void {
 
 /**
  * PATCH …/pools: Cloudflare's bulk edit, which only clears `notification_email` on every pool
- * (`{ "notification_email": "" }`). One write of the whole configuration, at the version read.
+ * (`{ "notification_email": "" }`); `{}` (what the SDK sends without it) edits nothing. Either way it
+ * answers every pool. One write of the whole configuration, at the version read, touching only the
+ * pools that had an address (none had: nothing is written and the version stays).
  */
 async function bulkEditPools(request: AdminRequest, env: Env): Promise<Response> {
-	const body = await readJsonObject(request as unknown as Request);
+	const body = await optionalBody(request);
 	const others = Object.keys(body).filter((key) => key !== "notification_email");
-	if (others.length > 0 || body.notification_email !== "") {
+	if (others.length > 0 || (body.notification_email !== undefined && body.notification_email !== "")) {
 		throw new AdminError(
 			"invalid_request",
 			'a bulk edit of pools may only clear notification_email: send { "notification_email": "" }',
@@ -180,7 +182,10 @@ async function bulkEditPools(request: AdminRequest, env: Env): Promise<Response>
 	const authority = getAuthority(env);
 	const { version, json } = await authority.getConfig();
 	const document = JSON.parse(json) as Record<Collection, Item[]>;
-	document.pools = document.pools.map((pool) => ({ ...pool, notification_email: "" }));
+	if (body.notification_email === "") {
+		const hasAddress = (pool: Item) => pool.notification_email !== undefined && pool.notification_email !== "";
+		document.pools = document.pools.map((pool) => (hasAddress(pool) ? { ...pool, notification_email: "" } : pool));
+	}
 	const result = await authority.putConfig(document, { ...options, ifMatch: options.ifMatch ?? version });
 	throwIfRefused(result, options.ifMatch ?? version);
 	const written = JSON.parse(result.resultJson) as Record<Collection, Item[]>;

@@ -105,6 +105,45 @@ describe("pools through Cloudflare's paths", () => {
 		expect((await readStored()).document.pools.map((item) => item.notification_email)).toEqual(["", ""]);
 	});
 
+	it("bulk PATCH: {} edits nothing and answers every pool; clearing touches only pools that had an address", async () => {
+		const pool = (id: string, email?: string) => ({
+			id,
+			name: id,
+			...(email === undefined ? {} : { notification_email: email }),
+			origins: [origin("a")],
+		});
+		await putConfig({ pools: [pool("p1", "ops@example.com"), pool("p2"), pool("p3", "")] });
+		const before = await readStored();
+
+		// What the SDK's pools.bulkEdit({ account_id }) sends: no edit, every pool, the same version.
+		const empty = await cf("PATCH", POOLS, {});
+		const none = await ok<{ id: string }[]>(empty);
+		expect(none.result).toEqual(before.document.pools);
+		expect(none.result_info?.total_count).toBe(3);
+		expect(empty.headers.get("etag")).toBe(before.etag);
+		expect(await readStored()).toEqual(before);
+
+		const cleared = await cf("PATCH", POOLS, { notification_email: "" });
+		const body = await ok<{ id: string; notification_email?: string }[]>(cleared);
+		expect(body.result.map((item) => [item.id, item.notification_email])).toEqual([
+			["p1", ""],
+			["p2", undefined],
+			["p3", ""],
+		]);
+		expect(body).toMatchObject({
+			changes: [{ kind: "pool", id: "p1", change: "changed", fields: ["notification_email"] }],
+		});
+		const after = await readStored();
+		expect(after.version).toBe(before.version + 1);
+		expect(after.document.pools.slice(1)).toEqual(before.document.pools.slice(1));
+
+		// Nothing left to clear: no write, no new version, no audit entry.
+		const again = await cf("PATCH", POOLS, { notification_email: "" });
+		expect((await ok<unknown[]>(again)).result).toEqual(after.document.pools);
+		expect(again.headers.get("etag")).toBe(after.etag);
+		expect(await readStored()).toEqual(after);
+	});
+
 	it("answers a pool's health in Cloudflare's shape, under the place \"local\"", async () => {
 		await putConfig(onePoolConfig(["a", "b"]));
 		await setOriginHealthy("b", false);
