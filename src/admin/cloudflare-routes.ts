@@ -50,8 +50,9 @@ function addCollectionRoutes(router: RouterType<IRequest, Args>, collection: "mo
 		.get(
 			base,
 			inAccount(async (request, env) => {
-				const monitor = request.query.monitor;
 				const items = await listOf(env, collection);
+				// pools.list's `monitor` filter (Cloudflare's monitors list has none: there it is ignored).
+				const monitor = collection === "pools" ? request.query.monitor : undefined;
 				const shown = typeof monitor === "string" ? items.filter((item) => item.monitor === monitor) : items;
 				return toListResponse(request, shown);
 			}),

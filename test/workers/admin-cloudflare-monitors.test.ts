@@ -24,6 +24,8 @@ describe("monitors through Cloudflare's paths", () => {
 		const list = await ok<unknown[]>(await cf("GET", MONITORS));
 		expect(list.result).toEqual([created.result]);
 		expect(list.result_info).toEqual({ page: 1, per_page: 1, count: 1, total_count: 1 });
+		// pools.list's monitor filter is the pools list's alone: the monitors list ignores it.
+		expect((await ok<unknown[]>(await cf("GET", `${MONITORS}?monitor=${id}`))).result).toEqual([created.result]);
 		expect((await ok(await cf("GET", `${MONITORS}/${id}`))).result).toEqual(created.result);
 
 		const updated = await ok(await cf("PUT", `${MONITORS}/${id}`, { path: "/ready", expected_codes: "200" }));
