@@ -5,9 +5,10 @@
  * non-zero with the reason.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { PROJECT_ROOT, startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
@@ -47,9 +48,14 @@ function lb(...args: string[]): Promise<Run> {
 
 /** Runs `node scripts/lb.ts ...args` with these variables set (undefined: removed) over the test's environment. */
 function lbWith(vars: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
+	return nodeWith(vars, "scripts/lb.ts", ...args);
+}
+
+/** Runs `node ...args` in the project folder with these variables set (undefined: removed) over the test's environment. */
+function nodeWith(vars: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
 	const env: Record<string, string | undefined> = { ...process.env, ...vars };
 	for (const [name, value] of Object.entries(vars)) if (value === undefined) delete env[name];
-	const child = spawn(process.execPath, ["scripts/lb.ts", ...args], {
+	const child = spawn(process.execPath, args, {
 		cwd: PROJECT_ROOT,
 		stdio: ["ignore", "pipe", "pipe"],
 		env,
@@ -373,23 +379,44 @@ describe("npm run lb: pools, origins and load balancers (issue 17, item 4)", () 
 	});
 
 	it("takes an empty SWITCHYARD_URL (or SWITCHYARD_TOKEN) as unset", async () => {
-		const unset = await lbWith({ SWITCHYARD_URL: undefined, SWITCHYARD_TOKEN: undefined }, "status", "--token", TOKEN);
-		const empty = await lbWith({ SWITCHYARD_URL: "", SWITCHYARD_TOKEN: "" }, "status", "--token", TOKEN);
-		// Whatever answers (or not) at the default URL, both runs see the same.
-		expect(empty.code).toBe(unset.code);
-		expect(empty.stderr).toBe(unset.stderr);
-		expect(empty.stderr).not.toContain("Invalid URL");
-		if (empty.code !== 0) expect(empty.stderr).toMatch(/http:\/\/localhost:8787|error \d+/);
-		// An empty token with no --token is no token (exit 2), not an empty Bearer.
-		const noToken = await lbWith(
-			{ SWITCHYARD_URL: wrangler.url, SWITCHYARD_TOKEN: "" },
-			"--url",
-			wrangler.url,
-			"pools",
-		);
-		if (!existsSync(join(PROJECT_ROOT, ".dev.vars"))) {
+		// The CLI copied to a folder of its own, so no .dev.vars but the one written here is read, with
+		// fetch replaced by one that reports the URL and token it was given and reaches nothing.
+		const root = mkdtempSync(join(tmpdir(), "switchyard-lb-cli-root-"));
+		try {
+			for (const file of ["scripts/lb.ts", "scripts/lb-client.ts", "scripts/lb-objects.ts", "demo/dev-vars.ts"]) {
+				mkdirSync(dirname(join(root, file)), { recursive: true });
+				copyFileSync(join(PROJECT_ROOT, file), join(root, file));
+			}
+			writeFileSync(join(root, "package.json"), '{ "type": "module" }\n');
+			const stub = join(root, "fetch-stub.mjs");
+			writeFileSync(
+				stub,
+				`globalThis.fetch = async (url, init) => {
+					process.stderr.write("fetch " + url + " " + new Headers(init?.headers).get("authorization") + "\\n");
+					throw new TypeError("fetch failed", { cause: { code: "STUBBED" } });
+				};\n`,
+			);
+			const run = (vars: Record<string, string | undefined>, ...args: string[]) =>
+				nodeWith(vars, "--import", pathToFileURL(stub).href, join(root, "scripts/lb.ts"), ...args);
+
+			for (const url of [undefined, ""]) {
+				const result = await run({ SWITCHYARD_URL: url, SWITCHYARD_TOKEN: url }, "status", "--token", TOKEN);
+				expect(result.code, `SWITCHYARD_URL ${JSON.stringify(url)}`).toBe(1);
+				expect(result.stderr).toBe(
+					`fetch http://localhost:8787/_lb/api/status Bearer ${TOKEN}\ncannot reach http://localhost:8787: STUBBED\n`,
+				);
+			}
+			// An empty token with no --token is no token (exit 2), not an empty Bearer…
+			const noToken = await run({ SWITCHYARD_URL: "", SWITCHYARD_TOKEN: "" }, "pools");
 			expect(noToken.code).toBe(2);
 			expect(noToken.stderr).toContain("no admin token");
+			// …and .dev.vars' token is taken instead, as when the variable is unset.
+			writeFileSync(join(root, ".dev.vars"), "ADMIN_TOKEN=from-dev-vars\n");
+			const fromFile = await run({ SWITCHYARD_URL: "", SWITCHYARD_TOKEN: "" }, "pools");
+			expect(fromFile.code).toBe(1);
+			expect(fromFile.stderr).toContain("fetch http://localhost:8787/_lb/api/pools Bearer from-dev-vars\n");
+		} finally {
+			rmSync(root, { recursive: true, force: true });
 		}
 	});
 });
