@@ -154,6 +154,9 @@ describe("Cloudflare's SDK against Switchyard", () => {
 		const edited = await sdk.loadBalancers.pools.edit(ids.pool, { account_id, description: "edited" });
 		expect(edited).toMatchObject({ id: ids.pool, description: "edited" });
 
+		// Without notification_email the SDK sends {}: nothing is edited, every pool is answered.
+		const untouched = await sdk.loadBalancers.pools.bulkEdit({ account_id });
+		expect(untouched.result).toEqual([edited]);
 		const bulk = await sdk.loadBalancers.pools.bulkEdit({ account_id, notification_email: "" });
 		expect(bulk.result.map((item) => [item.id, item.notification_email])).toEqual([[ids.pool, ""]]);
 	});
