@@ -6,11 +6,10 @@
  */
 import type { IRequest, RouterType } from "itty-router";
 import type { Env } from "../env";
-import { readJsonObject } from "./body";
 import { ACCOUNT_PATH, deleteItem, inAccount, readOrThrow, toListResponse } from "./cloudflare-common";
 import { checkBodyZone, checkZone, isInZone } from "./cloudflare-scope";
 import { AdminError, toSuccess } from "./envelope";
-import { type AdminRequest, type Args, change, listOf, param } from "./handlers";
+import { type AdminRequest, type Args, bodyOf, change, listOf, param, writeItem } from "./handlers";
 
 const ZONE_PATH = "/zones/:zone_id/load_balancers";
 
@@ -46,7 +45,7 @@ const list = both(async (request, env, zone) => {
 });
 
 const create = both(async (request, env, zone) => {
-	const body = await readJsonObject(request as unknown as Request);
+	const body = await bodyOf(request);
 	checkBodyZone(env, body, zone);
 	if (zone !== undefined) body.zone_id = zone;
 	return change(request, env, { target: "load_balancers", action: "create", body });
@@ -55,14 +54,18 @@ const create = both(async (request, env, zone) => {
 const read = both(async (request, env, zone) => toSuccess(await readBalancer(request, env, zone)));
 
 const write = (action: "replace" | "patch") =>
-	both(async (request, env, zone) => {
-		const lb = await readBalancer(request, env, zone);
-		const body = await readJsonObject(request as unknown as Request);
-		// zone_id is read-only, as Cloudflare's: the path's own zone may be sent back, and the stored one stays.
-		checkBodyZone(env, body, zone);
-		if (zone !== undefined) delete body.zone_id;
-		return change(request, env, { target: "load_balancers", action, key: String(lb.id), body });
-	});
+	both((request, env, zone) =>
+		writeItem(
+			"load_balancers",
+			action,
+			async () => String((await readBalancer(request, env, zone)).id),
+			(body) => {
+				// zone_id is read-only, as Cloudflare's: the path's own zone may be sent back, and the stored one stays.
+				checkBodyZone(env, body, zone);
+				if (zone !== undefined) delete body.zone_id;
+			},
+		)(request, env),
+	);
 const replace = write("replace");
 const patch = write("patch");
 

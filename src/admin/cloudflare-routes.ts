@@ -11,12 +11,23 @@ import type { Collection } from "../config/operations";
 import type { Monitor, Pool } from "../config/schema";
 import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
-import { readJsonObject } from "./body";
 import { addBalancerRoutes } from "./cloudflare-balancers";
 import { ACCOUNT_PATH, deleteItem, inAccount, readOrThrow, toListResponse } from "./cloudflare-common";
 import { toMonitorReferences, toPage, toPoolHealth, toPoolReferences } from "./cloudflare-shapes";
 import { AdminError, toSuccess, toSuccessJson } from "./envelope";
-import { type AdminRequest, type Args, change, listOf, param, throwIfRefused, toEtag, writeOptions } from "./handlers";
+import {
+	type AdminRequest,
+	type Args,
+	bodyOf,
+	change,
+	listOf,
+	optionalBody,
+	param,
+	throwIfRefused,
+	toEtag,
+	writeItem,
+	writeOptions,
+} from "./handlers";
 import { runPreview, toPreviewMonitor } from "./previews";
 
 type Item = Record<string, unknown>;
@@ -32,20 +43,10 @@ async function preview(env: Env, monitor: Monitor, pools: readonly Pool[]): Prom
 	});
 }
 
-/** The body of a POST that may have none (the SDK sends `{}` for no settings). */
-async function optionalBody(request: AdminRequest): Promise<Item> {
-	if (request.headers.get("content-length") === "0" || request.body === null) return {};
-	return readJsonObject(request as unknown as Request);
-}
-
 function addCollectionRoutes(router: RouterType<IRequest, Args>, collection: "monitors" | "pools"): void {
 	const base = `${ACCOUNT_PATH}/${collection}`;
 	const write = (action: "replace" | "patch") =>
-		inAccount(async (request, env) => {
-			const key = param(request, "id");
-			const body = await readJsonObject(request as unknown as Request);
-			return change(request, env, { target: collection, action, key, body });
-		});
+		inAccount(writeItem(collection, action, (request) => param(request, "id")));
 	router
 		.get(
 			base,
@@ -63,7 +64,7 @@ function addCollectionRoutes(router: RouterType<IRequest, Args>, collection: "mo
 				change(request, env, {
 					target: collection,
 					action: "create",
-					body: await readJsonObject(request as unknown as Request),
+					body: await bodyOf(request),
 				}),
 			),
 		)

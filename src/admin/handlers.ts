@@ -1,7 +1,8 @@
 /**
  * What the admin API's route handlers share, short routes and Cloudflare's paths alike: the caller
  * on the request, write options from If-Match and `?dry_run`, path parameters, refused writes as
- * envelope errors, and one CRUD change sent to the authority.
+ * envelope errors, request bodies (one that may be absent too), and one CRUD change sent to the
+ * authority, a PUT or PATCH of one item among them.
  */
 import type { IRequest } from "itty-router";
 import type { Collection, ConfigOperation } from "../config/operations";
@@ -9,6 +10,7 @@ import type { WriteResult } from "../contract/status";
 import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
 import type { Caller } from "./auth";
+import { readJsonObject } from "./body";
 import { AdminError, ERROR_CODES, toSuccessJson } from "./envelope";
 
 export type AdminRequest = IRequest & { caller: Caller };
@@ -97,4 +99,37 @@ export async function change(request: AdminRequest, env: Env, op: ConfigOperatio
 		headers: { etag: toEtag(result.version) },
 		extra: { dry_run: options.dryRun, changes: result.changes },
 	});
+}
+
+type Item = Record<string, unknown>;
+
+/** A request's JSON object body (admin/body.ts limits and refusals). */
+export function bodyOf(request: IRequest): Promise<Item> {
+	return readJsonObject(request as unknown as Request);
+}
+
+/** The body of a request that may have none (no body, or Content-Length 0): `{}` then. */
+export async function optionalBody(request: IRequest): Promise<Item> {
+	if (request.headers.get("content-length") === "0" || request.body === null) return {};
+	return bodyOf(request);
+}
+
+/**
+ * PUT (`replace`) or PATCH of one item of `target`, for the short routes and Cloudflare's paths:
+ * `keyOf` names the item first (a bad key is a 404 before the body is looked at), then the body
+ * is read, given to `prepare` (which may refuse it or change it), and sent as one change.
+ */
+export function writeItem(
+	target: Collection,
+	action: "replace" | "patch",
+	keyOf: (request: AdminRequest, env: Env) => string | Promise<string>,
+	prepare?: (body: Item, env: Env) => void,
+): (request: IRequest, env: Env) => Promise<Response> {
+	return async (raw, env) => {
+		const request = raw as AdminRequest;
+		const key = await keyOf(request, env);
+		const body = await bodyOf(request);
+		prepare?.(body, env);
+		return change(request, env, { target, action, key, body });
+	};
 }

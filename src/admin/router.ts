@@ -12,11 +12,22 @@ import type { WriteResult } from "../contract/status";
 import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
 import { authenticate } from "./auth";
-import { readJsonObject } from "./body";
 import { addCloudflareRoutes } from "./cloudflare-routes";
 import { checkBodyZone } from "./cloudflare-scope";
 import { AdminError, ENVELOPE_TAKEN, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
-import { type AdminRequest, type Args, change, listOf, param, throwIfRefused, toEtag, writeOptions } from "./handlers";
+import {
+	type AdminRequest,
+	type Args,
+	bodyOf,
+	change,
+	listOf,
+	optionalBody,
+	param,
+	throwIfRefused,
+	toEtag,
+	writeItem,
+	writeOptions,
+} from "./handlers";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
@@ -50,7 +61,7 @@ function writeOrigin(action: "patch" | "replace") {
 			action,
 			pool: param(request, "pool"),
 			key: param(request, "name"),
-			body: await readJsonObject(request as unknown as Request),
+			body: await bodyOf(request),
 		});
 }
 
@@ -73,7 +84,7 @@ router
 	.put("/config", async (request, env) => {
 		const options = writeOptions(request as AdminRequest);
 		// GET /config's answer saved to a file and sent back (the README's round trip): its result is the document.
-		const body = await readJsonObject(request as unknown as Request);
+		const body = await bodyOf(request);
 		const document = fromEnvelope(body);
 		const balancers = (document ?? body).load_balancers;
 		if (Array.isArray(balancers)) {
@@ -104,30 +115,18 @@ for (const collection of COLLECTIONS) {
 		const key = param(request, "key");
 		return collection === "load_balancers" ? key.toLowerCase() : key;
 	};
-	/** A write's body; a load balancer's zone_id, when sent, must be ZONE_ID's when that is set. */
-	const bodyOf = async (request: IRequest, env: Env) => {
-		const body = await readJsonObject(request as unknown as Request);
+	/** A load balancer's zone_id, when sent, must be ZONE_ID's when that is set. */
+	const checkBody = (body: Record<string, unknown>, env: Env) => {
 		if (collection === "load_balancers") checkBodyZone(env, body);
-		return body;
 	};
-	/** PUT or PATCH of one item (the key is read before the body: a bad key is a 404 first). */
-	const write = (action: "replace" | "patch") => async (request: IRequest, env: Env) =>
-		change(request as AdminRequest, env, {
-			target: collection,
-			action,
-			key: keyOf(request),
-			body: await bodyOf(request, env),
-		});
+	const write = (action: "replace" | "patch") => writeItem(collection, action, keyOf, checkBody);
 	router
 		.get(`/${collection}`, async (_request, env) => toSuccess(await listOf(env, collection)))
-		.post(`/${collection}`, async (request, env) =>
-			change(
-				request as AdminRequest,
-				env,
-				{ target: collection, action: "create", body: await bodyOf(request, env) },
-				201,
-			),
-		)
+		.post(`/${collection}`, async (request, env) => {
+			const body = await bodyOf(request);
+			checkBody(body, env);
+			return change(request as AdminRequest, env, { target: collection, action: "create", body }, 201);
+		})
 		.get(`/${collection}/:key`, async (request, env) => {
 			const json = await getAuthority(env).readItem(collection, keyOf(request));
 			if (json === undefined)
@@ -155,7 +154,7 @@ router
 				target: "origins",
 				action: "create",
 				pool: param(request, "pool"),
-				body: await readJsonObject(request as unknown as Request),
+				body: await bodyOf(request),
 			},
 			201,
 		),
@@ -206,8 +205,7 @@ addCloudflareRoutes(router);
 
 router.post("/affinity/rotate", async (request, env) => {
 	// An empty body rotates; a JSON body may say { "drop_earlier_keys": true }.
-	const hasBody = request.headers.get("content-length") !== "0" && request.body !== null;
-	const body = hasBody ? await readJsonObject(request as unknown as Request) : {};
+	const body = await optionalBody(request);
 	const unknown = Object.keys(body).filter((key) => key !== "drop_earlier_keys");
 	if (unknown.length > 0 || !["boolean", "undefined"].includes(typeof body.drop_earlier_keys)) {
 		throw new AdminError("invalid_request", 'the body may only be { "drop_earlier_keys": true | false }');
