@@ -21,16 +21,46 @@ const { values } = parseArgs({
 	},
 });
 
+/** Fields only the registry writes (src/config/schema.ts READ_ONLY_FIELDS): the registry ignores them, so the hash does too. */
+const READ_ONLY_FIELDS = ["created_on", "modified_on"];
+
+/**
+ * What the content hash covers: the file's text, or, when its objects carry read-only timestamps (a
+ * GET /config answer saved as the file), the document without them, so a file that differs only in
+ * them is the same seed. A file without them hashes as it always did.
+ */
+function toHashedText(text, parsed) {
+	if (parsed === null || typeof parsed !== "object") return text;
+	let stripped = false;
+	const copy = { ...parsed };
+	for (const collection of ["monitors", "pools", "load_balancers"]) {
+		if (!Array.isArray(parsed[collection])) continue;
+		copy[collection] = parsed[collection].map((item) => {
+			if (item === null || typeof item !== "object") return item;
+			const rest = { ...item };
+			for (const field of READ_ONLY_FIELDS) {
+				if (Object.hasOwn(rest, field)) {
+					delete rest[field];
+					stripped = true;
+				}
+			}
+			return rest;
+		});
+	}
+	return stripped ? JSON.stringify(copy) : text;
+}
+
 let seed = "undefined";
 if (existsSync(values.input)) {
 	const text = readFileSync(values.input, "utf8");
+	let parsed;
 	try {
-		JSON.parse(text);
+		parsed = JSON.parse(text);
 	} catch (error) {
 		console.error(`build-seed: ${values.input} is not valid JSON: ${error.message}`);
 		process.exit(1);
 	}
-	const hash = createHash("sha256").update(text).digest("hex");
+	const hash = createHash("sha256").update(toHashedText(text, parsed)).digest("hex");
 	const source = relative(root, values.input) || values.input;
 	seed = `{ hash: ${JSON.stringify(hash)}, source: ${JSON.stringify(source)}, json: ${JSON.stringify(text)} }`;
 }

@@ -4,6 +4,7 @@
  *   npm run lb -- apply switchyard.config.json --dry-run
  *   npm run lb -- get -o config.json      (npm prints its own banner on stdout: redirect with `npm run -s`)
  *   npm run lb -- status
+ *   npm run lb -- origins add main web-3 https://web-3.example.com --weight 0.5 --dry-run
  *
  * Exit codes: 0 done, 1 the API refused or could not be reached, 2 bad usage or no token.
  */
@@ -12,53 +13,73 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDevVars } from "../demo/dev-vars.ts";
+import { CliError, type ConfigChange, formatChange, type Options, printMessages, request, table } from "./lb-client.ts";
+import { addOrigin, balancers, origins, pools, removeOrigin } from "./lb-objects.ts";
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_URL = "http://localhost:8787";
 
+/** Every command: its synopsis (after `npm run lb --`) and what it does, for the usage and its --help. */
+const COMMANDS: readonly { name: string; synopsis: string; does: string }[] = [
+	{
+		name: "apply",
+		synopsis: "apply <file.json> [--dry-run] [--if-match <version>]",
+		does: "replace the whole configuration with the file's (--dry-run: show the changes, store nothing)",
+	},
+	{
+		name: "get",
+		synopsis: "get [-o <file>]",
+		does: "the configuration as JSON, printed or written to a file that apply takes back",
+	},
+	{ name: "status", synopsis: "status [--json]", does: "health and drains of every origin" },
+	{ name: "pools", synopsis: "pools [--json]", does: "the pools: id, name, monitor, enabled origins" },
+	{ name: "origins", synopsis: "origins <pool> [--json]", does: "the origins of a pool: address, weight, enabled" },
+	{
+		name: "origins add",
+		synopsis: "origins add <pool> <name> <address> [--weight <w>] [--dry-run] [--json]",
+		does: "add an origin to a pool (weight 0-1, or a whole number; default 1)",
+	},
+	{
+		name: "origins remove",
+		synopsis: "origins remove <pool> <name> [--dry-run] [--json]",
+		does: "remove an origin from a pool",
+	},
+	{ name: "lbs", synopsis: "lbs [--json]", does: "the load balancers: hostname, id, pools, zone" },
+	{ name: "drain", synopsis: "drain <pool> <origin>", does: "send no new requests to an origin" },
+	{ name: "enable", synopsis: "enable <pool> <origin>", does: "end a drain (and enable the origin)" },
+	{
+		name: "events",
+		synopsis: "events [--limit N] [--json]",
+		does: "audit log and health transitions, newest first",
+	},
+	{
+		name: "rotate-affinity-key",
+		synopsis: "rotate-affinity-key [--drop-earlier]",
+		does: "a new session affinity cookie key (earlier cookies keep working unless --drop-earlier)",
+	},
+	{ name: "help", synopsis: "help [<command>]", does: "this text, or one command's" },
+];
+
+const OPTIONS = `options:
+  --json           print the API's answer as JSON
+  --dry-run        check and show a change without storing it (reads change nothing either way)
+  --url <url>      admin API base URL (env SWITCHYARD_URL; empty or unset: ${DEFAULT_URL})
+  --token <token>  admin token (env SWITCHYARD_TOKEN, else ADMIN_TOKEN in .dev.vars)
+  -h, --help       help for the command
+`;
+
 const USAGE = `usage: npm run lb -- <command> [options]
 
 commands:
-  apply <file.json> [--dry-run] [--if-match <version>]   replace the whole configuration
-  get [-o <file>]                                        the configuration as JSON, printed or written to
-                                                         a file that apply takes back
-  status [--json]                                        health and drains of every origin
-  drain <pool> <origin>                                  send no new requests to an origin
-  enable <pool> <origin>                                 end a drain (and enable the origin)
-  events [--limit N] [--json]                            audit log and health transitions, newest first
-  rotate-affinity-key [--drop-earlier]                   a new session affinity cookie key (earlier
-                                                         cookies keep working unless --drop-earlier)
-  help                                                   this text
+${COMMANDS.map((command) => `  ${command.synopsis}\n      ${command.does}`).join("\n")}
 
-options:
-  --url <url>      admin API base URL (env SWITCHYARD_URL, default ${DEFAULT_URL})
-  --token <token>  admin token (env SWITCHYARD_TOKEN, else ADMIN_TOKEN in .dev.vars)
-`;
+${OPTIONS}`;
 
-interface Options {
-	url: string;
-	token: string;
-	json: boolean;
-	dryRun: boolean;
-	ifMatch?: string;
-	limit?: string;
-	dropEarlier: boolean;
-	output?: string;
-}
-
-interface Envelope<T> {
-	success: boolean;
-	errors: { code: number; message: string; field?: string }[];
-	messages: string[];
-	result: T;
-}
-
-/** Mirrors ConfigChange in src/config/diff.ts. */
-interface ConfigChange {
-	kind: string;
-	id: string;
-	change: "added" | "removed" | "changed";
-	fields?: string[];
+/** One command's help: its synopsis, what it does, and the options. */
+function helpOf(name: string): string {
+	const command = COMMANDS.find((entry) => entry.name === name);
+	if (!command) return USAGE;
+	return `usage: npm run lb -- ${command.synopsis}\n\n${command.does}\n\n${OPTIONS}`;
 }
 
 /** Mirrors StatusReport in src/registry/registry.ts (the fields shown here). */
@@ -86,16 +107,8 @@ type EventEntry =
 	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string };
 
 /** A failure with its exit code; main prints the message to stderr. */
-class CliError extends Error {
-	readonly exitCode: number;
-	constructor(message: string, exitCode: number) {
-		super(message);
-		this.exitCode = exitCode;
-	}
-}
-
-function usageError(message: string): CliError {
-	return new CliError(`${message}\n\n${USAGE}`, 2);
+function usageError(message: string, command?: string): CliError {
+	return new CliError(`${message}\n\n${command === undefined ? USAGE : helpOf(command)}`, 2);
 }
 
 function tokenFromDevVars(): string | undefined {
@@ -104,57 +117,6 @@ function tokenFromDevVars(): string | undefined {
 }
 
 /** Sends one admin API request; returns the envelope on success, throws CliError otherwise. */
-async function request<T>(
-	options: Options,
-	method: string,
-	path: string,
-	init: { body?: string; headers?: Record<string, string> } = {},
-): Promise<Envelope<T>> {
-	const url = `${options.url.replace(/\/+$/, "")}/_lb/api${path}`;
-	let response: Response;
-	try {
-		response = await fetch(url, {
-			method,
-			headers: { authorization: `Bearer ${options.token}`, ...init.headers },
-			body: init.body,
-		});
-	} catch (error) {
-		const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-		throw new CliError(`cannot reach ${options.url}: ${cause?.code ?? cause?.message ?? String(error)}`, 1);
-	}
-	const text = await response.text();
-	let envelope: Envelope<T> | undefined;
-	try {
-		envelope = JSON.parse(text) as Envelope<T>;
-	} catch {
-		envelope = undefined;
-	}
-	if (typeof envelope?.success !== "boolean") {
-		throw new CliError(
-			`${method} ${url}: HTTP ${response.status}, not an admin API response: ${text.slice(0, 200)}`,
-			1,
-		);
-	}
-	if (!envelope.success) {
-		const lines = (envelope.errors ?? []).map((error) => {
-			const field = error.field && !error.message.startsWith(error.field) ? ` (${error.field})` : "";
-			return `error ${error.code}: ${error.message}${field}`;
-		});
-		throw new CliError(lines.join("\n") || `${method} ${url}: HTTP ${response.status}`, 1);
-	}
-	return envelope;
-}
-
-function printMessages(messages: readonly string[]): void {
-	for (const message of messages) console.log(`note: ${message}`);
-}
-
-function formatChange(change: ConfigChange): string {
-	const sign = { added: "+", removed: "-", changed: "~" }[change.change];
-	const fields = change.fields?.length ? ` (${change.fields.join(", ")})` : "";
-	return `${sign} ${change.kind.replace("_", " ")} ${change.id}${fields}`;
-}
-
 async function apply(options: Options, file: string | undefined): Promise<void> {
 	if (!file) throw usageError("apply needs a configuration file");
 	let body: string;
@@ -191,18 +153,6 @@ async function get(options: Options): Promise<void> {
 		throw new CliError(`${options.output}: ${(error as Error).message}`, 1);
 	}
 	console.log(`wrote ${options.output}`);
-}
-
-function table(rows: string[][]): string {
-	const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
-	return rows
-		.map((row) =>
-			row
-				.map((cell, i) => cell.padEnd(widths[i] ?? 0))
-				.join("  ")
-				.trimEnd(),
-		)
-		.join("\n");
 }
 
 async function status(options: Options): Promise<void> {
@@ -263,6 +213,51 @@ async function events(options: Options): Promise<void> {
 	if (result.length === 0) console.log("no events");
 }
 
+/** The command a command line names: "origins add" and "origins remove" are commands of their own. */
+function commandOf(positionals: readonly string[]): { name: string | undefined; args: string[] } {
+	const [first, second, ...rest] = positionals;
+	if (first === "origins" && (second === "add" || second === "remove"))
+		return { name: `origins ${second}`, args: rest };
+	return { name: first, args: positionals.slice(1) };
+}
+
+/** The command's work, or a usage error (exit 2) when its arguments are not what it takes. */
+function toRun(name: string, args: readonly string[]): ((options: Options) => Promise<void>) | undefined {
+	const need = (count: number, what: string) => {
+		if (args.length !== count) throw usageError(`${name} needs ${what}`, name);
+	};
+	switch (name) {
+		case "apply":
+			return (options) => apply(options, args[0]);
+		case "get":
+			return get;
+		case "status":
+			return status;
+		case "pools":
+			return pools;
+		case "origins":
+			need(1, "a pool id");
+			return (options) => origins(options, args[0] as string);
+		case "origins add":
+			need(3, "a pool id, an origin name and an address");
+			return (options) => addOrigin(options, args[0] as string, args[1] as string, args[2] as string);
+		case "origins remove":
+			need(2, "a pool id and an origin name");
+			return (options) => removeOrigin(options, args[0] as string, args[1] as string);
+		case "lbs":
+			return balancers;
+		case "drain":
+		case "enable":
+			return (options) => drainOrEnable(options, name, [...args]);
+		case "events":
+			return events;
+		case "rotate-affinity-key":
+			return rotateAffinityKey;
+		default:
+			return undefined;
+	}
+}
+
 async function main(argv: string[]): Promise<void> {
 	let parsed: ReturnType<typeof parse>;
 	try {
@@ -271,28 +266,25 @@ async function main(argv: string[]): Promise<void> {
 		throw usageError((error as Error).message);
 	}
 	const { values, positionals } = parsed;
-	const [command, ...args] = positionals;
-	if (command === undefined || command === "help" || values.help) {
-		process.stdout.write(USAGE);
+	const { name, args } = commandOf(positionals);
+	if (name === undefined || name === "help") {
+		process.stdout.write(name === "help" && args.length > 0 ? helpOf(commandOf(args).name ?? "") : USAGE);
 		return;
 	}
-	const commands: Record<string, (options: Options) => Promise<void>> = {
-		apply: (options) => apply(options, args[0]),
-		get,
-		status,
-		drain: (options) => drainOrEnable(options, "drain", args),
-		enable: (options) => drainOrEnable(options, "enable", args),
-		events,
-		"rotate-affinity-key": rotateAffinityKey,
-	};
-	const run = commands[command];
-	if (!run) throw usageError(`unknown command "${command}"`);
-	const token = values.token ?? process.env.SWITCHYARD_TOKEN ?? tokenFromDevVars();
+	if (!COMMANDS.some((command) => command.name === name)) throw usageError(`unknown command "${name}"`);
+	if (values.help) {
+		process.stdout.write(helpOf(name));
+		return;
+	}
+	const run = toRun(name, args);
+	if (!run) throw usageError(`unknown command "${name}"`);
+	// An empty variable is an unset one (a shell's `SWITCHYARD_URL=` or a CI default).
+	const token = values.token || process.env.SWITCHYARD_TOKEN || tokenFromDevVars();
 	if (!token) {
 		throw new CliError("no admin token: pass --token, set SWITCHYARD_TOKEN, or put ADMIN_TOKEN=... in .dev.vars", 2);
 	}
 	await run({
-		url: values.url ?? process.env.SWITCHYARD_URL ?? DEFAULT_URL,
+		url: values.url || process.env.SWITCHYARD_URL || DEFAULT_URL,
 		token,
 		json: values.json ?? false,
 		dryRun: values["dry-run"] ?? false,
@@ -300,6 +292,7 @@ async function main(argv: string[]): Promise<void> {
 		limit: values.limit,
 		dropEarlier: values["drop-earlier"] ?? false,
 		output: values.output,
+		weight: values.weight,
 	});
 }
 
@@ -316,6 +309,7 @@ function parse(argv: string[]) {
 			limit: { type: "string" },
 			"drop-earlier": { type: "boolean" },
 			output: { type: "string", short: "o" },
+			weight: { type: "string" },
 			help: { type: "boolean", short: "h" },
 		},
 	});

@@ -16,6 +16,13 @@ export interface Env {
 	readonly ADMIN_TOKEN_NAME?: string;
 	/** How the audit log names the read token ("read:<name>"; default "read"). */
 	readonly ADMIN_READ_TOKEN_NAME?: string;
+	/**
+	 * The account id Cloudflare's API paths (/accounts/:account_id/load_balancers/…) must name; others
+	 * answer 404. Unset: any account id is taken (there is one registry either way).
+	 */
+	readonly ACCOUNT_ID?: string;
+	/** The zone id /zones/:zone_id/load_balancers must name; others answer 404. Unset: any zone id is taken. */
+	readonly ZONE_ID?: string;
 	/** Comma-separated hostnames on which /_lb/ answers. */
 	readonly ADMIN_HOSTNAMES?: string;
 	/**

@@ -66,13 +66,19 @@ function respond(status: number, body: unknown, headers: Record<string, string> 
 	return new Response(`${JSON.stringify(body, null, 2)}\n`, { status, headers: { ...JSON_HEADERS, ...headers } });
 }
 
+/** A success envelope; `extra` adds fields after `result` (a list's `result_info`, a write's `changes`). */
 export function toSuccess(
 	result: unknown,
-	init: { messages?: readonly string[]; status?: number; headers?: Record<string, string> } = {},
+	init: {
+		messages?: readonly string[];
+		status?: number;
+		headers?: Record<string, string>;
+		extra?: Record<string, unknown>;
+	} = {},
 ): Response {
 	return respond(
 		init.status ?? 200,
-		{ success: true, errors: [], messages: init.messages ?? [], result },
+		{ success: true, errors: [], messages: init.messages ?? [], result, ...init.extra },
 		init.headers,
 	);
 }

@@ -3,22 +3,35 @@
  * needs a token (ADMIN_READ_TOKEN suffices for reads); every change goes through the registry
  * object, which validates the whole resulting configuration and applies it atomically. The
  * configuration version is the ETag; writes honour If-Match (412 when stale) and `?dry_run=1`.
+ * Switchyard's short routes are here; Cloudflare's resource paths (/accounts/…, /zones/…) beside
+ * them come from cloudflare-routes.ts, and both share the handlers of handlers.ts.
  */
 import { type IRequest, Router, StatusError } from "itty-router";
-import type { Collection, ConfigOperation } from "../config/operations";
+import type { Collection } from "../config/operations";
 import type { WriteResult } from "../contract/status";
 import type { Env } from "../env";
 import { getAuthority } from "../registry/objects";
-import { authenticate, type Caller } from "./auth";
-import { readJsonObject } from "./body";
-import { AdminError, ENVELOPE_TAKEN, ERROR_CODES, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
+import { authenticate } from "./auth";
+import { addCloudflareRoutes } from "./cloudflare-routes";
+import { checkBodyZone } from "./cloudflare-scope";
+import { AdminError, ENVELOPE_TAKEN, fromEnvelope, toFailure, toSuccess, toSuccessJson } from "./envelope";
+import {
+	type AdminRequest,
+	type Args,
+	bodyOf,
+	change,
+	listOf,
+	optionalBody,
+	param,
+	throwIfRefused,
+	toEtag,
+	writeItem,
+	writeOptions,
+} from "./handlers";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
 export const ADMIN_API_BASE = "/_lb/api";
-
-type AdminRequest = IRequest & { caller: Caller };
-type Args = [env: Env, ctx: ExecutionContext];
 
 const COLLECTIONS: readonly Collection[] = ["monitors", "pools", "load_balancers"];
 const READ_METHODS = new Set(["GET", "HEAD"]);
@@ -30,89 +43,6 @@ async function withCaller(request: IRequest, env: Env): Promise<undefined> {
 	}
 	(request as AdminRequest).caller = caller;
 	return undefined;
-}
-
-function toEtag(version: number): string {
-	return `"${version}"`;
-}
-
-/** If-Match as a config version: undefined when absent or "*", an error when unreadable. */
-export function toIfMatchVersion(header: string | null): number | undefined {
-	if (header === null || header.trim() === "*") return undefined;
-	const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-	if (!match)
-		throw new AdminError("invalid_request", `If-Match must be a configuration version such as "3", got ${header}`);
-	return Number(match[1]);
-}
-
-function isDryRun(request: IRequest): boolean {
-	return ["1", "true"].includes(String(request.query.dry_run ?? ""));
-}
-
-function writeOptions(request: AdminRequest) {
-	return {
-		ifMatch: toIfMatchVersion(request.headers.get("if-match")),
-		dryRun: isDryRun(request),
-		actor: request.caller.actor,
-	};
-}
-
-function param(request: IRequest, name: string): string {
-	const raw = String(request.params[name] ?? "");
-	try {
-		return decodeURIComponent(raw);
-	} catch {
-		// Not valid percent-encoding: no object can have that name.
-		throw new AdminError("not_found", `no object named "${raw}"`);
-	}
-}
-
-/** Turns a refused write into the envelope error that fits it. */
-function throwIfRefused(
-	result: WriteResult,
-	ifMatch: number | undefined,
-): asserts result is Extract<WriteResult, { ok: true }> {
-	if (result.ok) return;
-	if (result.status === 400) {
-		throw new AdminError("invalid_config", "the configuration was not changed", {
-			messages: ["the configuration was not changed"],
-			errors: result.errors.map((error) => ({
-				code: ERROR_CODES.invalid_config,
-				message: `${error.path}: ${error.message}`,
-				field: error.path,
-			})),
-		});
-	}
-	if (result.status === 412) {
-		throw new AdminError(
-			"precondition_failed",
-			`If-Match names version ${ifMatch}, but the configuration is at version ${result.version}; read it again`,
-			{ headers: { etag: toEtag(result.version) } },
-		);
-	}
-	if (result.status === 413) {
-		throw new AdminError("payload_too_large", result.message, {
-			errors: [{ code: ERROR_CODES.payload_too_large, message: result.message, field: result.field }],
-		});
-	}
-	throw new AdminError(result.status === 404 ? "not_found" : "conflict", result.message);
-}
-
-async function listOf(env: Env, collection: Collection): Promise<unknown[]> {
-	const { json } = await getAuthority(env).getConfig();
-	return (JSON.parse(json) as Record<Collection, unknown[]>)[collection];
-}
-
-async function change(request: AdminRequest, env: Env, op: ConfigOperation, status = 200): Promise<Response> {
-	const options = writeOptions(request);
-	const result = await getAuthority(env).changeConfig(op, options);
-	throwIfRefused(result, options.ifMatch);
-	return toSuccessJson(result.resultJson, {
-		status: options.dryRun ? 200 : status,
-		messages: result.messages,
-		headers: { etag: toEtag(result.version) },
-		extra: { dry_run: options.dryRun, changes: result.changes },
-	});
 }
 
 function toErrorResponse(error: unknown): Response {
@@ -131,7 +61,7 @@ function writeOrigin(action: "patch" | "replace") {
 			action,
 			pool: param(request, "pool"),
 			key: param(request, "name"),
-			body: await readJsonObject(request as unknown as Request),
+			body: await bodyOf(request),
 		});
 }
 
@@ -154,8 +84,14 @@ router
 	.put("/config", async (request, env) => {
 		const options = writeOptions(request as AdminRequest);
 		// GET /config's answer saved to a file and sent back (the README's round trip): its result is the document.
-		const body = await readJsonObject(request as unknown as Request);
+		const body = await bodyOf(request);
 		const document = fromEnvelope(body);
+		const balancers = (document ?? body).load_balancers;
+		if (Array.isArray(balancers)) {
+			balancers.forEach((lb, i) => {
+				if (lb !== null && typeof lb === "object") checkBodyZone(env, lb, undefined, `load_balancers[${i}].zone_id`);
+			});
+		}
 		const result = await getAuthority(env).putConfig(document ?? body, options);
 		throwIfRefused(result, options.ifMatch);
 		const messages = document ? [ENVELOPE_TAKEN, ...result.messages] : result.messages;
@@ -174,29 +110,23 @@ router
 	});
 
 for (const collection of COLLECTIONS) {
-	const keyName = collection === "load_balancers" ? "hostname" : "id";
+	const keyName = collection === "load_balancers" ? "hostname or id" : "id";
 	const keyOf = (request: IRequest) => {
 		const key = param(request, "key");
 		return collection === "load_balancers" ? key.toLowerCase() : key;
 	};
-	/** PUT or PATCH of one item (the key is read before the body: a bad key is a 404 first). */
-	const write = (action: "replace" | "patch") => async (request: IRequest, env: Env) =>
-		change(request as AdminRequest, env, {
-			target: collection,
-			action,
-			key: keyOf(request),
-			body: await readJsonObject(request as unknown as Request),
-		});
+	/** A load balancer's zone_id, when sent, must be ZONE_ID's when that is set. */
+	const checkBody = (body: Record<string, unknown>, env: Env) => {
+		if (collection === "load_balancers") checkBodyZone(env, body);
+	};
+	const write = (action: "replace" | "patch") => writeItem(collection, action, keyOf, checkBody);
 	router
 		.get(`/${collection}`, async (_request, env) => toSuccess(await listOf(env, collection)))
-		.post(`/${collection}`, async (request, env) =>
-			change(
-				request as AdminRequest,
-				env,
-				{ target: collection, action: "create", body: await readJsonObject(request as unknown as Request) },
-				201,
-			),
-		)
+		.post(`/${collection}`, async (request, env) => {
+			const body = await bodyOf(request);
+			checkBody(body, env);
+			return change(request as AdminRequest, env, { target: collection, action: "create", body }, 201);
+		})
 		.get(`/${collection}/:key`, async (request, env) => {
 			const json = await getAuthority(env).readItem(collection, keyOf(request));
 			if (json === undefined)
@@ -224,7 +154,7 @@ router
 				target: "origins",
 				action: "create",
 				pool: param(request, "pool"),
-				body: await readJsonObject(request as unknown as Request),
+				body: await bodyOf(request),
 			},
 			201,
 		),
@@ -271,10 +201,11 @@ router
 		return toSuccess(result, "version" in result ? { headers: { etag: toEtag(result.version) } } : {});
 	});
 
+addCloudflareRoutes(router);
+
 router.post("/affinity/rotate", async (request, env) => {
 	// An empty body rotates; a JSON body may say { "drop_earlier_keys": true }.
-	const hasBody = request.headers.get("content-length") !== "0" && request.body !== null;
-	const body = hasBody ? await readJsonObject(request as unknown as Request) : {};
+	const body = await optionalBody(request);
 	const unknown = Object.keys(body).filter((key) => key !== "drop_earlier_keys");
 	if (unknown.length > 0 || !["boolean", "undefined"].includes(typeof body.drop_earlier_keys)) {
 		throw new AdminError("invalid_request", 'the body may only be { "drop_earlier_keys": true | false }');

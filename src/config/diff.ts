@@ -1,10 +1,11 @@
 /**
  * What changed between two configurations, object by object: added, removed, or changed with the
- * names of the fields that differ (origins are compared one by one inside their pool). Used for
- * dry runs and the audit log. Pure.
+ * names of the fields that differ (origins are compared one by one inside their pool), leaving out
+ * the read-only timestamps. Used for dry runs and the audit log. Pure.
  */
 import type { ConfigChange } from "../contract/status";
 import type { ConfigDocument } from "./operations";
+import { READ_ONLY_FIELDS } from "./schema";
 
 export type { ConfigChange };
 
@@ -39,8 +40,9 @@ function diffList(
 			changes.push({ kind, id, change: "added" });
 			continue;
 		}
+		// created_on / modified_on are the registry's record of changes, not changes themselves.
 		const fields = [...new Set([...Object.keys(previous), ...Object.keys(item)])].filter(
-			(field) => !same(previous[field], item[field]),
+			(field) => !READ_ONLY_FIELDS.includes(field) && !same(previous[field], item[field]),
 		);
 		if (fields.length > 0) changes.push({ kind, id, change: "changed", fields: fields.sort() });
 	}

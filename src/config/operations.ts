@@ -60,7 +60,7 @@ function keyOf(target: Collection | "origins", item: Item): string {
 }
 
 /** Where a pool id is still used by a load balancer, or undefined when it is not. */
-function poolReference(lb: Item, poolId: string): string | undefined {
+export function poolReference(lb: Item, poolId: string): string | undefined {
 	if ((lb.default_pools as unknown[] | undefined)?.includes(poolId)) return "default_pools";
 	if (lb.fallback_pool === poolId) return "fallback_pool";
 	for (const field of POOL_MAP_FIELDS) {
@@ -86,7 +86,10 @@ function conflictOnDelete(document: ConfigDocument, target: Collection, key: str
 	return undefined;
 }
 
-/** Applies one operation; `newId` makes ids for created monitors and pools that do not name one. */
+/**
+ * Applies one operation; `newId` makes ids for created objects that do not name one. A load
+ * balancer is named by its hostname or its id.
+ */
 export function applyOperation(current: ConfigDocument, op: ConfigOperation, newId: () => string): OperationResult {
 	const document = structuredClone(current);
 	if (op.target === "origins") return applyOriginOperation(document, op);
@@ -96,42 +99,90 @@ export function applyOperation(current: ConfigDocument, op: ConfigOperation, new
 
 	if (op.action === "create") {
 		const body = { ...op.body };
-		if (body[keyField] === undefined && op.target !== "load_balancers") body[keyField] = newId();
+		// Every new object gets an id unless it names one (a load balancer's key is its name, but it has an id too).
+		if (body.id === undefined) body.id = newId();
 		const key = keyOf(op.target, body);
 		if (key === "") return { ok: false, status: 400, message: `a ${noun} needs a "${keyField}"`, field: keyField };
 		if (list.some((item) => keyOf(op.target, item) === key)) {
 			return { ok: false, status: 409, message: `a ${noun} "${key}" already exists` };
 		}
+		if (op.target === "load_balancers" && list.some((item) => item.id === body.id)) {
+			return { ok: false, status: 409, message: `a ${noun} with id "${String(body.id)}" already exists` };
+		}
 		list.push(body);
 		return { ok: true, document, key, summary: `created ${noun} "${key}"` };
 	}
 
-	const index = list.findIndex((item) => keyOf(op.target, item) === op.key);
-	if (index === -1) return { ok: false, status: 404, message: `no ${noun} "${op.key}"` };
+	const index = findIndexByKey(list, op.target, op.key);
+	const found = list[index];
+	if (found === undefined) return { ok: false, status: 404, message: `no ${noun} "${op.key}"` };
+	// A load balancer named by its id: the name it has now identifies it in messages and references.
+	const byId = op.target === "load_balancers" && found.id === op.key;
+	const key = op.target === "load_balancers" ? keyOf(op.target, found) : op.key;
 	if (op.action === "delete") {
-		const conflict = conflictOnDelete(document, op.target, op.key);
+		const conflict = conflictOnDelete(document, op.target, key);
 		if (conflict) return { ok: false, status: 409, message: conflict };
 		list.splice(index, 1);
-		return { ok: true, document, key: op.key, summary: `deleted ${noun} "${op.key}"` };
+		return { ok: true, document, key, summary: `deleted ${noun} "${key}"` };
 	}
-	const bodyKey = op.body[keyField];
-	if (bodyKey !== undefined && keyOf(op.target, op.body) !== op.key) {
-		return {
-			ok: false,
-			status: 400,
-			message: `"${keyField}" cannot change (the path names "${op.key}")`,
-			field: keyField,
-		};
+	const refused = refuseKeyChange(op.target, op.body, op.key, found, byId);
+	if (refused) return refused;
+	const next = op.action === "patch" ? { ...found, ...op.body } : { ...op.body };
+	// Named by its id, a load balancer may take a new name (Cloudflare's update does); its id, and the zone it was made in, stay.
+	if (!byId || next.name === undefined) next[keyField] = found[keyField];
+	if (op.target === "load_balancers") {
+		next.id = found.id;
+		// Read-only, as Cloudflare's: the zone it was created under (or none) stays.
+		if (found.zone_id === undefined) delete next.zone_id;
+		else next.zone_id = found.zone_id;
 	}
-	const next = op.action === "patch" ? { ...list[index], ...op.body } : { ...op.body };
-	next[keyField] = list[index]?.[keyField];
 	list[index] = next;
+	const newKey = op.target === "load_balancers" ? keyOf(op.target, next) : op.key;
 	return {
 		ok: true,
 		document,
-		key: op.key,
-		summary: `${op.action === "patch" ? "patched" : "replaced"} ${noun} "${op.key}"`,
+		key: newKey,
+		summary: `${op.action === "patch" ? "patched" : "replaced"} ${noun} "${newKey}"`,
 	};
+}
+
+/** The index of the item `key` names: by id or name for a load balancer, by its key field otherwise; -1 when none. */
+function findIndexByKey(list: readonly Item[], target: Collection, key: string): number {
+	const byKey = list.findIndex((item) => keyOf(target, item) === key);
+	if (byKey !== -1 || target !== "load_balancers") return byKey;
+	return list.findIndex((item) => item.id === key);
+}
+
+/** A 400 when a body would change what identifies its item (the name a path names it by, or an id) or a load balancer's zone. */
+function refuseKeyChange(
+	target: Collection,
+	body: Item,
+	pathKey: string,
+	found: Item,
+	byId: boolean,
+): Extract<OperationResult, { ok: false }> | undefined {
+	const keyField = KEY_FIELD[target];
+	if (!byId && body[keyField] !== undefined && keyOf(target, body) !== pathKey) {
+		return {
+			ok: false,
+			status: 400,
+			message: `"${keyField}" cannot change (the path names "${pathKey}")`,
+			field: keyField,
+		};
+	}
+	if (target === "load_balancers" && body.id !== undefined && body.id !== found.id) {
+		return { ok: false, status: 400, message: `"id" cannot change (it is "${String(found.id)}")`, field: "id" };
+	}
+	if (target === "load_balancers" && body.zone_id !== undefined && body.zone_id !== found.zone_id) {
+		const now = found.zone_id === undefined ? "it has none" : `it is "${String(found.zone_id)}"`;
+		return {
+			ok: false,
+			status: 400,
+			message: `"zone_id" cannot change (${now}): a load balancer's zone is set when it is created`,
+			field: "zone_id",
+		};
+	}
+	return undefined;
 }
 
 function applyOriginOperation(

@@ -55,8 +55,24 @@ const id = z
 	.regex(/^[^/\s]+$/, "an id without spaces or slashes")
 	.refine(notDotSegment, DOT_SEGMENT);
 
+/** The fields only the registry writes (config/identity.ts); diffs and the seed's content hash leave them out. */
+export const READ_ONLY_FIELDS: readonly string[] = ["created_on", "modified_on"];
+
+/**
+ * When an object was created and last changed (ISO 8601), as Cloudflare's API shows them. Read-only:
+ * the registry sets them (config/identity.ts) and ignores what a client sends.
+ */
+const timestamps = {
+	created_on: z.string().optional(),
+	modified_on: z.string().optional(),
+};
+
+/** A load balancer's id, as Cloudflare makes them: 32 hexadecimal characters. */
+export const LOAD_BALANCER_ID = /^[0-9a-f]{32}$/;
+
 export const monitorSchema = z.looseObject({
 	id,
+	...timestamps,
 	description: z.string().optional(),
 	type: z.enum(["http", "https"]).default("http"),
 	method: z.enum(["GET", "HEAD"]).default("GET"),
@@ -101,6 +117,7 @@ export const originSchema = z.looseObject({
 
 export const poolSchema = z.looseObject({
 	id,
+	...timestamps,
 	name: z.string().trim().min(1).max(256),
 	description: z.string().optional(),
 	enabled: z.boolean().default(true),
@@ -206,6 +223,11 @@ export const sessionAffinityAttributesSchema = z.looseObject({
 });
 
 export const loadBalancerSchema = z.looseObject({
+	/** Generated on create (config/identity.ts), kept when imported, kept by name across PUT /config and the seed. */
+	id: z.string().trim().toLowerCase().regex(LOAD_BALANCER_ID, "32 hexadecimal characters").optional(),
+	...timestamps,
+	/** The zone it was created under (Cloudflare's zone path); none: every zone lists it. */
+	zone_id: z.string().trim().min(1).max(256).optional(),
 	/** The hostname it answers: exact ("app.example.com"), wildcard ("*.example.com") or "*". */
 	name: z
 		.string()

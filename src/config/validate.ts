@@ -152,10 +152,15 @@ export function validateConfig(input: unknown): ValidationResult {
 	});
 
 	const hostnames = new Set<string>();
+	const balancerIds = new Set<string>();
 	config.load_balancers.forEach((lb, i) => {
 		const at = `load_balancers[${i}]`;
 		if (hostnames.has(lb.name)) fail(`${at}.name`, `duplicate load balancer hostname "${lb.name}"`);
 		hostnames.add(lb.name);
+		if (lb.id !== undefined) {
+			if (balancerIds.has(lb.id)) fail(`${at}.id`, `duplicate load balancer id "${lb.id}"`);
+			balancerIds.add(lb.id);
+		}
 		const checkPool = (path: string, poolId: string) => {
 			if (!poolIds.has(poolId)) fail(path, `no pool with id "${poolId}"`);
 		};

@@ -32,6 +32,10 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult>;
 	status(): Promise<StatusReport>;
 	events(limit: number): EventEntry[];
+	/** Keeps a monitor preview's results (JSON) under its id, for a while (the latest few). */
+	keepPreview(id: string, json: string): void;
+	/** A kept preview's results (JSON), or undefined when unknown or forgotten. */
+	preview(id: string): string | undefined;
 	/** A new session affinity cookie key; earlier ones still open cookies for the longest TTL (not with `dropEarlier`). */
 	rotateAffinityKey(
 		actor: string,

@@ -6,6 +6,13 @@
  * state, push, re-arm the alarm) comes in as hooks.
  */
 import { diffConfig } from "../config/diff";
+import {
+	needsRegistryFields,
+	repairStored,
+	toStamped,
+	withLoadBalancerIds,
+	withRegistryFields,
+} from "../config/identity";
 import { applyOperation, type ConfigDocument, type ConfigOperation, toDocument } from "../config/operations";
 import type { Config } from "../config/schema";
 import { validateConfig } from "../config/validate";
@@ -56,9 +63,21 @@ export class ConfigStore {
 	 */
 	load(): void {
 		const { config, version } = loadConfig(this.sql);
-		const checked = validateConfig(config);
+		// Values an older version kept as unknown fields and today's schema refuses (an id "web", say): dropped first.
+		const { document, repaired } = repairStored(config);
+		if (repaired.length > 0) {
+			console.warn(`switchyard: the stored configuration (version ${version}) was repaired: ${repaired.join("; ")}`);
+		}
+		const checked = validateConfig(document);
 		if (checked.ok) {
-			this.install(checked.config, version);
+			let loaded = checked.config;
+			// Stored by a version before ids and timestamps: given them once, at the same version.
+			if (needsRegistryFields(loaded) || repaired.length > 0) {
+				loaded = toStamped(withLoadBalancerIds(loaded, newId), loaded, new Date().toISOString());
+				const filled = loaded;
+				this.hooks.transaction(() => saveConfig(this.sql, filled, version));
+			}
+			this.install(loaded, version);
 		} else {
 			this.loadErrors = checked.errors.map((error) => `${error.path}: ${error.message}`);
 			console.error(
@@ -84,33 +103,36 @@ export class ConfigStore {
 		if (options.ifMatch !== undefined && options.ifMatch !== current) {
 			return { ok: false, status: 412, version: current };
 		}
-		const result = validateConfig(input);
+		const stored = this.routing.snapshot.config;
+		// Load balancer ids and timestamps are the registry's: kept by name and stamped here, whatever was sent.
+		const result = validateConfig(withRegistryFields(input, stored, newId));
 		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
-		const oversized = findOversizedRow(result.config);
+		const now = Date.now();
+		const config = toStamped(result.config, stored, new Date(now).toISOString());
+		const oversized = findOversizedRow(config);
 		if (oversized) return { ok: false, status: 413, message: oversized.message, field: oversized.path };
-		const changes = diffConfig(toDocument(this.routing.snapshot.config), toDocument(result.config));
+		const changes = diffConfig(toDocument(stored), toDocument(config));
 		const changed = changes.length > 0;
 		const base = {
 			ok: true as const,
 			changed,
 			messages: result.messages,
 			changes,
-			resultJson: JSON.stringify(result.config),
+			resultJson: JSON.stringify(config),
 		};
 		if (options.dryRun || !changed) return { ...base, version: current };
 		const version = current + 1;
-		const now = Date.now();
-		const next = toSnapshot(result.config, version);
+		const next = toSnapshot(config, version);
 		const keys = new Set(next.origins.keys());
 		// Origins whose address, port or monitor changed start again as pending: their stored health was the old one's.
 		const renewed = toRenewedOrigins(this.routing.snapshot, next);
 		const sql = this.sql;
 		this.hooks.transaction(() => {
-			saveConfig(sql, result.config, version);
+			saveConfig(sql, config, version);
 			pruneOriginState(sql, keys, renewed);
 			appendAudit(sql, { at: now, actor: options.actor, action, version, detail: JSON.stringify(changes) });
 		});
-		this.install(result.config, version, now);
+		this.install(config, version, now);
 		this.loadErrors = [];
 		for (const key of this.routing.health.keys()) if (!keys.has(key)) this.routing.health.delete(key);
 		for (const key of this.routing.drains.keys()) if (!keys.has(key)) this.routing.drains.delete(key);
@@ -119,9 +141,7 @@ export class ConfigStore {
 
 	/** One CRUD change, applied to the current document and validated as a whole, atomically. */
 	applyChange(op: ConfigOperation, options: WriteOptions): WriteResult {
-		const outcome = applyOperation(toDocument(this.routing.snapshot.config), op, () =>
-			crypto.randomUUID().replaceAll("-", ""),
-		);
+		const outcome = applyOperation(toDocument(this.routing.snapshot.config), op, newId);
 		if (!outcome.ok) {
 			if (outcome.status === 400) {
 				return { ok: false, status: 400, errors: [{ path: outcome.field ?? "(body)", message: outcome.message }] };
@@ -130,9 +150,13 @@ export class ConfigStore {
 		}
 		const result = this.write(outcome.document, options, outcome.summary);
 		if (!result.ok) return result;
+		// The document written, or on a dry run the one that would be.
+		const written = options.dryRun
+			? (JSON.parse(result.resultJson) as ConfigDocument)
+			: toDocument(this.routing.snapshot.config);
 		return {
 			...result,
-			resultJson: JSON.stringify(findItem(this.pendingOrCurrent(outcome.document, options), op, outcome.key) ?? null),
+			resultJson: JSON.stringify(findItem(written, op, outcome.key) ?? null),
 		};
 	}
 
@@ -247,19 +271,15 @@ export class ConfigStore {
 		this.hooks.changed();
 	}
 
-	/** The document a CRUD write produced: the stored one, or on a dry run the one it would store. */
-	private pendingOrCurrent(document: ConfigDocument, options: WriteOptions): ConfigDocument {
-		if (options.dryRun) {
-			const result = validateConfig(document);
-			return result.ok ? toDocument(result.config) : document;
-		}
-		return toDocument(this.routing.snapshot.config);
-	}
-
 	/** An entry in the audit log, at the configuration's current version. */
 	audit(actor: string, action: string, changes: ConfigChange[]): void {
 		appendAudit(this.sql, { at: Date.now(), actor, action, version: this.version, detail: JSON.stringify(changes) });
 	}
+}
+
+/** A new object id as Cloudflare makes them: 32 lower-case hexadecimal characters. */
+function newId(): string {
+	return crypto.randomUUID().replaceAll("-", "");
 }
 
 function noOrigin(poolId: string, originName: string): DrainResult {
@@ -272,7 +292,7 @@ function findItem(document: ConfigDocument, op: ConfigOperation, key: string): R
 	return findInDocument(document, op.target, key, op.target === "origins" ? op.pool : undefined);
 }
 
-/** One item of a document: an origin of `pool` by name, a load balancer by name, anything else by id. */
+/** One item of a document: an origin of `pool` by name, a load balancer by name or id, anything else by id. */
 function findInDocument(
 	document: ConfigDocument,
 	target: ConfigOperation["target"],
@@ -283,5 +303,11 @@ function findInDocument(
 		const entry = document.pools.find((candidate) => candidate.id === pool);
 		return (entry?.origins as Record<string, unknown>[] | undefined)?.find((origin) => origin.name === key);
 	}
-	return document[target].find((item) => String(target === "load_balancers" ? item.name : item.id) === key);
+	if (target === "load_balancers") {
+		return (
+			document.load_balancers.find((item) => item.name === key) ??
+			document.load_balancers.find((item) => item.id === key)
+		);
+	}
+	return document[target].find((item) => item.id === key);
 }

@@ -20,6 +20,7 @@ import type { ProbeResult, ProbeTarget } from "../health/probe";
 import { applyProbeResults } from "../health/record";
 import { toDueProbes, toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
+import { BoundedMap } from "../routing/bounded-map";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { toNoLoadBalancer } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
@@ -30,17 +31,10 @@ import { AffinityKeyStore, longestAffinityTtlS, type RotationResult } from "./af
 import { ConfigStore } from "./config-store";
 import { Replication } from "./replication";
 import { askWithin, HUB_STATUS_TIMEOUT_MS, listEvents, toCounterReports, toStatusReport } from "./status";
-import { appendHealthEvent, loadHealth, migrate, saveHealth } from "./storage";
+import { appendHealthEvent, type HealthEvent, loadHealth, migrate, saveHealth } from "./storage";
 
 /** The alarm never fires more often than this, whatever the monitors ask. */
 const MIN_ALARM_GAP_MS = 1000;
-
-interface PendingEvent {
-	readonly at: number;
-	readonly originKey: string;
-	readonly healthy: boolean;
-	readonly reason: string;
-}
 
 export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly routing = new RoutingState();
@@ -58,9 +52,11 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	/** Rounds of health checks applied: RTT averages move with it, without a new state. */
 	private checks = 0;
 	/** Health events noticed between rounds (ejections, readmissions), written by the next alarm in one batch. */
-	private pendingEvents: PendingEvent[] = [];
+	private pendingEvents: HealthEvent[] = [];
 	/** Origins whose probe is out now: a round never hands out one another round is still probing. */
 	private readonly probing = new Set<string>();
+	/** Monitor previews' results (JSON) by preview id, the latest 100, in memory (admin/previews.ts). */
+	private readonly previews = new BoundedMap<string, string>(100);
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -138,10 +134,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		return result;
 	}
 
-	/**
-	 * Which counter object plans for `hostname`: asked by isolates whose replica knows no load
-	 * balancer for it (one may have been added since).
-	 */
+	/** Which counter object plans for `hostname`: asked by isolates whose replica has no load balancer for it (yet). */
 	resolve(hostname: string, colo: string = LOCAL_COLO): OtherShard | RoutePlan {
 		const lb = findLoadBalancer(this.routing.snapshot, hostname);
 		if (!lb) return toNoLoadBalancer(hostname);
@@ -224,6 +217,13 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	/** The audit log and health transitions, newest first. */
 	events(limit: number): EventEntry[] {
 		return listEvents(this.ctx.storage.sql, limit);
+	}
+
+	keepPreview(id: string, json: string): void {
+		this.previews.set(id, json);
+	}
+	preview(id: string): string | undefined {
+		return this.previews.get(id);
 	}
 
 	// --- Health: one probe round, run by the alarm and by the cron at its scheduled time ---

@@ -29,6 +29,23 @@ describe("build-seed", () => {
 		expect(module).toContain(`json: ${JSON.stringify(text)}`);
 	});
 
+	it("leaves the read-only timestamps out of the hash (issue 17): files differing only in them are the same seed", () => {
+		const hashOf = (name: string, document: unknown) => {
+			writeFileSync(join(dir, `${name}.json`), JSON.stringify(document, null, 2));
+			expect(build(join(dir, `${name}.json`), join(dir, `${name}.ts`)).status).toBe(0);
+			return /hash: "([0-9a-f]{64})"/.exec(readFileSync(join(dir, `${name}.ts`), "utf8"))?.[1];
+		};
+		const pool = { id: "p", name: "p", origins: [] };
+		const first = hashOf("stamped-1", { pools: [{ ...pool, created_on: "2026-01-01T00:00:00.000Z" }] });
+		const second = hashOf("stamped-2", {
+			pools: [{ ...pool, created_on: "2026-02-02T00:00:00.000Z", modified_on: "2026-03-03T00:00:00.000Z" }],
+		});
+		const changed = hashOf("stamped-3", { pools: [{ ...pool, name: "q", created_on: "2026-01-01T00:00:00.000Z" }] });
+		expect(first).toBeDefined();
+		expect(second).toBe(first);
+		expect(changed).not.toBe(first);
+	});
+
 	it("writes an empty seed when there is no file, so the build works without one", () => {
 		expect(build(join(dir, "absent.json"), join(dir, "empty.ts")).status).toBe(0);
 		expect(readFileSync(join(dir, "empty.ts"), "utf8")).toContain("export const SEED: Seed | undefined = undefined;");

@@ -105,6 +105,69 @@ describe("the read-only token", () => {
 	});
 });
 
+describe("the read-only token on Cloudflare's paths (issue 17)", () => {
+	const A = "/accounts/023e105f4ecef8ad9ca31a8372d0c353/load_balancers";
+	const Z = "/zones/023e105f4ecef8ad9ca31a8372d0c354/load_balancers";
+
+	it("reads every new GET route (200) and is refused every new write (403), and nothing changes", async () => {
+		const lb = (await readStored()).document.load_balancers[0];
+		const id = String(lb?.id);
+		const preview = await adminAs(TOKEN, "POST", `${A}/monitors/health/preview`, {});
+		const previewId = (await envelopeOf<Envelope<{ preview_id: string }>>(preview)).result.preview_id;
+		expect(preview.status).toBe(200);
+		const reads = [
+			`${A}/monitors`,
+			`${A}/monitors/health`,
+			`${A}/monitors/health/references`,
+			`${A}/pools`,
+			`${A}/pools?monitor=health`,
+			`${A}/pools/main`,
+			`${A}/pools/main/health`,
+			`${A}/pools/main/references`,
+			`${A}/preview/${previewId}`,
+			A,
+			`${A}/${id}`,
+			Z,
+			`${Z}/${id}`,
+		];
+		for (const path of reads) {
+			const response = await adminAs(READ_TOKEN, "GET", path);
+			expect(response.status, path).toBe(200);
+			expect((await envelopeOf<Envelope<unknown>>(response)).success).toBe(true);
+		}
+
+		const before = await readStored();
+		const newLb = { name: "x.test", default_pools: ["main"] };
+		const writes: [string, string, unknown][] = [
+			["POST", `${A}/monitors`, { path: "/x" }],
+			["PUT", `${A}/monitors/health`, { path: "/x" }],
+			["PATCH", `${A}/monitors/health`, { path: "/x" }],
+			["DELETE", `${A}/monitors/health`, undefined],
+			["POST", `${A}/monitors/health/preview`, {}],
+			["POST", `${A}/pools`, { name: "p", origins: [] }],
+			["PATCH", `${A}/pools`, { notification_email: "" }],
+			["PUT", `${A}/pools/main`, { name: "main", origins: [] }],
+			["PATCH", `${A}/pools/main`, { description: "x" }],
+			["DELETE", `${A}/pools/main`, undefined],
+			["POST", `${A}/pools/main/preview`, {}],
+			["POST", A, newLb],
+			["PUT", `${A}/${id}`, { ...newLb, name: "app.test" }],
+			["PATCH", `${A}/${id}`, { description: "x" }],
+			["DELETE", `${A}/${id}`, undefined],
+			["POST", Z, newLb],
+			["PUT", `${Z}/${id}`, { ...newLb, name: "app.test" }],
+			["PATCH", `${Z}/${id}`, { description: "x" }],
+			["DELETE", `${Z}/${id}`, undefined],
+		];
+		for (const [method, path, body] of writes) {
+			const response = await adminAs(READ_TOKEN, method, path, body);
+			expect(response.status, `${method} ${path}`).toBe(403);
+			await expectFailure(response, 403, 1008);
+		}
+		await expectUnchanged(before);
+	});
+});
+
 describe("the admin token", () => {
 	it("can read and write everything, and is named by a hash in the audit log", async () => {
 		for (const path of READ_PATHS) {

@@ -155,3 +155,98 @@ describe("diffConfig", () => {
 		expect(diffConfig(aDocument(), aDocument())).toEqual([]);
 	});
 });
+
+describe("applyOperation: load balancer ids (issue 17)", () => {
+	const LB_ID = "699d98642c564d2e855e9661899b7252";
+	const withId = () => {
+		const document = aDocument();
+		(document.load_balancers[0] as Item).id = LB_ID;
+		return document;
+	};
+
+	it("gives a created load balancer an id, and refuses one whose id is taken", () => {
+		const created = apply({
+			target: "load_balancers",
+			action: "create",
+			body: { name: "api.example.com", default_pools: ["us"] },
+		});
+		if (!created.ok) throw new Error(created.message);
+		expect(created.document.load_balancers[1]).toMatchObject({ name: "api.example.com", id: newId() });
+		const taken = apply(
+			{ target: "load_balancers", action: "create", body: { name: "b.example.com", id: LB_ID, default_pools: ["us"] } },
+			withId(),
+		);
+		expect(taken).toMatchObject({ ok: false, status: 409 });
+	});
+
+	it("finds a load balancer by its id as by its name, and may rename it when named by id", () => {
+		const patched = apply(
+			{ target: "load_balancers", action: "patch", key: LB_ID, body: { name: "new.example.com" } },
+			withId(),
+		);
+		if (!patched.ok) throw new Error(patched.message);
+		expect(patched.document.load_balancers[0]).toMatchObject({ id: LB_ID, name: "new.example.com" });
+		expect(patched.key).toBe("new.example.com");
+		// Named by its name, the name still cannot change.
+		const byName = apply(
+			{ target: "load_balancers", action: "patch", key: "www.example.com", body: { name: "new.example.com" } },
+			withId(),
+		);
+		expect(byName).toMatchObject({ ok: false, status: 400, field: "name" });
+	});
+
+	it("keeps the id and zone on replace, refuses a body changing the id, and deletes by id", () => {
+		const document = withId();
+		(document.load_balancers[0] as Item).zone_id = "zone-1";
+		const replaced = apply(
+			{
+				target: "load_balancers",
+				action: "replace",
+				key: LB_ID,
+				body: { name: "www.example.com", default_pools: ["us"] },
+			},
+			document,
+		);
+		if (!replaced.ok) throw new Error(replaced.message);
+		expect(replaced.document.load_balancers[0]).toEqual({
+			id: LB_ID,
+			zone_id: "zone-1",
+			name: "www.example.com",
+			default_pools: ["us"],
+		});
+		const changingId = apply(
+			{ target: "load_balancers", action: "patch", key: LB_ID, body: { id: newId() } },
+			withId(),
+		);
+		expect(changingId).toMatchObject({ ok: false, status: 400, field: "id" });
+		// zone_id is read-only: the stored one (or none) stays, a body naming another is refused.
+		for (const action of ["patch", "replace"] as const) {
+			const body = { name: "www.example.com", default_pools: ["us"], zone_id: "zone-2" };
+			expect(apply({ target: "load_balancers", action, key: LB_ID, body }, document)).toMatchObject({
+				ok: false,
+				status: 400,
+				field: "zone_id",
+				message: expect.stringContaining('it is "zone-1"'),
+			});
+			expect(apply({ target: "load_balancers", action, key: LB_ID, body }, withId())).toMatchObject({
+				ok: false,
+				status: 400,
+				field: "zone_id",
+				message: expect.stringContaining("it has none"),
+			});
+			const same = apply(
+				{ target: "load_balancers", action, key: LB_ID, body: { ...body, zone_id: "zone-1" } },
+				document,
+			);
+			if (!same.ok) throw new Error(same.message);
+			expect(same.document.load_balancers[0]?.zone_id).toBe("zone-1");
+		}
+		const deleted = apply({ target: "load_balancers", action: "delete", key: LB_ID }, withId());
+		if (!deleted.ok) throw new Error(deleted.message);
+		expect(deleted.document.load_balancers).toEqual([]);
+		expect(apply({ target: "load_balancers", action: "delete", key: newId() }, withId())).toMatchObject({
+			ok: false,
+			status: 404,
+		});
+	});
+});
