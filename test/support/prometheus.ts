@@ -6,8 +6,14 @@ import parsePrometheusTextFormat, { type PrometheusFamily, type PrometheusSample
 
 export type { PrometheusFamily, PrometheusSample };
 
+/** The families of a text exposition by name (a name the parser met in several places: their samples together). */
 export function parseMetrics(text: string): Map<string, PrometheusFamily> {
-	return new Map(parsePrometheusTextFormat(text).map((family) => [family.name, family]));
+	const families = new Map<string, PrometheusFamily>();
+	for (const family of parsePrometheusTextFormat(text)) {
+		const seen = families.get(family.name);
+		families.set(family.name, seen ? { ...seen, metrics: [...seen.metrics, ...family.metrics] } : family);
+	}
+	return families;
 }
 
 /** The samples of `name` whose labels include `labels`. */
