@@ -130,6 +130,45 @@ describe("GET /_lb/metrics", () => {
 		expect(samplesOf(families, "switchyard_health_check_rtt_seconds", { origin: "a" })).toHaveLength(1);
 	});
 
+	it("keeps each data center's counter object apart (colo label), in the colo and the isolate scope", async () => {
+		for (const scope of ["colo", "isolate"]) {
+			const config = pool([live("a")]);
+			await putConfig({
+				...config,
+				pools: config.pools.map((entry) => ({ ...entry, description: scope })),
+				load_balancers: config.load_balancers.map((lb) => ({ ...lb, name: `${scope}.test`, counter_scope: scope })),
+			});
+			const from = (colo: string) => ({ cf: { colo } }) as RequestInit;
+			for (const colo of ["FRA", "FRA", "LHR"])
+				expect((await send(`https://${scope}.test/`, from(colo))).status).toBe(200);
+			const families = parseMetrics(await scrape());
+			const lb = `${scope}.test`;
+			expect(sumOf(families, "switchyard_requests_total", { load_balancer: lb, colo: "FRA" }), scope).toBe(2);
+			expect(sumOf(families, "switchyard_requests_total", { load_balancer: lb, colo: "LHR" }), scope).toBe(1);
+			expect(samplesOf(families, "switchyard_retries_total", { load_balancer: lb }), scope).toHaveLength(2);
+		}
+	});
+
+	it("counts an ejection, and shows the ejected origin unhealthy", async () => {
+		const config = pool([live("a"), live("b")]);
+		await putConfig({
+			...config,
+			load_balancers: config.load_balancers.map((lb) => ({
+				...lb,
+				outlier_detection: { consecutive_failures: 2, max_ejection_percent: 50, base_ejection_s: 60 },
+			})),
+		});
+		await originControl("b", "traffic-status?status=503");
+		// a, b (503), a, b (503): b's second failure in a row ejects it.
+		for (let i = 0; i < 4; i++) await send(`https://app.test/e/${i}`);
+		const families = parseMetrics(await scrape());
+		expect(samplesOf(families, "switchyard_ejections_total")).toEqual([
+			{ labels: { load_balancer: "app.test", pool: "main", origin: "b", colo: "local" }, value: "1" },
+		]);
+		expect(sumOf(families, "switchyard_origin_healthy", { origin: "b" })).toBe(0);
+		expect(sumOf(families, "switchyard_origin_healthy", { origin: "a" })).toBe(1);
+	});
+
 	it("answers 401 without a token or with a wrong one", async () => {
 		await putConfig(pool([live("a")]));
 		const without = await send(`${ADMIN}/_lb/metrics`);
