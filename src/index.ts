@@ -1,8 +1,8 @@
 /**
  * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API or to /_lb/metrics (on
  * any other hostname it is a 404, never the admin API and never proxied); everything else is
- * proxied, planned by the isolate's planner (src/isolate.ts). scheduled: re-arm the authority's alarm, then run the probe
- * round due at the cron's scheduled time.
+ * proxied, planned by the isolate's planner (src/isolate.ts). scheduled: re-arm the authority's
+ * alarm, then run the probe round due at the cron's scheduled time.
  */
 
 import { isAdminHost, toAdminHostnames } from "./admin/auth";

@@ -1,6 +1,6 @@
 /**
- * What the authority answers the admin API: configuration writes, drains, status and events, and
- * GET /_lb/metrics its metrics report.
+ * What the authority answers the admin API (configuration writes, drains, status and events) and
+ * GET /_lb/metrics (the metrics report).
  * Configuration documents cross RPC as JSON text: loose objects (unknown fields kept) do not fit
  * RPC's serialisable types, and the admin API sends them on as text anyway.
  */
