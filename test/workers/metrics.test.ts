@@ -16,6 +16,7 @@ import {
 	putConfig,
 	runCron,
 	send,
+	sendStreaming,
 	startClean,
 	TOKEN,
 } from "./helpers";
@@ -167,6 +168,24 @@ describe("GET /_lb/metrics", () => {
 		]);
 		expect(sumOf(families, "switchyard_origin_healthy", { origin: "b" })).toBe(0);
 		expect(sumOf(families, "switchyard_origin_healthy", { origin: "a" })).toBe(1);
+	});
+
+	it("shows a request in flight while its body streams, and none once it ended", async () => {
+		await putConfig(pool([live("a")]));
+		const gate = `metrics-${crypto.randomUUID()}`;
+		// 1 MiB, over the 64 KiB read whole: the body streams, and pauses after its first chunk until the gate opens.
+		const { response, settled } = await sendStreaming(`https://app.test/stream?bytes=1048576&chunk=1024&gate=${gate}`);
+		expect(response.status).toBe(200);
+		const during = parseMetrics(await scrape());
+		expect(samplesOf(during, "switchyard_in_flight")).toEqual([
+			{ labels: { load_balancer: "app.test", pool: "main", origin: "a", colo: "local" }, value: "1" },
+		]);
+		await originControl("a", `gates/${gate}`);
+		await response.arrayBuffer();
+		await settled;
+		const after = parseMetrics(await scrape());
+		expect(samplesOf(after, "switchyard_in_flight")).toEqual([]);
+		expect(sumOf(after, "switchyard_requests_total", { origin: "a", code_class: "2xx" })).toBe(1);
 	});
 
 	it("answers 401 without a token or with a wrong one", async () => {
