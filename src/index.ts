@@ -1,11 +1,12 @@
 /**
- * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API (on any other hostname it
- * is a 404, never the admin API and never proxied); everything else is proxied, planned by the
- * isolate's planner (src/isolate.ts). scheduled: re-arm the authority's alarm, then run the probe
- * round due at the cron's scheduled time.
+ * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API or to /_lb/metrics (on
+ * any other hostname it is a 404, never the admin API and never proxied); everything else is
+ * proxied, planned by the isolate's planner (src/isolate.ts). scheduled: re-arm the authority's
+ * alarm, then run the probe round due at the cron's scheduled time.
  */
 
 import { isAdminHost, toAdminHostnames } from "./admin/auth";
+import { METRICS_PATH, serveMetrics } from "./admin/metrics-route";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
 import type { Env } from "./env";
@@ -28,6 +29,7 @@ export default {
 			if (admin && (url.pathname === ADMIN_API_BASE || url.pathname.startsWith(`${ADMIN_API_BASE}/`))) {
 				return adminRouter.fetch(request, env, ctx);
 			}
+			if (admin && url.pathname === METRICS_PATH) return serveMetrics(request, env);
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
 		const isolate = isolateOf() ?? (await isolateFor(env));

@@ -1,4 +1,5 @@
 /** What counter objects tell the authority: their counters for /status, the ejections they decided. */
+import type { CounterMetrics } from "./metrics";
 
 /** A counter object's counters as the authority's status shows them, per origin key. */
 export interface ShardCounters {
@@ -14,6 +15,8 @@ export interface ShardCounters {
 		/** Of `routed`: requests isolates planned themselves and reported here. */
 		readonly plannedByIsolates?: number;
 	};
+	/** Its traffic counts, for GET /_lb/metrics (only when asked for them). */
+	readonly metrics?: CounterMetrics;
 }
 
 /** An ejection a counter object decided, as it tells the authority (which records the event and tells every object). */

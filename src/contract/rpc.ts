@@ -7,7 +7,15 @@ import type { CounterReport, IsolateReport, ReportedEjection, ShardCounters } fr
 import type { OutcomeRecord } from "./outcome";
 import type { Replica, ReplicaMark } from "./replica";
 import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
-import type { ConfigOperation, DrainResult, EventEntry, StatusReport, WriteOptions, WriteResult } from "./status";
+import type {
+	ConfigOperation,
+	DrainResult,
+	EventEntry,
+	MetricsReport,
+	StatusReport,
+	WriteOptions,
+	WriteResult,
+} from "./status";
 import type { RouteReply } from "./wire";
 
 /** What a probe round did: origins probed, and how many of them failed. */
@@ -31,6 +39,8 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	drain(poolId: string, originName: string, actor: string): Promise<DrainResult>;
 	enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult>;
 	status(): Promise<StatusReport>;
+	/** Health as it holds it, and every counter object's own counts (through the hubs), for GET /_lb/metrics. */
+	metrics(): Promise<MetricsReport>;
 	events(limit: number): EventEntry[];
 	/** Keeps a monitor preview's results (JSON) under its id, for a while (the latest few). */
 	keepPreview(id: string, json: string): void;
@@ -56,8 +66,8 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 	replica(held: ReplicaMark | null, member?: string): Promise<Replica | null>;
 	/** The authority's push: taken when newer, and passed on to the hub's counter objects. */
 	adopt(replica: Replica): Promise<{ state: number | undefined }>;
-	/** Its counter objects' counters, for /status (at most one invocation's worth of calls). */
-	counters(): Promise<CounterReport[]>;
+	/** Its counter objects' counters, for /status, with their metrics when asked (at most one invocation's worth of calls). */
+	counters(withMetrics?: boolean): Promise<CounterReport[]>;
 }
 
 /** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */
@@ -67,5 +77,6 @@ export interface CounterRpc extends Rpc.DurableObjectBranded {
 	/** Outcomes of finished requests; answers with the state of its replica, news for the isolate that sent them. */
 	release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number; state?: number }>;
 	adopt(replica: Replica): { state: number | undefined };
-	counters(): ShardCounters;
+	/** Its counters; with its traffic counts for /_lb/metrics when asked. */
+	counters(withMetrics?: boolean): ShardCounters;
 }

@@ -1,8 +1,11 @@
 /**
- * What the authority answers the admin API: configuration writes, drains, status and events.
+ * What the authority answers the admin API (configuration writes, drains, status and events) and
+ * GET /_lb/metrics (the metrics report).
  * Configuration documents cross RPC as JSON text: loose objects (unknown fields kept) do not fit
  * RPC's serialisable types, and the admin API sends them on as text anyway.
  */
+import type { CounterReport } from "./counters";
+import type { OriginLabels } from "./metrics";
 
 /** The collections the admin API changes one item at a time (origins go through their pool). */
 export type Collection = "monitors" | "pools" | "load_balancers";
@@ -159,3 +162,18 @@ export interface StatusReport {
 export type EventEntry =
 	| { type: "config"; at: string; actor: string; action: string; version: number; changes: ConfigChange[] }
 	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string };
+
+/** What the authority answers for GET /_lb/metrics. */
+export interface MetricsReport {
+	/** The configuration version (the admin API's ETag). */
+	readonly configVersion: number;
+	readonly pools: readonly { readonly pool: string; readonly healthy: boolean }[];
+	readonly origins: readonly (OriginLabels & {
+		readonly healthy: boolean;
+		readonly checks: { readonly success: number; readonly failure: number };
+		/** The last health check's round trip, when one ran. */
+		readonly rttMs: number | null;
+	})[];
+	/** Every counter object the hubs know, each with its own metrics (or why it did not answer). */
+	readonly counters: readonly CounterReport[];
+}

@@ -18,6 +18,9 @@ export interface OriginHealth {
 	lastFailure?: string;
 	/** The sweep time this origin was last handed out at: the clock its interval is measured on. */
 	dueAt?: number;
+	/** Checks applied since the authority started (or the origin's address changed), by result: /_lb/metrics. */
+	checksPassed?: number;
+	checksFailed?: number;
 }
 
 /** Weight of a new round-trip time in an origin's health-check RTT average. */
@@ -33,6 +36,8 @@ export function applyProbeResult(health: OriginHealth, result: ProbeResult, moni
 		result.at,
 	);
 	health.lastCheckAt = result.at;
+	if (result.ok) health.checksPassed = (health.checksPassed ?? 0) + 1;
+	else health.checksFailed = (health.checksFailed ?? 0) + 1;
 	health.lastReason = result.reason;
 	if (!result.ok) health.lastFailure = result.reason;
 	health.lastRttMs = result.rttMs;

@@ -15,6 +15,7 @@ import type { RouteReply } from "../contract/wire";
 import type { Env } from "../env";
 import { CounterCore } from "../routing/counter";
 import { fromCounterKey, toLeasePrefix } from "../routing/shard-keys";
+import { TrafficMetrics } from "../routing/traffic-metrics";
 import { getAuthority, getHub } from "./objects";
 
 export class Counter extends DurableObject<Env> implements CounterRpc {
@@ -25,6 +26,8 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	private validating = false;
 	/** The data center whose traffic created this object: its hub serves the replica (and pushes it here). */
 	private colo: string | undefined;
+	/** When its replica was last confirmed current (taken, pushed, or revalidated): /_lb/metrics' replica age. */
+	private confirmedAt: number | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -33,6 +36,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		this.colo = fromCounterKey(key).colo ?? undefined;
 		// Each lease names its object, so the Worker sends its release back here.
 		this.core = new CounterCore(key, toLeasePrefix(key, crypto.randomUUID().slice(0, 8)));
+		this.core.metrics = new TrafficMetrics();
 	}
 
 	/** Plans one request (see CounterCore.route), with a lease on the chosen origin. */
@@ -78,14 +82,18 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	/** The authority pushes its replica here whenever its state moves. Best effort: revalidation covers a lost push. */
 	adopt(replica: Replica): { state: number | undefined } {
 		this.core.adopt(replica, Date.now());
+		this.confirmedAt = Date.now();
 		return { state: this.core.state };
 	}
 
-	/** Counters per origin and traffic, for the authority's /status. */
-	counters(): ShardCounters {
+	/** Counters per origin and traffic, for the authority's /status; with its traffic counts for /_lb/metrics. */
+	counters(withMetrics = false): ShardCounters {
 		const core = this.core;
+		const now = Date.now();
+		const ageS = this.confirmedAt === undefined ? null : (now - this.confirmedAt) / 1000;
 		return {
-			...core.counters(Date.now()),
+			...(withMetrics && core.metrics ? { metrics: core.metrics.toMetrics(ageS) } : {}),
+			...core.counters(now),
 			traffic: {
 				routed: core.routed + core.isolateRouted,
 				routeCalls: this.routeCalls,
@@ -120,7 +128,9 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		await this.ctx.blockConcurrencyWhile(async () => {
 			if (this.core.hasReplica) return;
 			const replica = await this.askReplica(null);
-			if (replica) this.core.adopt(replica, Date.now());
+			if (!replica) return;
+			this.core.adopt(replica, Date.now());
+			this.confirmedAt = Date.now();
 		});
 	}
 
@@ -139,6 +149,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		try {
 			const replica = await this.askReplica(this.core.held);
 			if (replica) this.core.adopt(replica, Date.now());
+			this.confirmedAt = Date.now();
 		} catch (error) {
 			console.error(`switchyard: ${this.core.shardKey} could not revalidate its replica`, error);
 		} finally {

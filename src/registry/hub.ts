@@ -58,13 +58,13 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 		return { state: this.held?.state };
 	}
 
-	/** Its counter objects' counters, for /status: at most one invocation's worth of calls. */
-	async counters(): Promise<CounterReport[]> {
+	/** Its counter objects' counters, for /status and /metrics: at most one invocation's worth of calls. */
+	async counters(withMetrics = false): Promise<CounterReport[]> {
 		const asked = await askWithin(
 			this.members.current(Date.now()),
 			MAX_CALLS_PER_INVOCATION,
 			COUNTER_STATUS_TIMEOUT_MS,
-			(key) => getCounter(this.env, key).counters(),
+			(key) => getCounter(this.env, key).counters(withMetrics),
 		);
 		return asked.map(({ key, answer, error }) =>
 			answer ? { key, answered: true, counters: answer } : { key, answered: false, ...(error ? { error } : {}) },

@@ -21,7 +21,6 @@ import { applyProbeResults } from "../health/record";
 import { toDueProbes, toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
 import { BoundedMap } from "../routing/bounded-map";
-import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { toNoLoadBalancer } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
 import { AUTHORITY, counterKeyFor } from "../routing/shard-keys";
@@ -29,12 +28,14 @@ import { findLoadBalancer, poolOfKey } from "../routing/snapshot";
 import { SEED } from "../seed/seed.generated";
 import { AffinityKeyStore, longestAffinityTtlS, type RotationResult } from "./affinity-keys";
 import { ConfigStore } from "./config-store";
+import { toMetricsReport } from "./metrics-report";
 import { Replication } from "./replication";
-import { askWithin, HUB_STATUS_TIMEOUT_MS, listEvents, toCounterReports, toStatusReport } from "./status";
+import { gatherCounterReports, listEvents, toStatusReport } from "./status";
 import { appendHealthEvent, type HealthEvent, loadHealth, migrate, saveHealth } from "./storage";
 
 /** The alarm never fires more often than this, whatever the monitors ask. */
 const MIN_ALARM_GAP_MS = 1000;
+const READMITTED = "readmitted on probation after its ejection";
 
 export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly routing = new RoutingState();
@@ -205,13 +206,17 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	/** Configuration, health and drains as the authority holds them, with every counter object's counters added up. */
 	async status(): Promise<StatusReport> {
-		const hubs = await askWithin(
-			this.replication.registered(Date.now()),
-			MAX_CALLS_PER_INVOCATION,
-			HUB_STATUS_TIMEOUT_MS,
-			(hub) => this.env.HUBS.getByName(hub).counters(),
-		);
-		return toStatusReport(this.routing, this.config.loadErrors, toCounterReports(hubs), Date.now());
+		return toStatusReport(this.routing, this.config.loadErrors, await this.counterReports(false), Date.now());
+	}
+
+	/** Health as it holds it, and every counter object's own counts, each object apart: GET /_lb/metrics. */
+	async metrics() {
+		return toMetricsReport(this.routing, await this.counterReports(true), Date.now());
+	}
+
+	/** Every counter object's counters, through the hubs, within one invocation's calls. */
+	private counterReports(withMetrics: boolean) {
+		return gatherCounterReports(this.env, this.replication.registered(Date.now()), withMetrics);
 	}
 
 	/** The audit log and health transitions, newest first. */
@@ -256,12 +261,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		// readmissions' push goes whole to the next alarm.
 		this.replication.deferring = true;
 		for (const key of this.routing.outliers.readmitted(now)) {
-			this.pendingEvents.push({
-				at: now,
-				originKey: key,
-				healthy: true,
-				reason: "readmitted on probation after its ejection",
-			});
+			this.pendingEvents.push({ at: now, originKey: key, healthy: true, reason: READMITTED });
 			this.bumpState();
 		}
 		this.replication.deferring = false;

@@ -7,6 +7,8 @@ import type { LoadBalancer } from "../config/schema";
 import type { CounterReport } from "../contract/counters";
 import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
 import { withTimeout } from "../deadline";
+import type { Env } from "../env";
+import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
@@ -57,6 +59,19 @@ export function toCounterReports(
 		}
 	}
 	return [...byKey.values()];
+}
+
+/**
+ * Every counter object's report, asked of the `hubs` in parallel within one invocation's calls
+ * (each hub asks its counter objects within one invocation's calls of its own).
+ */
+export async function gatherCounterReports(
+	env: Env,
+	hubs: readonly string[],
+	withMetrics: boolean,
+): Promise<CounterReport[]> {
+	const ask = (hub: string) => env.HUBS.getByName(hub).counters(withMetrics);
+	return toCounterReports(await askWithin(hubs, MAX_CALLS_PER_INVOCATION, HUB_STATUS_TIMEOUT_MS, ask));
 }
 
 /** The status report from the authority's state and what the counter objects answered. */

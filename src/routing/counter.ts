@@ -24,6 +24,7 @@ import {
 	REVALIDATE_MS,
 } from "./shard-keys";
 import { findLoadBalancer, poolOfKey } from "./snapshot";
+import type { TrafficMetrics } from "./traffic-metrics";
 import { toCompactPlan } from "./wire";
 
 /** An isolate's report of what it has in flight counts for this long; one not renewed is dropped (the isolate went away). */
@@ -53,6 +54,8 @@ export class CounterCore {
 	private reportAfter = 0;
 	/** Requests planned since the object started. */
 	routed = 0;
+	/** A counter object's traffic counts for /_lb/metrics, learnt from outcomes (none in an isolate's cores). */
+	metrics: TrafficMetrics | undefined;
 	/** Requests isolates planned by themselves (the isolate scope) and reported here since it started. */
 	isolateRouted = 0;
 	/** What each such isolate last said it has in flight, and when. */
@@ -224,6 +227,7 @@ export class CounterCore {
 		let released = 0;
 		for (const record of records) {
 			if (this.leases.release(record.leaseId)) released++;
+			this.metrics?.note(record);
 			for (const failure of record.failures ?? []) {
 				this.noteFailure(failure.origin, failure.kind === "status" ? `status ${failure.status}` : failure.kind, now);
 			}
@@ -262,6 +266,7 @@ export class CounterCore {
 			routing.othersAvailable(entry, key, now),
 		);
 		if (!ejection) return;
+		this.metrics?.ejected(ejection.key);
 		console.warn(`switchyard: ${this.shardKey}: ${ejection.key} ${ejection.reason}`);
 		this.unreported.push({ key: ejection.key, until: ejection.until, reason: ejection.reason, at: now });
 	}

@@ -2,13 +2,15 @@
  * /status when a counter shard does not answer in time. In a file of its own: after this test, the
  * next test's reset of the objects crashed the test runtime ("Promise callback destroyed itself",
  * workerd 2026-11-02) — the call /status gave up on is still queued at the blocked shard then.
- * Nothing runs after it here.
+ * Nothing runs after it here. GET /_lb/metrics is scraped in the same test, while the shard is
+ * still blocked (issue 18): it lists the shard in switchyard_scrape_errors and answers 200.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../src/contract/status";
+import { parseMetrics, samplesOf, sumOf } from "../support/prometheus";
 import { servedBy } from "./admin-helpers";
-import { admin, counterOf, originUrl, putConfig, startClean } from "./helpers";
+import { ADMIN, admin, counterOf, originUrl, putConfig, send, startClean, TOKEN } from "./helpers";
 
 const shardOf = (host: string) => counterOf(host);
 
@@ -39,7 +41,7 @@ describe("/status with shards", () => {
 		await servedBy("one.test", 1);
 		// Counter objects are known through their hub once traffic made them (issue 12).
 		await servedBy("two.test", 1);
-		// Keep two.test's shard busy for longer than /status waits for it.
+		// Keep two.test's shard busy for longer than /status and then /_lb/metrics wait for it.
 		let blocked: () => void = () => {};
 		const isBlocked = new Promise<void>((resolve) => {
 			blocked = resolve;
@@ -47,7 +49,7 @@ describe("/status with shards", () => {
 		const busy = runInDurableObject(shardOf("two.test"), (_, state) =>
 			state.blockConcurrencyWhile(async () => {
 				blocked();
-				await new Promise((resolve) => setTimeout(resolve, 3_000));
+				await new Promise((resolve) => setTimeout(resolve, 5_500));
 			}),
 		);
 		await isBlocked;
@@ -64,6 +66,15 @@ describe("/status with shards", () => {
 			}),
 		]);
 		expect(report.pools[0]?.origins[0]?.healthy).toBe(true);
+
+		const scrape = await send(`${ADMIN}/_lb/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+		expect(scrape.status).toBe(200);
+		const families = parseMetrics(await scrape.text());
+		expect(samplesOf(families, "switchyard_scrape_errors")).toEqual([
+			{ labels: { object: "lb:two.test@local" }, value: "1" },
+		]);
+		expect(sumOf(families, "switchyard_requests_total", { load_balancer: "one.test", code_class: "2xx" })).toBe(1);
+		expect(samplesOf(families, "switchyard_requests_total", { load_balancer: "two.test" })).toEqual([]);
 		await busy;
-	});
+	}, 15_000);
 });
