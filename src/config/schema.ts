@@ -287,6 +287,15 @@ export const loadBalancerSchema = z.looseObject({
 	 * (outcomes still go to the object); 0 turns it off. src/edge/counter-rtt.ts.
 	 */
 	counter_rtt_budget_ms: z.number().int().min(0).max(10_000).default(20),
+	/**
+	 * The share of requests written to Workers Analytics Engine (when ANALYTICS is bound), 0 < rate ≤ 1:
+	 * below 1 for the Free plan's daily limit. src/observe/analytics.ts.
+	 */
+	analytics_sample_rate: z
+		.number()
+		.gt(0, "must be greater than 0 (a share of requests: 0 < rate ≤ 1)")
+		.max(1, "must be at most 1 (a share of requests: 0 < rate ≤ 1)")
+		.default(1),
 });
 
 export const configSchema = z.strictObject({
