@@ -10,7 +10,16 @@ import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { EventEntry } from "../../src/contract/status";
 import { AUTHORITY } from "../../src/routing/shard-keys";
 import type { ReceivedAlert } from "../support/alert-types";
-import { admin, adminResult, type Envelope, originUrl, putConfig } from "./helpers";
+import {
+	admin,
+	adminResult,
+	type Envelope,
+	onePoolConfig,
+	originUrl,
+	putConfig,
+	runCron,
+	setOriginHealthy,
+} from "./helpers";
 
 const SECRET = "test-alert-secret";
 const authority = () => env.REGISTRY.getByName(AUTHORITY);
@@ -140,6 +149,33 @@ describe("alerts to a real receiver", () => {
 			[id, 3, "delivered", null],
 		]);
 		expect(JSON.stringify(events)).not.toContain(SECRET);
+	});
+});
+
+describe("alerts from health checks", () => {
+	it("an origin failing its checks sends origin_health (healthy false), and origin_health (true) when it recovers", async () => {
+		const base = onePoolConfig(["a", "b"], { monitor: { interval: 60, consecutive_down: 1, consecutive_up: 1 } });
+		const { notifications } = config({ events: ["origin_health"] });
+		await putConfig({ ...base, notifications });
+		const t0 = Date.now();
+		try {
+			await runCron(t0);
+			await setOriginHealthy("b", false);
+			await runCron(t0 + 60_000);
+			const down = await untilReceived(1);
+			expect(down.map((alert) => JSON.parse(alert.body))).toEqual([
+				expect.objectContaining({ event: "origin_health", pool: "main", origin: "b", healthy: false }),
+			]);
+			await setOriginHealthy("b", true);
+			await runCron(t0 + 120_000);
+			const up = await untilReceived(2);
+			expect(JSON.parse(up[1]?.body ?? "{}")).toMatchObject({ event: "origin_health", origin: "b", healthy: true });
+			for (const alert of up) {
+				expect(alert.headers["x-switchyard-signature"]).toBe(`sha256=${await hmacHex(alert.body, SECRET)}`);
+			}
+		} finally {
+			await setOriginHealthy("b", true);
+		}
 	});
 });
 
