@@ -13,6 +13,8 @@ export function workersPool() {
 				ADMIN_TOKEN: "test-admin-token",
 				ADMIN_READ_TOKEN: "test-read-token",
 				ADMIN_HOSTNAMES: "admin.test,localhost",
+				// The secret the alert tests' notifications name (secret_name).
+				ALERT_TEST_SECRET: "test-alert-secret",
 			},
 		},
 	});

@@ -42,4 +42,9 @@ export interface Env {
 	 * out waits for it before its own batch goes; 0: every request its own call (src/edge/route-lanes.ts).
 	 */
 	readonly ROUTE_BATCH_WAIT_MS?: string;
+	/**
+	 * Workers Analytics Engine (optional; the [[analytics_engine_datasets]] block in wrangler.toml):
+	 * one data point per proxied request, sampled by each load balancer's analytics_sample_rate.
+	 */
+	readonly ANALYTICS?: AnalyticsEngineDataset;
 }

@@ -42,6 +42,7 @@ export default {
 			colo,
 			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
 			report: isolate.report,
+			observe: isolate.observe,
 			url,
 			waitUntil,
 			retryBudget: isolate.retryBudget,

@@ -6,7 +6,7 @@
  * that needs it (its waitUntil passed down).
  */
 
-import type { OutcomeRecord } from "./contract/outcome";
+import type { OutcomeRecord, RequestSample } from "./contract/outcome";
 import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { AffinityKeyring } from "./edge/affinity-keyring";
@@ -18,6 +18,7 @@ import { EdgePlanner } from "./edge/planner";
 import { ReplicaCache } from "./edge/replica-cache";
 import { RouteLanes, toRouteBatchWaitMs } from "./edge/route-lanes";
 import type { Env } from "./env";
+import { analyticsObserver } from "./observe/analytics";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
 import { RetryBudget } from "./proxy/retry-budget";
 import { getAuthority, getCounter, getHub } from "./registry/objects";
@@ -33,6 +34,8 @@ export interface Isolate {
 	readonly affinityHeaders: AffinityHeaderCache;
 	/** Session affinity keys: the operator's AFFINITY_SECRET, or the authority's generated keys from the replica. */
 	readonly affinityKeys: AffinityKeyring;
+	/** Writes a finished request to Analytics Engine; undefined when ANALYTICS is not bound. */
+	readonly observe: ((sample: RequestSample) => void) | undefined;
 }
 
 let isolate: Isolate | undefined;
@@ -109,5 +112,10 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),
 		affinityKeys: new AffinityKeyring(replicas, (colo) => client.ensureReplica(colo), fixedAffinityKeys),
+		// The sample rate from the replica the request was planned with (1 before there is one).
+		observe: analyticsObserver(
+			env.ANALYTICS,
+			(name) => replicas.routingState?.snapshot.loadBalancers.get(name)?.analytics_sample_rate ?? 1,
+		),
 	};
 }

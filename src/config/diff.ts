@@ -69,5 +69,7 @@ export function diffConfig(before: ConfigDocument, after: ConfigDocument): Confi
 		);
 	}
 	changes.push(...diffList("load_balancer", before.load_balancers, after.load_balancers, (item) => String(item.name)));
+	const notifications = (document: ConfigDocument) => document.notifications ?? [];
+	changes.push(...diffList("notification", notifications(before), notifications(after), (item) => String(item.id)));
 	return changes;
 }

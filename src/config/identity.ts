@@ -86,6 +86,7 @@ export function toStamped(next: Config, previous: Config, nowIso: string): Confi
 		monitors: stampList(next.monitors, previous.monitors, (item) => item.id, nowIso),
 		pools: stampList(next.pools, previous.pools, (item) => item.id, nowIso),
 		load_balancers: stampList(next.load_balancers, previous.load_balancers, (item) => item.id ?? item.name, nowIso),
+		notifications: next.notifications,
 	};
 }
 

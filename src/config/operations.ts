@@ -20,6 +20,7 @@ export interface ConfigDocument {
 	monitors: Item[];
 	pools: Item[];
 	load_balancers: Item[];
+	notifications?: Item[];
 }
 
 const SINGULAR: Record<Collection | "origins", string> = {
@@ -42,6 +43,7 @@ export function toDocument(config: Config): ConfigDocument {
 		monitors: config.monitors,
 		pools: config.pools,
 		load_balancers: config.load_balancers,
+		notifications: config.notifications,
 	}) as unknown as ConfigDocument;
 }
 

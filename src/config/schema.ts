@@ -287,12 +287,39 @@ export const loadBalancerSchema = z.looseObject({
 	 * (outcomes still go to the object); 0 turns it off. src/edge/counter-rtt.ts.
 	 */
 	counter_rtt_budget_ms: z.number().int().min(0).max(10_000).default(20),
+	/**
+	 * The share of requests written to Workers Analytics Engine (when ANALYTICS is bound), 0 < rate ≤ 1:
+	 * below 1 for the Free plan's daily limit. src/observe/analytics.ts.
+	 */
+	analytics_sample_rate: z
+		.number()
+		.gt(0, "must be greater than 0 (a share of requests: 0 < rate ≤ 1)")
+		.max(1, "must be at most 1 (a share of requests: 0 < rate ≤ 1)")
+		.default(1),
+});
+
+/** What a notification can be sent for: an origin's health, a pool's health, an ejection the authority accepted. */
+export const NOTIFICATION_EVENTS = ["origin_health", "pool_health", "ejection"] as const;
+
+/**
+ * An alert: a signed POST to `url` on each matching transition (src/registry/notifications.ts).
+ * `secret_name` names a Worker secret (`wrangler secret put`): the secret itself is never here.
+ */
+export const notificationSchema = z.strictObject({
+	id: z.string().trim().min(1).max(100),
+	url: z
+		.string()
+		.max(2048)
+		.refine((value) => /^https?:$/.test(URL.parse(value)?.protocol ?? ""), "must be an http:// or https:// URL"),
+	secret_name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must name a Worker secret (letters, digits and _)"),
+	events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1, "must list at least one event"),
 });
 
 export const configSchema = z.strictObject({
 	monitors: z.array(monitorSchema).default([]),
 	pools: z.array(poolSchema).default([]),
 	load_balancers: z.array(loadBalancerSchema).default([]),
+	notifications: z.array(notificationSchema).default([]),
 });
 
 export type Monitor = z.output<typeof monitorSchema>;
@@ -302,4 +329,6 @@ export type ProxySettings = z.output<typeof proxySchema>;
 export type LoadBalancer = z.output<typeof loadBalancerSchema>;
 export type OutlierDetection = z.output<typeof outlierDetectionSchema>;
 export type Config = z.output<typeof configSchema>;
+export type Notification = z.output<typeof notificationSchema>;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type ConfigInput = z.input<typeof configSchema>;

@@ -190,6 +190,13 @@ export function validateConfig(input: unknown): ValidationResult {
 		}
 	});
 
+	const notificationIds = new Set<string>();
+	config.notifications.forEach((notification, i) => {
+		if (notificationIds.has(notification.id))
+			fail(`notifications[${i}].id`, `duplicate notification id "${notification.id}"`);
+		notificationIds.add(notification.id);
+	});
+
 	return errors.length > 0 ? { ok: false, errors } : { ok: true, config, messages };
 }
 

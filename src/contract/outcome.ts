@@ -42,6 +42,17 @@ export interface OutcomeRecord {
 	readonly colo?: string;
 }
 
+/** One finished request, as the proxy hands it to its observe hook (Analytics Engine, src/observe/analytics.ts). */
+export interface RequestSample {
+	readonly loadBalancer: string;
+	/** The pool planned (the one that answered, when one did). */
+	readonly pool: string;
+	readonly record: OutcomeRecord;
+	/** The response body's length when known (read whole, or declared), else 0. */
+	readonly bytes: number;
+	readonly colo: string;
+}
+
 /** The outcome of a lease that was taken but never used (a plan given up on or asked again). */
 export function toUnusedLease(leaseId: string): OutcomeRecord {
 	return { leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true };

@@ -37,7 +37,7 @@ export type ConfigOperation =
 
 /** One object a configuration change added, removed or changed (config/diff.ts). */
 export interface ConfigChange {
-	readonly kind: "monitor" | "pool" | "origin" | "load_balancer";
+	readonly kind: "monitor" | "pool" | "origin" | "load_balancer" | "notification";
 	/** The monitor or pool id, the load balancer's hostname, or "<pool id>/<origin name>". */
 	readonly id: string;
 	readonly change: "added" | "removed" | "changed";
@@ -161,7 +161,21 @@ export interface StatusReport {
 
 export type EventEntry =
 	| { type: "config"; at: string; actor: string; action: string; version: number; changes: ConfigChange[] }
-	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string };
+	| { type: "health"; at: string; pool: string; origin: string; healthy: boolean; reason: string }
+	/** An alert's delivery (registry/notifications.ts): never the secret or the signature. */
+	| {
+			type: "alert";
+			at: string;
+			notification: string;
+			delivery: string;
+			event: string;
+			url: string;
+			attempt: number;
+			outcome: "delivered" | "failed" | "dropped";
+			status?: number;
+			error?: string;
+			next_attempt_at?: string;
+	  };
 
 /** What the authority answers for GET /_lb/metrics. */
 export interface MetricsReport {

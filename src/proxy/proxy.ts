@@ -11,7 +11,7 @@
  */
 import { toOriginUrl } from "../config/origin-address";
 import type { FailureKind } from "../contract/failure";
-import { type OutcomeRecord, toUnusedLease } from "../contract/outcome";
+import { type OutcomeRecord, type RequestSample, toUnusedLease } from "../contract/outcome";
 import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
 import { DeadlineTimer } from "../deadline";
 import {
@@ -26,10 +26,13 @@ import { ClientBodyError, NO_BODY, readReplayableBody, streamOnce, watchBody } f
 import { forward } from "./forward";
 import { toHeaderValue, toUpstreamHeaders, withoutHopByHop } from "./headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "./loop";
+import { toPathAndQuery } from "./path-and-query";
 import { toProblemResponse } from "./problem";
 import { type OriginRewriteInit, rewriteOriginHeaders } from "./redirects";
 import type { RetryBudget } from "./retry-budget";
 import { isTrustedProxy } from "./trusted-proxies";
+
+export { toPathAndQuery };
 
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
@@ -38,6 +41,8 @@ export const DEFAULT_BUFFER_RESPONSE_BYTES = 64 * 1024;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 export type { RouteRequest };
+
+type OutcomeTotals = "leaseId" | "attempts" | "retried" | "totalMs" | "failures";
 
 export interface Planner {
 	/**
@@ -51,6 +56,8 @@ export interface Planner {
 export interface ProxyHooks {
 	/** Called once per planned request, when it is no longer in flight. */
 	readonly report?: (record: OutcomeRecord) => Promise<unknown> | undefined;
+	/** Called once per planned request when it is no longer in flight, synchronously (Analytics Engine). */
+	readonly observe?: (sample: RequestSample) => void;
 	/** Keeps the invocation alive for work that outlives the response (the body pipe, the report). */
 	readonly waitUntil?: (promise: Promise<unknown>) => void;
 	/** The isolate's retry budget; without one, retries are limited by `proxy.retries` only. */
@@ -155,13 +162,12 @@ export async function proxyRequest(
 	const failures: { origin: string; kind: FailureKind | "status"; status?: number }[] = [];
 	const leaseId = plan.leaseId;
 	let finished = false;
-	const finish = (fields: Omit<OutcomeRecord, "leaseId" | "attempts" | "retried" | "totalMs" | "failures">) => {
+	const finish = (fields: Omit<OutcomeRecord, OutcomeTotals>, bytes = 0) => {
 		if (finished) return;
 		finished = true;
 		leave?.();
-		if (leaseId === undefined || !hooks.report) return;
-		const sent = hooks.report({
-			leaseId,
+		const record: OutcomeRecord = {
+			leaseId: leaseId ?? "",
 			attempts: tried.length,
 			retried: tried.length > 1,
 			totalMs: now() - started,
@@ -169,7 +175,11 @@ export async function proxyRequest(
 			...(plan.ok && plan.failOpen ? { failOpen: true } : {}),
 			...(location?.colo ? { colo: location.colo } : {}),
 			...fields,
-		});
+		};
+		const colo = hooks.colo ?? location?.colo ?? "";
+		hooks.observe?.({ loadBalancer: plan.loadBalancer, pool: plan.pool, record, bytes, colo });
+		if (leaseId === undefined || !hooks.report) return;
+		const sent = hooks.report(record);
 		if (sent) hooks.waitUntil?.(sent);
 	};
 
@@ -254,7 +264,7 @@ export async function proxyRequest(
 				debug: proxy.debug_headers ? attempt : undefined,
 				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
 				hooks,
-				done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }),
+				done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }, toKnownBytes(result)),
 			});
 		}
 		const failure = lastFailure as NonNullable<typeof lastFailure>;
@@ -341,15 +351,9 @@ function hasRetryBudget(hooks: ProxyHooks, proxy: { retry_budget_percent?: numbe
 	return !hooks.retryBudget || end !== undefined;
 }
 
-/** The path and query exactly as the client sent them: no re-encoding, no normalisation of the query. */
-export function toPathAndQuery(rawUrl: string): string {
-	const url = rawUrl.replace(/#.*$/s, "");
-	const afterScheme = url.indexOf("//");
-	const slash = url.indexOf("/", afterScheme + 2);
-	const question = url.indexOf("?", afterScheme + 2);
-	if (slash === -1 && question === -1) return "/";
-	if (slash === -1 || (question !== -1 && question < slash)) return `/${url.slice(question)}`;
-	return url.slice(slash);
+/** The response body's length when known: read whole, or declared by the origin; else 0. */
+function toKnownBytes(result: { response: Response; bytes?: ArrayBuffer }): number {
+	return result.bytes?.byteLength ?? (Number(result.response.headers.get("content-length")) || 0);
 }
 
 /**

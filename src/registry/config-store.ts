@@ -44,6 +44,8 @@ export interface ConfigStoreHooks {
 	 * loaded from storage at start-up).
 	 */
 	installed(before: readonly string[], after: readonly string[], written: boolean): void;
+	/** Whether the Worker has a secret by this name (notifications' secret_name); unchecked without it. */
+	hasSecret?(name: string): boolean;
 }
 
 export class ConfigStore {
@@ -107,6 +109,8 @@ export class ConfigStore {
 		// Load balancer ids and timestamps are the registry's: kept by name and stamped here, whatever was sent.
 		const result = validateConfig(withRegistryFields(input, stored, newId));
 		if (!result.ok) return { ok: false, status: 400, errors: result.errors };
+		const unknownSecrets = toUnknownSecrets(result.config, stored, this.hooks.hasSecret);
+		if (unknownSecrets.length > 0) return { ok: false, status: 400, errors: unknownSecrets };
 		const now = Date.now();
 		const config = toStamped(result.config, stored, new Date(now).toISOString());
 		const oversized = findOversizedRow(config);
@@ -310,4 +314,27 @@ function findInDocument(
 		);
 	}
 	return document[target].find((item) => item.id === key);
+}
+
+/**
+ * Notifications whose secret_name names no Worker secret, as field errors: only new ones and
+ * changed names (a secret deleted later does not block unrelated writes; its deliveries fail).
+ */
+function toUnknownSecrets(
+	config: Config,
+	stored: Config,
+	hasSecret: ((name: string) => boolean) | undefined,
+): { path: string; message: string }[] {
+	if (!hasSecret) return [];
+	const known = new Set((stored.notifications ?? []).map((n) => `${n.id}\n${n.secret_name}`));
+	return config.notifications.flatMap((notification, i) =>
+		known.has(`${notification.id}\n${notification.secret_name}`) || hasSecret(notification.secret_name)
+			? []
+			: [
+					{
+						path: `notifications[${i}].secret_name`,
+						message: `no Worker secret named "${notification.secret_name}": set it first (\`wrangler secret put ${notification.secret_name}\`, or .dev.vars locally)`,
+					},
+				],
+	);
 }

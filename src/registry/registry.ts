@@ -16,9 +16,9 @@ import { LOCAL_COLO, type OtherShard, type RoutePlan } from "../contract/route";
 import type { AuthorityRpc, SweepSummary } from "../contract/rpc";
 import type { DrainResult, EventEntry, StatusReport, WriteOptions, WriteResult } from "../contract/status";
 import type { Env } from "../env";
-import type { ProbeResult, ProbeTarget } from "../health/probe";
+import type { ProbeResult } from "../health/probe";
 import { applyProbeResults } from "../health/record";
-import { toDueProbes, toNextDueAt } from "../health/schedule";
+import { toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
 import { BoundedMap } from "../routing/bounded-map";
 import { toNoLoadBalancer } from "../routing/plan";
@@ -29,9 +29,11 @@ import { SEED } from "../seed/seed.generated";
 import { AffinityKeyStore, longestAffinityTtlS, type RotationResult } from "./affinity-keys";
 import { ConfigStore } from "./config-store";
 import { toMetricsReport } from "./metrics-report";
+import { Notifier } from "./notifications";
+import { handOutProbes } from "./probe-hand-out";
 import { Replication } from "./replication";
 import { gatherCounterReports, listEvents, toStatusReport } from "./status";
-import { appendHealthEvent, type HealthEvent, loadHealth, migrate, saveHealth } from "./storage";
+import { type HealthEvent, loadHealth, migrate, saveHealth } from "./storage";
 
 /** The alarm never fires more often than this, whatever the monitors ask. */
 const MIN_ALARM_GAP_MS = 1000;
@@ -58,11 +60,14 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly probing = new Set<string>();
 	/** Monitor previews' results (JSON) by preview id, the latest 100, in memory (admin/previews.ts). */
 	private readonly previews = new BoundedMap<string, string>(100);
+	/** Alerts: queued with the health events they are about, sent by the alarm (notifications.ts). */
+	private readonly notifier: Notifier;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		const sql = ctx.storage.sql;
 		this.affinity = new AffinityKeyStore(sql);
+		this.notifier = new Notifier(sql, env, this.routing, { queued: () => void this.armAlarm() });
 		this.replication = new Replication({
 			replica: () => this.toReplica(true),
 			send: (hub, replica) => env.HUBS.getByName(hub).adopt(replica),
@@ -72,6 +77,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		this.config = new ConfigStore(this.routing, sql, {
 			transaction: (body) => ctx.storage.transactionSync(body),
 			changed: () => this.bumpState(),
+			hasSecret: (name) => Notifier.hasSecret(env, name),
 			installed: (_before, _after, written) => {
 				// A stored configuration keeps the alarm it had; a written one may be due sooner.
 				if (written) void this.armAlarm();
@@ -157,7 +163,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			if (!decision.accepted) refused.push(ejection.key);
 			if (decision.event) {
 				console.warn(`switchyard: ${ejection.key} ${ejection.reason}`);
-				this.pendingEvents.push({ at: ejection.at, originKey: ejection.key, healthy: false, reason: ejection.reason });
+				const { at, key: originKey, reason } = ejection;
+				this.pendingEvents.push({ at, originKey, healthy: false, reason, ejection: true });
 				// Written off the caller's path: the alarm flushes pending events soon.
 				void this.armAlarm(now + MIN_ALARM_GAP_MS);
 			}
@@ -267,20 +274,21 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		this.replication.deferring = false;
 		try {
 			this.flushEvents();
-			await this.runRound(now);
+			// Alerts first; their fetches come out of the round's subrequest budget.
+			await this.runRound(now, await this.notifier.deliverDue(Date.now()));
 		} finally {
 			await this.armAlarm(); // issue 15: a round that threw left no alarm (the runtime's few retries, then the cron)
 		}
 	}
 
 	/** One probe round: what is due at `dueAt`, probed, recorded. Its origins are free again when it ends, however it ends. */
-	private async runRound(dueAt: number): Promise<SweepSummary> {
+	private async runRound(dueAt: number, spentSubrequests = 0): Promise<SweepSummary> {
 		const handedOut: string[] = [];
 		try {
 			return await runHealthSweep(
 				{
 					dueProbes: async (at) => {
-						const due = this.dueProbes(at);
+						const due = handOutProbes(this.routing, this.probing, at, spentSubrequests);
 						for (const target of due) handedOut.push(target.key);
 						return due;
 					},
@@ -293,25 +301,6 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		} finally {
 			for (const key of handedOut) this.probing.delete(key);
 		}
-	}
-
-	/** Hands out the probes due at `now`, oldest first, within one invocation's subrequest budget. */
-	private dueProbes(now: number): ProbeTarget[] {
-		const health = this.routing.health;
-		// Origins carry their identity into their probes (routing/snapshot.ts), and results bring it back.
-		const due = toDueProbes(
-			{
-				pools: this.routing.snapshot.pools.values(),
-				lastDueAt: (key) => health.get(key)?.dueAt,
-				probing: (key) => this.probing.has(key),
-			},
-			now,
-		);
-		for (const target of due) {
-			this.routing.healthOf(target.key).dueAt = now;
-			this.probing.add(target.key);
-		}
-		return due;
 	}
 
 	/**
@@ -346,10 +335,12 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 				const { state, lastReason = "" } = routing.healthOf(key);
 				saveHealth(sql, key, { healthy: state.healthy, changedAt: state.changedAt, reason: lastReason });
 			}
-			for (const key of changed) {
-				const { state, lastReason = "" } = routing.healthOf(key);
-				appendHealthEvent(sql, { at: state.changedAt, originKey: key, healthy: state.healthy, reason: lastReason });
-			}
+			this.notifier.record(
+				changed.map((key) => {
+					const { state, lastReason = "" } = routing.healthOf(key);
+					return { at: state.changedAt, originKey: key, healthy: state.healthy, reason: lastReason };
+				}),
+			);
 		});
 		await this.replication.settled();
 	}
@@ -367,6 +358,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			now,
 		);
 		if (probe !== undefined) next = Math.min(next, probe);
+		const delivery = this.notifier.nextDueAt();
+		if (delivery !== undefined) next = Math.min(next, delivery);
 		const current = await this.ctx.storage.getAlarm();
 		// Rounds of a push go at once, each in an alarm of its own.
 		if (this.replication.roundsPending) {
@@ -381,15 +374,10 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		if (current === null || current > next || current < now) await this.ctx.storage.setAlarm(next);
 	}
 
-	/** Writes the health events noticed between rounds, in one transaction. */
+	/** Writes the health events noticed between rounds, with the alerts they send, in one transaction. */
 	private flushEvents(): void {
-		if (this.pendingEvents.length === 0) return;
-		const events = this.pendingEvents;
-		this.pendingEvents = [];
-		const sql = this.ctx.storage.sql;
-		this.ctx.storage.transactionSync(() => {
-			for (const event of events) appendHealthEvent(sql, event);
-		});
+		const events = this.pendingEvents.splice(0);
+		if (events.length > 0) this.ctx.storage.transactionSync(() => this.notifier.record(events));
 	}
 
 	/** Moves `state`: isolates refresh their replicas, and the counter objects get a push. */

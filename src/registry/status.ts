@@ -3,6 +3,7 @@
  * the authority holds them, with every counter object's counters added up) and /events (the audit
  * log and health transitions, newest first).
  */
+
 import type { LoadBalancer } from "../config/schema";
 import type { CounterReport } from "../contract/counters";
 import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
@@ -13,6 +14,7 @@ import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
 import { poolOfKey } from "../routing/snapshot";
+import { listAlertEvents } from "./notifications";
 import { listAudit, listHealthEvents } from "./storage";
 
 /** A hub waits this long at most for each of its counter objects' counters. */
@@ -196,7 +198,9 @@ export function listEvents(sql: SqlStorage, limit: number): EventEntry[] {
 		healthy: event.healthy,
 		reason: event.reason,
 	}));
-	return [...config, ...health].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+	return [...config, ...health, ...listAlertEvents(sql, limit)]
+		.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+		.slice(0, limit);
 }
 
 export function toIso(ms: number | undefined): string | null {

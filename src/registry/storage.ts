@@ -17,6 +17,10 @@ const MIGRATIONS: readonly string[] = [
 	`CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, version INTEGER NOT NULL, detail TEXT NOT NULL);
 	 CREATE TABLE health_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, origin_key TEXT NOT NULL, healthy INTEGER NOT NULL, reason TEXT NOT NULL);
 	 CREATE TABLE drains (origin_key TEXT PRIMARY KEY, since INTEGER NOT NULL, actor TEXT NOT NULL);`,
+	// Issue 18: alerts (notifications.ts). Deliveries wait here until sent or given up on.
+	`CREATE TABLE notifications (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL);
+	 CREATE TABLE deliveries (id TEXT PRIMARY KEY, notification_id TEXT NOT NULL, url TEXT NOT NULL, secret_name TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL, first_at INTEGER NOT NULL, next_at INTEGER NOT NULL);
+	 CREATE TABLE alert_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, doc TEXT NOT NULL);`,
 ];
 
 /** The audit log and the health events keep this many entries each; older ones are deleted. */
@@ -40,7 +44,7 @@ function utf8Bytes(text: string): number {
 	return encoder.encode(text).byteLength;
 }
 
-type ConfigTable = "monitors" | "pools" | "load_balancers";
+type ConfigTable = "monitors" | "pools" | "load_balancers" | "notifications";
 
 /** One row of a configuration table: the values of its INSERT, and what names it. */
 interface ConfigRow {
@@ -54,6 +58,7 @@ const INSERT: Record<ConfigTable, string> = {
 	monitors: "INSERT INTO monitors (id, position, doc) VALUES (?, ?, ?)",
 	pools: "INSERT INTO pools (id, position, name, doc) VALUES (?, ?, ?, ?)",
 	load_balancers: "INSERT INTO load_balancers (name, position, doc) VALUES (?, ?, ?)",
+	notifications: "INSERT INTO notifications (id, position, doc) VALUES (?, ?, ?)",
 };
 
 function toConfigRows(config: Config): ConfigRow[] {
@@ -76,10 +81,22 @@ function toConfigRows(config: Config): ConfigRow[] {
 			key: lb.name,
 			values: [lb.name, i, JSON.stringify(lb)],
 		})),
+		// A configuration from before notifications (issue 18) has none.
+		...(config.notifications ?? []).map((notification, i) => ({
+			table: "notifications" as const,
+			index: i,
+			key: notification.id,
+			values: [notification.id, i, JSON.stringify(notification)],
+		})),
 	];
 }
 
-const NOUN: Record<ConfigTable, string> = { monitors: "monitor", pools: "pool", load_balancers: "load balancer" };
+const NOUN: Record<ConfigTable, string> = {
+	monitors: "monitor",
+	pools: "pool",
+	load_balancers: "load balancer",
+	notifications: "notification",
+};
 
 /**
  * The first object of a configuration too large for its stored row (MAX_STORED_ROW_BYTES), as a
@@ -126,7 +143,12 @@ export function loadConfig(sql: SqlStorage): { config: Config; version: number }
 			.map((row) => JSON.parse(row.doc));
 	const version = getMeta(sql, "config_version");
 	return {
-		config: { monitors: docs("monitors"), pools: docs("pools"), load_balancers: docs("load_balancers") },
+		config: {
+			monitors: docs("monitors"),
+			pools: docs("pools"),
+			load_balancers: docs("load_balancers"),
+			notifications: docs("notifications"),
+		},
 		version: version ? Number(version) : 0,
 	};
 }
@@ -136,6 +158,7 @@ export function saveConfig(sql: SqlStorage, config: Config, version: number): vo
 	sql.exec("DELETE FROM monitors");
 	sql.exec("DELETE FROM pools");
 	sql.exec("DELETE FROM load_balancers");
+	sql.exec("DELETE FROM notifications");
 	for (const row of toConfigRows(config)) sql.exec(INSERT[row.table], ...row.values);
 	setMeta(sql, "config_version", String(version));
 }
@@ -230,6 +253,8 @@ export interface HealthEvent {
 	readonly originKey: string;
 	readonly healthy: boolean;
 	readonly reason: string;
+	/** An ejection the authority accepted (alerts send these as `ejection`). */
+	readonly ejection?: boolean;
 }
 
 export function appendHealthEvent(sql: SqlStorage, event: HealthEvent): void {

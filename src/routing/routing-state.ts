@@ -22,7 +22,7 @@ import { type PoolEntry, poolOfKey, type Snapshot, toRenewedOrigins, toSnapshot 
 
 export type { OriginHealth };
 
-export const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [] };
+export const EMPTY_CONFIG: Config = { monitors: [], pools: [], load_balancers: [], notifications: [] };
 export const DEFAULT_OUTLIERS: OutlierSettings = outlierDetectionSchema.parse({});
 
 export interface Drain {

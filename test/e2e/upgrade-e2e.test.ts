@@ -277,8 +277,8 @@ describe("upgrade from the state of the commit before the house redesign", () =>
 		expect(response.headers.get("etag")).toBe(RECORDED_ETAG);
 		// Fields added since, with their defaults, filled in on load (issue 12: counter_scope; issue 16:
 		// counter_rtt_budget_ms; issue 14:
-		// the proxy's redirect and cookie-domain rewriting).
-		const addedSince = { counter_scope: "colo", counter_rtt_budget_ms: 20 };
+		// the proxy's redirect and cookie-domain rewriting; issue 18: analytics_sample_rate).
+		const addedSince = { counter_scope: "colo", counter_rtt_budget_ms: 20, analytics_sample_rate: 1 };
 		const proxyAddedSince = { rewrite_redirects: true, rewrite_cookie_domain: true };
 		// Issue 17: a load balancer id (32 hex) and created_on / modified_on on every object, given once
 		// on load and stored at the same version; the test compares the rest.

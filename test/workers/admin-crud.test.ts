@@ -46,7 +46,7 @@ describe("GET and PUT /config", () => {
 			success: true,
 			errors: [],
 			messages: [],
-			result: { monitors: [], pools: [], load_balancers: [] },
+			result: { monitors: [], pools: [], load_balancers: [], notifications: [] },
 		});
 
 		const first = await admin("PUT", "/config", onePoolConfig(["a", "b"]));

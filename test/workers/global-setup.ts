@@ -7,6 +7,7 @@ import type { TestProject } from "vitest/node";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 
 import "./provided-context.ts";
+import { startAlertReceiver } from "../support/alert-receiver.ts";
 import { freePort } from "../support/ports.ts";
 
 export const ORIGIN_NAMES = ["a", "b", "c", "d", "e"] as const;
@@ -15,7 +16,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	const servers: OriginServer[] = await Promise.all(ORIGIN_NAMES.map((name) => startOrigin({ name })));
 	project.provide("origins", Object.fromEntries(servers.map((server) => [server.name, server.url])));
 	project.provide("deadOrigin", `http://127.0.0.1:${await freePort()}`);
+	const receiver = await startAlertReceiver();
+	project.provide("alertReceiver", receiver.url);
 	return async () => {
-		await Promise.all(servers.map((server) => server.close()));
+		await Promise.all([...servers.map((server) => server.close()), receiver.close()]);
 	};
 }

@@ -5,6 +5,8 @@ declare module "vitest" {
 		origins: Record<string, string>;
 		/** A loopback URL where nothing listens: connections are refused. */
 		deadOrigin: string;
+		/** A webhook receiver on loopback (test/support/alert-receiver.ts). */
+		alertReceiver: string;
 	}
 }
 

@@ -17,7 +17,7 @@ describe("a Registry object under a counter shard's old name", () => {
 		const retired = env.REGISTRY.getByName("lb:app.test");
 		expect(await retired.getConfig()).toEqual({
 			version: 0,
-			json: JSON.stringify({ monitors: [], pools: [], load_balancers: [] }),
+			json: JSON.stringify({ monitors: [], pools: [], load_balancers: [], notifications: [] }),
 		});
 		const { tables, alarm } = await runInDurableObject(retired, async (_, state) => ({
 			tables: state.storage.sql

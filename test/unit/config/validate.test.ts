@@ -71,7 +71,12 @@ describe("validateConfig: defaults", () => {
 	});
 
 	it("accepts an empty document", () => {
-		expect(accepted(validateConfig({})).config).toEqual({ monitors: [], pools: [], load_balancers: [] });
+		expect(accepted(validateConfig({})).config).toEqual({
+			monitors: [],
+			pools: [],
+			load_balancers: [],
+			notifications: [],
+		});
 	});
 
 	it('turns steering_policy "" into "off"', () => {
@@ -527,5 +532,38 @@ describe("validateConfig: a document read back", () => {
 		const again = accepted(validateConfig(JSON.parse(JSON.stringify(first.config))));
 		expect(again.messages.filter((message) => message.includes("not acted on"))).toEqual([]);
 		expect(again.config).toEqual(first.config);
+	});
+});
+
+describe("validateConfig: notifications (issue 18)", () => {
+	const notification = {
+		id: "ops",
+		url: "https://hooks.example.com/switchyard",
+		secret_name: "ALERT_SECRET",
+		events: ["origin_health", "pool_health", "ejection"],
+	};
+	const withNotifications = (...notifications: unknown[]) =>
+		validateConfig({ ...aConfig(), notifications } as unknown as ConfigInput);
+
+	it("accepts one, and defaults to none", () => {
+		expect(accepted(withNotifications(notification)).config.notifications).toEqual([notification]);
+		expect(accepted(validateConfig(aConfig())).config.notifications).toEqual([]);
+	});
+
+	it.each([
+		[{ url: "ftp://hooks.example.com/x" }, "notifications[0].url", /http:\/\/ or https:\/\//],
+		[{ url: "hooks.example.com" }, "notifications[0].url", /http:\/\/ or https:\/\//],
+		[{ events: ["origin_down"] }, "notifications[0].events[0]", /./],
+		[{ events: [] }, "notifications[0].events", /at least one event/],
+		[{ secret_name: "has-dash" }, "notifications[0].secret_name", /Worker secret/],
+		[{ secret: "s3cret" }, "notifications[0]", /./],
+	])("%j is refused at %s", (override, path, message) => {
+		const { errors } = rejected(withNotifications({ ...notification, ...override }));
+		expect(errors).toContainEqual({ path, message: expect.stringMatching(message) });
+	});
+
+	it("refuses a duplicate id", () => {
+		const { errors } = rejected(withNotifications(notification, { ...notification }));
+		expect(errors).toEqual([{ path: "notifications[1].id", message: 'duplicate notification id "ops"' }]);
 	});
 });
