@@ -6,10 +6,12 @@
  * least with whatever else the machine is doing, and of requests per second.
  *
  *   node bench/ab.ts [--ref HEAD] [--runs 5] [--seconds 5] [--connections 50] [--scope colo|global|isolate]
- *                    [--against floor|floor-rpc]
+ *                    [--against floor|floor-rpc] [--analytics]
  *
  * `--against floor` (or floor-rpc) makes A the reference Worker instead of a git ref, taking the
- * same origins in turn: Switchyard's distance from its goals, measured side by side.
+ * same origins in turn: Switchyard's distance from its goals, measured side by side. `--analytics`
+ * binds ANALYTICS (Workers Analytics Engine) on side B only, to a sink: with `--ref HEAD`, what
+ * writing a data point per request costs.
  */
 import { parseArgs } from "node:util";
 import {
@@ -35,6 +37,7 @@ const { values } = parseArgs({
 		connections: { type: "string", default: "50" },
 		scope: { type: "string", default: "colo" },
 		against: { type: "string" },
+		analytics: { type: "boolean", default: false },
 	},
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
 			compatibilityFlags: compatibilityFlags(root),
 			text: { ADMIN_TOKEN: token, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 			durableObjects: durableObjectsOf(root),
+			...(values.analytics && name === "B" ? { analyticsBinding: "ANALYTICS" } : {}),
 		});
 		await configureSwitchyard(server.url, token, "round_robin", origins, values.scope);
 		sides.push({ name, url: server.url, pid: server.child.process.pid, results: [] });

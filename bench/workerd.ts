@@ -21,6 +21,11 @@ export interface WorkerdOptions {
 	readonly durableObjects?: readonly DurableObjectBinding[];
 	/** A loopback port for the V8 inspector (`--inspector-addr`), for CPU profiles (bench/profile.ts). */
 	readonly inspectorPort?: number;
+	/**
+	 * An Analytics Engine binding of this name. workerd (with `--experimental`) posts the data points
+	 * to a service: here a sink Worker that answers 204 and keeps nothing.
+	 */
+	readonly analyticsBinding?: string;
 }
 
 export interface DurableObjectBinding {
@@ -49,6 +54,9 @@ export interface Workerd {
 	stop(): Promise<void>;
 }
 
+/** What receives the data points of a benchmarked Analytics Engine binding: nothing is kept. */
+const ANALYTICS_SINK = "export default { fetch() { return new Response(null, { status: 204 }); } };";
+
 export function toCapnpConfig(options: WorkerdOptions, moduleName: string, port: number, storageDir: string): string {
 	const bindings = Object.entries(options.text ?? {}).map(
 		([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`,
@@ -59,6 +67,12 @@ export function toCapnpConfig(options: WorkerdOptions, moduleName: string, port:
 		// The default global outbound, widened from "public" so fetch() reaches 127.0.0.1 origins.
 		'(name = "internet", network = (allow = ["public", "private", "local"]))',
 	];
+	if (options.analyticsBinding) {
+		bindings.push(`(name = ${JSON.stringify(options.analyticsBinding)}, analyticsEngine = "analytics-sink")`);
+		services.push(
+			`(name = "analytics-sink", worker = (modules = [(name = "sink.js", esModule = ${JSON.stringify(ANALYTICS_SINK)})], compatibilityDate = ${JSON.stringify(options.compatibilityDate)}))`,
+		);
+	}
 	const objects = options.durableObjects ?? [];
 	if (objects.length > 0) {
 		const namespaces = objects.map(
@@ -115,6 +129,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
 			configPath,
 			"config",
 			...(options.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${options.inspectorPort}`]),
+			...(options.analyticsBinding ? ["--experimental"] : []),
 		],
 		{ cwd: dir },
 	);
