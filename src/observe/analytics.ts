@@ -26,6 +26,24 @@ export function toStatusClass(status: number | undefined): string {
 	return `${Math.floor(status / 100)}xx`;
 }
 
+/** Index hashes made so far, by load balancer name (names come from the configuration: few). */
+const indexHashes = new Map<string, string>();
+const MAX_INDEX_HASHES = 1024;
+
+/**
+ * toIndexHash, made once per name: BigInt arithmetic per byte costs about a microsecond and a half
+ * per data point in Node on the benchmark machine, a lookup next to nothing (docs/benchmarks.md).
+ */
+export function indexHashOf(name: string): string {
+	let hash = indexHashes.get(name);
+	if (hash === undefined) {
+		if (indexHashes.size >= MAX_INDEX_HASHES) indexHashes.clear();
+		hash = toIndexHash(name);
+		indexHashes.set(name, hash);
+	}
+	return hash;
+}
+
 /** FNV-1a, 64 bits, as 16 hex digits: short, stable, and synchronous (crypto.subtle is not). */
 export function toIndexHash(name: string): string {
 	let hash = 0xcbf29ce484222325n;
@@ -49,7 +67,7 @@ export function toDataPoint(sample: RequestSample, rate: number): AnalyticsDataP
 	const pool = served && slash > 0 ? served.slice(0, slash) : sample.pool;
 	const origin = served && slash > 0 ? served.slice(slash + 1) : "";
 	return {
-		indexes: [toIndexHash(sample.loadBalancer)],
+		indexes: [indexHashOf(sample.loadBalancer)],
 		blobs: [sample.loadBalancer, pool, origin, sample.colo, toStatusClass(record.status)],
 		doubles: [record.ttfbMs ?? 0, sample.bytes, rate],
 	};

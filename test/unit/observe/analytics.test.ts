@@ -7,6 +7,7 @@ import type { Attempt, RoutePlan } from "../../../src/contract/route";
 import {
 	type AnalyticsDataPoint,
 	analyticsObserver,
+	indexHashOf,
 	isSampled,
 	toDataPoint,
 	toIndexHash,
@@ -235,5 +236,15 @@ describe("analytics_sample_rate in a configuration document", () => {
 		expect(result.errors).toEqual([
 			{ path: "load_balancers[0].analytics_sample_rate", message: expect.stringMatching(/0 < rate ≤ 1/) },
 		]);
+	});
+});
+
+describe("the index hash, made once per load balancer name", () => {
+	it("is toIndexHash's, for every name, also after many names", () => {
+		for (let i = 0; i < 2_100; i++) {
+			const name = `lb-${i}.example.com`;
+			expect(indexHashOf(name)).toBe(toIndexHash(name));
+		}
+		expect(indexHashOf("www.example.com")).toBe(toIndexHash("www.example.com"));
 	});
 });
