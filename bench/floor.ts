@@ -31,8 +31,8 @@ import { DeadlineTimer } from "../src/deadline";
 import { declaredBodyLength, toPassThrough } from "../src/proxy/bodies";
 import { toUpstreamHeaders, withoutHopByHop } from "../src/proxy/headers";
 import { countLoopHops, MAX_LOOP_HOPS, withLoopEntry } from "../src/proxy/loop";
+import { toPathAndQuery } from "../src/proxy/path-and-query";
 import { toProblemResponse } from "../src/proxy/problem";
-import { toPathAndQuery } from "../src/proxy/proxy";
 import { rewriteOriginHeaders } from "../src/proxy/redirects";
 
 interface Env {

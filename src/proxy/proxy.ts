@@ -32,8 +32,6 @@ import { type OriginRewriteInit, rewriteOriginHeaders } from "./redirects";
 import type { RetryBudget } from "./retry-budget";
 import { isTrustedProxy } from "./trusted-proxies";
 
-export { toPathAndQuery };
-
 /** Request bodies up to this size are kept so the request can be retried on another origin. */
 export const DEFAULT_MAX_RETRY_BODY_BYTES = 64 * 1024;
 /** Response bodies declared at most this long are read whole before they are sent on (proxy.buffer_response_bytes). */
@@ -162,10 +160,13 @@ export async function proxyRequest(
 	const failures: { origin: string; kind: FailureKind | "status"; status?: number }[] = [];
 	const leaseId = plan.leaseId;
 	let finished = false;
-	const finish = (fields: Omit<OutcomeRecord, OutcomeTotals>, bytes = 0) => {
+	/** `bytes`: the response's size when known, asked only when the request is observed (analytics). */
+	const finish = (fields: Omit<OutcomeRecord, OutcomeTotals>, bytes?: () => number) => {
 		if (finished) return;
 		finished = true;
 		leave?.();
+		const reported = leaseId !== undefined && hooks.report !== undefined;
+		if (!reported && !hooks.observe) return;
 		const record: OutcomeRecord = {
 			leaseId: leaseId ?? "",
 			attempts: tried.length,
@@ -176,10 +177,9 @@ export async function proxyRequest(
 			...(location?.colo ? { colo: location.colo } : {}),
 			...fields,
 		};
-		const colo = hooks.colo ?? location?.colo ?? "";
-		hooks.observe?.({ loadBalancer: plan.loadBalancer, pool: plan.pool, record, bytes, colo });
-		if (leaseId === undefined || !hooks.report) return;
-		const sent = hooks.report(record);
+		const { loadBalancer, pool } = plan;
+		hooks.observe?.({ loadBalancer, pool, record, bytes: bytes?.() ?? 0, colo: hooks.colo ?? location?.colo ?? "" });
+		const sent = reported ? hooks.report?.(record) : undefined;
 		if (sent) hooks.waitUntil?.(sent);
 	};
 
@@ -264,7 +264,7 @@ export async function proxyRequest(
 				debug: proxy.debug_headers ? attempt : undefined,
 				idleMs: webSocket ? 0 : (proxy.idle_timeout_ms ?? 0),
 				hooks,
-				done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }, toKnownBytes(result)),
+				done: (aborted) => finish({ servedBy: attempt.key, status, ttfbMs, aborted }, () => toKnownBytes(result)),
 			});
 		}
 		const failure = lastFailure as NonNullable<typeof lastFailure>;

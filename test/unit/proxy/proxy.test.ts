@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { toOriginBase } from "../../../src/config/origin-address";
 import { proxySchema } from "../../../src/config/schema";
 import type { Attempt, RoutePlan } from "../../../src/contract/route";
-import { type Planner, proxyRequest, toPathAndQuery } from "../../../src/proxy/proxy";
+import { toPathAndQuery } from "../../../src/proxy/path-and-query";
+import { type Planner, proxyRequest } from "../../../src/proxy/proxy";
 import { fakeFetch, hangingFetch, respondingFetch } from "../../fixtures/fetch";
 
 describe("toPathAndQuery", () => {
