@@ -73,7 +73,7 @@ export const LAYERS: readonly Layer[] = [
 	{ members: ["index.ts"] },
 	{ members: ["isolate.ts"] },
 	{ members: ["admin/"] },
-	{ members: ["observe/"] }, // metrics, dashboard, alerts: planned, not written yet
+	{ members: ["observe/"] }, // metrics exposition, analytics, the dashboard (its page and its browser code)
 	{ members: ["edge/"] },
 	{ members: ["proxy/"] },
 	{ members: ["registry/"] },

@@ -1,5 +1,5 @@
 /**
- * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API or to /_lb/metrics (on
+ * Worker entry. fetch: /_lb/ on an admin hostname goes to the admin API, /_lb/metrics or the dashboard (on
  * any other hostname it is a 404, never the admin API and never proxied); everything else is
  * proxied, planned by the isolate's planner (src/isolate.ts). scheduled: re-arm the authority's
  * alarm, then run the probe round due at the cron's scheduled time.
@@ -11,6 +11,7 @@ import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
 import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
+import { DASHBOARD_PATH, serveDashboard } from "./observe/dashboard-page";
 import { toColo, toVisitorLocation } from "./proxy/location";
 import { toProblemResponse } from "./proxy/problem";
 import { proxyRequest } from "./proxy/proxy";
@@ -30,6 +31,10 @@ export default {
 				return adminRouter.fetch(request, env, ctx);
 			}
 			if (admin && url.pathname === METRICS_PATH) return serveMetrics(request, env);
+			const dashboard = admin ? serveDashboard(request, url.pathname) : undefined;
+			if (dashboard) return dashboard;
+			if (admin && url.pathname === RESERVED_PREFIX.slice(0, -1))
+				return Response.redirect(new URL(DASHBOARD_PATH, url).href, 308);
 			return toProblemResponse("not_found", { detail: `${url.pathname} is reserved and not served on this host` });
 		}
 		const isolate = isolateOf() ?? (await isolateFor(env));

@@ -10,6 +10,7 @@ import { type IRequest, Router, StatusError } from "itty-router";
 import type { Collection } from "../config/operations";
 import type { WriteResult } from "../contract/status";
 import type { Env } from "../env";
+import { DASHBOARD_EVENTS, toDashboardData } from "../observe/dashboard-data";
 import { getAuthority } from "../registry/objects";
 import { authenticate } from "./auth";
 import { addCloudflareRoutes } from "./cloudflare-routes";
@@ -107,6 +108,11 @@ router
 			throw new AdminError("invalid_request", "limit must be a whole number from 1 to 1000");
 		}
 		return toSuccess(await getAuthority(env).events(limit));
+	})
+	// The dashboard's one read (/_lb/): status, each counter object's counts, the latest events, the caller's role.
+	.get("/dashboard", async (request, env) => {
+		const report = await getAuthority(env).dashboard(DASHBOARD_EVENTS);
+		return toSuccess(toDashboardData(report, (request as AdminRequest).caller.role, Date.now()));
 	});
 
 for (const collection of COLLECTIONS) {

@@ -9,6 +9,7 @@ import type { Replica, ReplicaMark } from "./replica";
 import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
 import type {
 	ConfigOperation,
+	DashboardReport,
 	DrainResult,
 	EventEntry,
 	MetricsReport,
@@ -42,6 +43,8 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	/** Health as it holds it, and every counter object's own counts (through the hubs), for GET /_lb/metrics. */
 	metrics(): Promise<MetricsReport>;
 	events(limit: number): EventEntry[];
+	/** Status, every counter object's traffic counts and the latest `eventLimit` events, in one gather (the dashboard). */
+	dashboard(eventLimit: number): Promise<DashboardReport>;
 	/** Keeps a monitor preview's results (JSON) under its id, for a while (the latest few). */
 	keepPreview(id: string, json: string): void;
 	/** A kept preview's results (JSON), or undefined when unknown or forgotten. */

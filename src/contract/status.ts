@@ -177,6 +177,14 @@ export type EventEntry =
 			next_attempt_at?: string;
 	  };
 
+/** What the dashboard reads in one call (GET /_lb/api/dashboard): status, each counter object's counts, the latest events. */
+export interface DashboardReport {
+	readonly status: StatusReport;
+	/** Every counter object the hubs know, with its own traffic counts (or why it did not answer). */
+	readonly counters: readonly CounterReport[];
+	readonly events: readonly EventEntry[];
+}
+
 /** What the authority answers for GET /_lb/metrics. */
 export interface MetricsReport {
 	/** The configuration version (the admin API's ETag). */

@@ -221,6 +221,16 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		return toMetricsReport(this.routing, await this.counterReports(true), Date.now());
 	}
 
+	/** What the dashboard shows, from one gather through the hubs. */
+	async dashboard(eventLimit: number) {
+		const counters = await this.counterReports(true);
+		return {
+			status: toStatusReport(this.routing, this.config.loadErrors, counters, Date.now()),
+			counters,
+			events: this.events(eventLimit),
+		};
+	}
+
 	/** Every counter object's counters, through the hubs, within one invocation's calls. */
 	private counterReports(withMetrics: boolean) {
 		return gatherCounterReports(this.env, this.replication.registered(Date.now()), withMetrics);
