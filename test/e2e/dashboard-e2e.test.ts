@@ -229,7 +229,7 @@ describe("the dashboard in a real browser", () => {
 		const { page } = await openDashboard(`#token=${ADMIN_TOKEN}`);
 		await expect.poll(() => row(page, "web", "beta").getAttribute("data-health"), { timeout: 15_000 }).toBe("healthy");
 		await page.evaluate(() => {
-			(window as unknown as { notReloaded: boolean }).notReloaded = true;
+			(globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
 		});
 		const beta = origins[1] as OriginServer;
 		beta.setHealthy(false);
@@ -238,7 +238,7 @@ describe("the dashboard in a real browser", () => {
 		await row(page, "web", "beta").and(page.locator('[data-health="unhealthy"]')).waitFor({ timeout: budgetMs });
 		const tookMs = Date.now() - started;
 		expect(tookMs).toBeLessThanOrEqual(budgetMs);
-		await expect(page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+		await expect(page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
 		await expect(row(page, "web", "beta").locator(".reason").textContent()).resolves.not.toBe("");
 		beta.setHealthy(true);
 		await leave(page);
