@@ -56,7 +56,7 @@ describe("toDashboardData", () => {
 				origin: "o1",
 				requests: 10,
 				errors: 3,
-				buckets: DURATION_BUCKETS_S.map((_, i) => (i === 0 ? 5 : i === 3 ? 3 : 0)).concat(1),
+				buckets: [...DURATION_BUCKETS_S.map((_, i): number => (i === 0 ? 5 : i === 3 ? 3 : 0)), 1],
 			},
 			{ counter: "lb:a@FRA", pool: "web", origin: "o2", requests: 4, errors: 0, buckets: Array(overflow + 1).fill(0) },
 		]);
