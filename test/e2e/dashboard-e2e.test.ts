@@ -238,7 +238,9 @@ describe("the dashboard in a real browser", () => {
 		await row(page, "web", "beta").and(page.locator('[data-health="unhealthy"]')).waitFor({ timeout: budgetMs });
 		const tookMs = Date.now() - started;
 		expect(tookMs).toBeLessThanOrEqual(budgetMs);
-		await expect(page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+		await expect(page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(
+			true,
+		);
 		await expect(row(page, "web", "beta").locator(".reason").textContent()).resolves.not.toBe("");
 		beta.setHealthy(true);
 		await leave(page);
