@@ -157,6 +157,7 @@ Switchyard is balancing ${lb} over three origins (configuration version ${envelo
 
   origins   ${origins.map((origin) => `${origin.name} ${origin.url} (pid ${origin.process.pid})  ${stateOf(origin.name)}`).join("\n            ")}
   admin     ${lb}/_lb/api/  (Authorization: Bearer <ADMIN_TOKEN from .dev.vars>)
+  dashboard ${lb}/_lb/  (type the ADMIN_TOKEN from .dev.vars into the page)
   health    checked every ${DEMO_CHECK_INTERVAL_S} s: the demo fires the cron trigger through /__scheduled
 
 Try:

@@ -51,8 +51,12 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 header { display: flex; align-items: baseline; gap: 16px; border-bottom: 1px solid var(--line); }
 h1 { font-size: 20px; margin: 12px 0; }
 h2 { font-size: 16px; margin: 20px 0 4px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+.pool th:nth-child(1) { width: 11%; } .pool th:nth-child(2) { width: 16%; } .pool th:nth-child(3) { width: 17%; }
+.pool th:nth-child(4) { width: 11%; } .pool th.num { width: 7.5%; } .pool th:nth-child(10) { width: 72px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th.num { text-align: right; white-space: nowrap; }
+td.num { white-space: nowrap; }
 th { font-weight: 600; color: var(--muted); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .meta { color: var(--muted); margin: 4px 0; }

@@ -197,7 +197,7 @@ export function describeEvent(event: EventEntry): string {
 			return `${event.pool}/${event.origin} ${event.healthy ? "healthy" : "unhealthy"}${event.reason ? `: ${event.reason}` : ""}`;
 		case "config": {
 			const changes = event.changes.map((change) => `${change.kind} ${change.id} ${change.change}`).join(", ");
-			return `${event.action} by ${event.actor} → version ${event.version}${changes ? ` (${changes})` : ""}`;
+			return `${event.action} by ${event.actor}, version ${event.version}${changes ? ` (${changes})` : ""}`;
 		}
 		case "alert":
 			return `alert ${event.notification} (${event.event}) ${event.outcome}${event.status ? ` ${event.status}` : ""}${event.error ? `: ${event.error}` : ""}`;

@@ -101,7 +101,11 @@ function poolSection(pool: PoolStatus, options: RenderOptions): HTMLElement {
 		el(
 			"table",
 			{},
-			el("thead", {}, el("tr", {}, ...headers.map((header) => el("th", {}, header)))),
+			el(
+				"thead",
+				{},
+				el("tr", {}, ...headers.map((header, i) => el("th", i >= 4 && i <= 8 ? { class: "num" } : {}, header))),
+			),
 			el("tbody", {}, ...pool.origins.map((origin) => originRow(pool, origin, options))),
 		),
 	);

@@ -215,7 +215,7 @@ describe("what the page writes", () => {
 				version: 7,
 				changes: [{ kind: "origin", id: "web/o1", change: "changed" }],
 			}),
-		).toBe("drain by admin → version 7 (origin web/o1 changed)");
+		).toBe("drain by admin, version 7 (origin web/o1 changed)");
 		expect(
 			describeEvent({
 				type: "alert",
