@@ -18,7 +18,9 @@ import { freePort } from "../test/support/ports.ts";
 const TOKEN = "screenshot-admin-token";
 const TRAFFIC_MS = 14_000;
 
-const { values } = parseArgs({ options: { out: { type: "string", default: join(PROJECT_ROOT, "docs", "dashboard.png") } } });
+const { values } = parseArgs({
+	options: { out: { type: "string", default: join(PROJECT_ROOT, "docs", "dashboard.png") } },
+});
 
 let wrangler: WranglerDev | undefined;
 let origins: OriginServer[] = [];
