@@ -9,6 +9,7 @@ import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { METRICS_PATH, serveMetrics } from "./admin/metrics-route";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
+import { toFixedOutcome, toFixedResponse } from "./edge/rule-matcher";
 import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
 import { toColo, toVisitorLocation } from "./proxy/location";
@@ -37,11 +38,24 @@ export default {
 		const lateLease = (leaseId: string) => isolate.giveBack([toUnusedLease(leaseId)]);
 		const devGeo = env.DEV_GEO_HEADERS === "true";
 		const colo = toColo(request.cf, request.headers, devGeo);
-		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease), fetch, {
-			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),
+		const locate = () => toVisitorLocation(request.cf, request.headers, devGeo);
+		const started = Date.now();
+		const httpVersion = request.cf?.httpProtocol as string | undefined;
+		const matching = isolate.matchRules(request, { url, colo, locate, httpVersion, nowMs: started });
+		const ruled = matching instanceof Promise ? await matching : matching;
+		if (ruled?.fixedResponse) {
+			// Answered here: no registry call. Its outcome goes with the others, for /status's counts.
+			const response = toFixedResponse(ruled.fixedResponse, request.method);
+			const sent = isolate.report(toFixedOutcome(ruled, response.status, Date.now() - started));
+			if (sent) ctx.waitUntil(sent);
+			return response;
+		}
+		const matched = ruled?.route.matched;
+		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease, ruled?.route), fetch, {
+			locate,
 			colo,
 			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
-			report: isolate.report,
+			report: matched ? (record) => isolate.report({ ...record, rules: matched }) : isolate.report,
 			observe: isolate.observe,
 			url,
 			waitUntil,

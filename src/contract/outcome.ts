@@ -40,6 +40,8 @@ export interface OutcomeRecord {
 	readonly failOpen?: boolean;
 	/** The Cloudflare data center the visitor came through: dynamic_latency learns per colo. */
 	readonly colo?: string;
+	/** Indexes of the load balancing rules the request matched (RouteRules.matched): counted for /status. */
+	readonly rules?: readonly number[];
 }
 
 /** One finished request, as the proxy hands it to its observe hook (Analytics Engine, src/observe/analytics.ts). */

@@ -27,7 +27,8 @@ export interface RuleShape {
 	readonly disabled?: boolean;
 	readonly priority?: number;
 	readonly terminates?: boolean;
-	readonly fixed_response?: FixedResponse;
+	/** null (as an export may have it) is none. */
+	readonly fixed_response?: FixedResponse | null;
 }
 
 export interface CompiledRule {
@@ -84,7 +85,7 @@ export function compileRules(rules: readonly RuleShape[]): CompiledRules {
 			index,
 			name: toRuleName(rule, index),
 			condition,
-			terminates: rule.terminates === true || rule.fixed_response !== undefined,
+			terminates: rule.terminates === true || Boolean(rule.fixed_response),
 			...(rule.fixed_response ? { fixedResponse: rule.fixed_response } : {}),
 		});
 	});
