@@ -87,9 +87,11 @@ export class Parser {
 		return items.length === 1 ? (items[0] as Node) : { kind: "concat", items };
 	}
 
+	/** One quantifier at most (a second one, as in a**, is "nothing to repeat", as Rust says). */
 	private repetition(item: Node): Node {
 		let node = item;
-		for (let c = this.peek(); c === "*" || c === "+" || c === "?" || c === "{"; c = this.peek()) {
+		const c = this.peek();
+		if (c === "*" || c === "+" || c === "?" || c === "{") {
 			const start = this.at;
 			let min: number;
 			let max: number;
