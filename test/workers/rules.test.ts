@@ -9,9 +9,11 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../src/contract/status";
 import { AFFINITY_COOKIE } from "../../src/proxy/affinity";
 import {
+	admin,
 	adminResult,
 	counterOf,
 	dead,
+	type Envelope,
 	originUrl,
 	putConfig,
 	received,
@@ -291,5 +293,29 @@ describe("order, layering and counting", () => {
 		expect(await poolFor("/api/x")).toBe("api");
 		expect(await poolFor("/x")).toBe("web");
 		expect(await routeCalls()).toBe(callsBefore);
+	});
+});
+
+describe("validation through the admin API", () => {
+	it("refuses a condition that does not parse with a 400 naming the rule, the field and the character", async () => {
+		const response = await admin(
+			"PUT",
+			"/config",
+			rulesConfig([
+				{ name: "ok", condition: API },
+				{ name: "api", condition: "http.request.method eq GET" },
+			]),
+		);
+		expect(response.status).toBe(400);
+		const body = (await response.json()) as Envelope;
+		expect(body.success).toBe(false);
+		expect(body.errors).toEqual([
+			expect.objectContaining({
+				field: "load_balancers[0].rules[1].condition",
+				message: expect.stringContaining(
+					'rule "api": expected a value (a "string", an integer or an IP address), found "GET", at character 24',
+				),
+			}),
+		]);
 	});
 });
