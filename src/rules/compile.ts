@@ -107,6 +107,17 @@ function toIndexed(node: Extract<Expression, { kind: "index" }>): Typed {
 			throw new RuleSyntaxError('a map is indexed by a key in quotes, such as ["content-type"]', node.at);
 		}
 		const key = node.key;
+		// One header by name: asked of the request, not of the whole map (the runtime joins a repeated one's values).
+		if (node.target.kind === "field" && node.target.name === "http.request.headers") {
+			return {
+				type: "array",
+				each: false,
+				run: (scope) => {
+					const value = key === key.toLowerCase() ? scope.request.headers.get(key) : null;
+					return value === null ? undefined : [value];
+				},
+			};
+		}
 		return { type: "array", each: false, run: (scope) => (run(scope) as StringListMap | undefined)?.get(key) };
 	}
 	if (target.type === "array") {

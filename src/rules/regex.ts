@@ -111,7 +111,16 @@ export function toLinearRegex(source: string): LinearRegex {
 	const program = compiler.program;
 	const literal = toPlainLiteral(source);
 	if (literal !== undefined) return { source, test: (input) => input.includes(literal) };
-	return { source, test: (input) => run(program, input) };
+	const anchored = isAnchoredAtStart(tree);
+	return { source, test: (input) => run(program, input, anchored) };
+}
+
+/** A pattern that can only match at the input's start (^… or \A…): no thread need start later. */
+function isAnchoredAtStart(node: Node): boolean {
+	if (node.kind === "assert") return node.assertion === "start";
+	if (node.kind === "concat") return node.items[0] !== undefined && isAnchoredAtStart(node.items[0]);
+	if (node.kind === "alt") return node.items.every(isAnchoredAtStart);
+	return false;
 }
 
 /** A pattern with no special character matches where its text occurs: no machine needed. */
@@ -122,9 +131,10 @@ function toPlainLiteral(source: string): string | undefined {
 /**
  * The simulation: every state the machine can be in after each character, each state at most once
  * (`seen` marks a state with the step that added it), so each step costs at most the program's
- * size. Unanchored: a fresh thread starts at every position.
+ * size. Unanchored: a fresh thread starts at every position (anchored at the start: only at 0, and
+ * the run ends when no thread is left).
  */
-function run(program: readonly Instruction[], input: string): boolean {
+function run(program: readonly Instruction[], input: string, anchored: boolean): boolean {
 	const size = program.length;
 	const seen = new Int32Array(size).fill(-1);
 	let current: number[] = [];
@@ -162,8 +172,8 @@ function run(program: readonly Instruction[], input: string): boolean {
 	};
 
 	for (let at = 0; at <= length; at++) {
-		if (add(current, 0, at, at)) return true;
-		if (at === length) break;
+		if ((at === 0 || !anchored) && add(current, 0, at, at)) return true;
+		if (at === length || (anchored && current.length === 0)) break;
 		const code = input.charCodeAt(at);
 		next.length = 0;
 		for (const pc of current) {

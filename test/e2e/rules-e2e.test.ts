@@ -9,11 +9,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 import { startWranglerDev, type WranglerDev } from "../../demo/wrangler-dev.ts";
-import type { StatusReport } from "../../src/contract/status.ts";
 import { adminCall, adminResult } from "../support/admin-api.ts";
 import { freePort } from "../support/ports.ts";
 
 const TOKEN = "e2e-admin-token";
+
+/** The part of GET /status this test reads (src/contract/status.ts). */
+interface StatusReport {
+	load_balancers: { rules?: { name: string; disabled: boolean; matched: number }[] }[];
+}
 
 let wrangler: WranglerDev;
 let web: OriginServer;
