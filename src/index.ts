@@ -46,17 +46,22 @@ export default {
 		if (ruled?.fixedResponse) {
 			// Answered here: no registry call. Its outcome goes with the others, for /status's counts.
 			const response = toFixedResponse(ruled.fixedResponse, request.method);
-			const sent = isolate.report(toFixedOutcome(ruled, response.status, Date.now() - started));
+			const record = toFixedOutcome(ruled, response.status, Date.now() - started);
+			const sent = isolate.report(record);
 			if (sent) ctx.waitUntil(sent);
+			const { loadBalancer, names: rules } = ruled;
+			isolate.observe?.({ loadBalancer, pool: "", record, bytes: 0, colo: colo ?? "", rules });
 			return response;
 		}
 		const matched = ruled?.route.matched;
+		const observe = isolate.observe;
+		const rules = ruled?.names;
 		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease, ruled?.route), fetch, {
 			locate,
 			colo,
 			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
 			report: matched ? (record) => isolate.report({ ...record, rules: matched }) : isolate.report,
-			observe: isolate.observe,
+			observe: observe && rules !== undefined ? (sample) => observe({ ...sample, rules }) : observe,
 			url,
 			waitUntil,
 			retryBudget: isolate.retryBudget,

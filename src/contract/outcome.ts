@@ -53,6 +53,8 @@ export interface RequestSample {
 	/** The response body's length when known (read whole, or declared), else 0. */
 	readonly bytes: number;
 	readonly colo: string;
+	/** The names of the load balancing rules the request matched, joined by ",", when any did. */
+	readonly rules?: string;
 }
 
 /** The outcome of a lease that was taken but never used (a plan given up on or asked again). */

@@ -22,6 +22,9 @@ export interface RuledRequest {
 	readonly fixedResponse?: FixedResponse;
 	/** The counter object of the request's load balancer and data center: where a fixed response's outcome goes. */
 	readonly shard: string;
+	readonly loadBalancer: string;
+	/** The matched rules' names, joined by ",": what the request's analytics data point says (blob6). */
+	readonly names: string;
 }
 
 /** What the Worker knows about the request besides the Request itself. */
@@ -65,6 +68,8 @@ export function matchRequestRules(
 		route: { version: routing.snapshot.version, digest: compiled.digest, matched: match.matched },
 		...(match.fixedResponse ? { fixedResponse: match.fixedResponse } : {}),
 		shard: counterKeyFor(lb, facts.colo ?? LOCAL_COLO),
+		loadBalancer: lb.name,
+		names: match.matched.map((index) => compiled.names[index]).join(","),
 	};
 }
 
