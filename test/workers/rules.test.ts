@@ -8,7 +8,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { StatusReport } from "../../src/contract/status";
 import { AFFINITY_COOKIE } from "../../src/proxy/affinity";
+import { parseMetrics, sumOf } from "../support/prometheus";
 import {
+	ADMIN,
 	admin,
 	adminResult,
 	counterOf,
@@ -21,6 +23,7 @@ import {
 	send,
 	setOriginHealthy,
 	startClean,
+	TOKEN,
 } from "./helpers";
 
 beforeEach(startClean);
@@ -281,6 +284,12 @@ describe("order, layering and counting", () => {
 			{ name: "down", disabled: false, matched: 3 },
 			{ name: "never", disabled: false, matched: 0 },
 		]);
+		// And GET /_lb/metrics, per rule and data center.
+		const metrics = await send(`${ADMIN}/_lb/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+		const families = parseMetrics(await metrics.text());
+		const matches = (rule: string) =>
+			sumOf(families, "switchyard_rule_matches_total", { load_balancer: "app.test", rule });
+		expect([matches("api"), matches("tagged"), matches("down"), matches("never")]).toEqual([2, 1, 3, 0]);
 	});
 
 	it("applies in the isolate scope too, where the isolate plans by itself", async () => {
