@@ -39,14 +39,12 @@ export default {
 		const devGeo = env.DEV_GEO_HEADERS === "true";
 		const colo = toColo(request.cf, request.headers, devGeo);
 		const locate = () => toVisitorLocation(request.cf, request.headers, devGeo);
-		const started = Date.now();
-		const httpVersion = request.cf?.httpProtocol as string | undefined;
-		const matching = isolate.matchRules(request, { url, colo, locate, httpVersion, nowMs: started });
+		const matching = isolate.matchRules(request, { url, colo, locate });
 		const ruled = matching instanceof Promise ? await matching : matching;
 		if (ruled?.fixedResponse) {
 			// Answered here: no registry call. Its outcome goes with the others, for /status's counts.
 			const response = toFixedResponse(ruled.fixedResponse, request.method);
-			const record = toFixedOutcome(ruled, response.status, Date.now() - started);
+			const record = toFixedOutcome(ruled, response.status, Date.now() - ruled.atMs);
 			const sent = isolate.report(record);
 			if (sent) ctx.waitUntil(sent);
 			const { loadBalancer, names: rules } = ruled;

@@ -23,6 +23,8 @@ export interface RuledRequest {
 	/** The counter object of the request's load balancer and data center: where a fixed response's outcome goes. */
 	readonly shard: string;
 	readonly loadBalancer: string;
+	/** When the rules ran (ms since the epoch). */
+	readonly atMs: number;
 	/** The matched rules' names, joined by ",": what the request's analytics data point says (blob6). */
 	readonly names: string;
 }
@@ -32,9 +34,6 @@ export interface RuleFacts {
 	readonly url: URL;
 	readonly colo: string | undefined;
 	readonly locate: () => VisitorLocation;
-	/** request.cf.httpProtocol, when the runtime says. */
-	readonly httpVersion: string | undefined;
-	readonly nowMs: number;
 }
 
 /** The lease id of a fixed response's outcome: it names the counter object, and no lease is held under it. */
@@ -53,6 +52,8 @@ export function matchRequestRules(
 	const compiled = rulesOf(routing.snapshot, lb);
 	if (!compiled || compiled.ordered.length === 0) return undefined;
 	const location = facts.locate();
+	const nowMs = Date.now();
+	const httpVersion = (request.cf as { httpProtocol?: unknown } | undefined)?.httpProtocol;
 	const match = matchRules(compiled, {
 		loadBalancer: lb.name,
 		region: toRegion(location.country, location.regionCode),
@@ -60,8 +61,8 @@ export function matchRequestRules(
 		method: request.method,
 		url: facts.url,
 		headers: request.headers,
-		httpVersion: facts.httpVersion ?? "HTTP/1.1",
-		nowMs: facts.nowMs,
+		httpVersion: typeof httpVersion === "string" ? httpVersion : "HTTP/1.1",
+		nowMs,
 	});
 	if (!match) return undefined;
 	return {
@@ -69,6 +70,7 @@ export function matchRequestRules(
 		...(match.fixedResponse ? { fixedResponse: match.fixedResponse } : {}),
 		shard: counterKeyFor(lb, facts.colo ?? LOCAL_COLO),
 		loadBalancer: lb.name,
+		atMs: nowMs,
 		names: match.matched.map((index) => compiled.names[index]).join(","),
 	};
 }

@@ -40,6 +40,7 @@ describe("toFixedOutcome", () => {
 			fixedResponse: { status_code: 503 },
 			shard: "lb:app.test@FRA",
 			loadBalancer: "app.test",
+			atMs: 0,
 			names: "down",
 		};
 		const record = toFixedOutcome(ruled, 503, 1);
