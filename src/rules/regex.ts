@@ -9,8 +9,10 @@
  * Refused, as Rust's regex refuses them: backreferences and lookaround. Counted repetition is
  * expanded, within MAX_PROGRAM_SIZE instructions. WebAssembly RE2 (`re2-wasm` 1.0.2) was the other
  * way, not taken: its Emscripten loader reads its 858 KB re2.wasm with fs or fetch and compiles it
- * from bytes (`new WebAssembly.Module(bytes)`), which the Workers runtime refuses (a Worker's
- * WebAssembly must be a module its bundle imports), and it would be most of a Free-plan bundle.
+ * from bytes (`new WebAssembly.Module(bytes)`, `WebAssembly.instantiate(bytes)`), which workerd
+ * refuses ("Wasm code generation disallowed by embedder", tried under this project's workerd): a
+ * Worker's WebAssembly must be a module its bundle imports. Its loader would need rewriting, and
+ * the module would be most of a Free-plan bundle.
  *
  * Reference: Russ Cox, "Regular Expression Matching Can Be Simple And Fast" (2007),
  * https://swtch.com/~rsc/regexp/regexp1.html; Rust regex syntax, https://docs.rs/regex/#syntax
