@@ -241,6 +241,8 @@ describe("parse errors name the character", () => {
 		["http.request.timestamp.sec in { 5..1 }", /end is below its start/, 35],
 		['http.request.timestamp.sec in { 1.."a" }', /expected the integer ending the range/, 35],
 		['r"abc', /unterminated raw string/, 0],
+		['lower(http.request.method eq "a"', /expected "\)" closing the arguments, found the end/, 32],
+		["http.request.timestamp.sec eq 99999999999999999999", /an integer too large/, 30],
 	])("%s", (condition, message, position) => {
 		const error = errorOf(condition);
 		expect(error.message).toMatch(message);
