@@ -222,7 +222,7 @@ export const sessionAffinityAttributesSchema = z.looseObject({
 	require_all_headers: z.boolean().default(false),
 });
 
-export const loadBalancerSchema = z.looseObject({
+const loadBalancerFields = z.looseObject({
 	/** Generated on create (config/identity.ts), kept when imported, kept by name across PUT /config and the seed. */
 	id: z.string().trim().toLowerCase().regex(LOAD_BALANCER_ID, "32 hexadecimal characters").optional(),
 	...timestamps,
@@ -298,6 +298,61 @@ export const loadBalancerSchema = z.looseObject({
 		.default(1),
 });
 
+/**
+ * What a load balancing rule may change for the requests it matches: the fields of a load balancer
+ * Cloudflare lets a rule override, with no defaults (an absent one leaves the load balancer's).
+ * `ttl` and `location_strategy` are about DNS answers: kept, reported as not acted on.
+ */
+export const ruleOverridesSchema = z.looseObject({
+	default_pools: loadBalancerFields.shape.default_pools.optional(),
+	fallback_pool: loadBalancerFields.shape.fallback_pool,
+	region_pools: loadBalancerFields.shape.region_pools.unwrap().optional(),
+	country_pools: loadBalancerFields.shape.country_pools.unwrap().optional(),
+	pop_pools: loadBalancerFields.shape.pop_pools.unwrap().optional(),
+	steering_policy: loadBalancerFields.shape.steering_policy.unwrap().optional(),
+	random_steering: loadBalancerFields.shape.random_steering,
+	adaptive_routing: loadBalancerFields.shape.adaptive_routing,
+	session_affinity: loadBalancerFields.shape.session_affinity.unwrap().optional(),
+	session_affinity_ttl: loadBalancerFields.shape.session_affinity_ttl.unwrap().optional(),
+	session_affinity_attributes: sessionAffinityAttributesSchema.optional(),
+	ttl: z.number().int().min(0).optional(),
+	location_strategy: loadBalancerFields.shape.location_strategy,
+});
+
+/** A rule's answer given by the balancer itself (status 0 or absent: 200). */
+export const fixedResponseSchema = z.looseObject({
+	status_code: z
+		.number()
+		.int()
+		.refine((code) => code === 0 || (code >= 200 && code <= 599), "0, or a status from 200 to 599")
+		.optional(),
+	content_type: z.string().max(256).optional(),
+	message_body: z.string().max(1024).optional(),
+	location: z.string().max(2048).optional(),
+});
+
+/**
+ * A load balancing rule, as Cloudflare writes it (src/rules/ runs it): a condition in the Rules
+ * language, and overrides or a fixed response for the requests it matches.
+ */
+export const ruleSchema = z.looseObject({
+	name: z.string().max(200).optional(),
+	condition: z.string().max(4096).optional(),
+	disabled: z.boolean().optional(),
+	/** Lower runs first; missing counts as 0, and equal priorities keep the array's order. */
+	priority: z.number().int().min(0).optional(),
+	terminates: z.boolean().optional(),
+	overrides: ruleOverridesSchema.optional(),
+	fixed_response: fixedResponseSchema.nullable().optional(),
+});
+
+/** Rules a load balancer may have (each costs every request a condition's evaluation). */
+export const MAX_RULES = 100;
+
+export const loadBalancerSchema = loadBalancerFields.extend({
+	rules: z.array(ruleSchema).max(MAX_RULES).optional(),
+});
+
 /** What a notification can be sent for: an origin's health, a pool's health, an ejection the authority accepted. */
 export const NOTIFICATION_EVENTS = ["origin_health", "pool_health", "ejection"] as const;
 
@@ -330,5 +385,7 @@ export type LoadBalancer = z.output<typeof loadBalancerSchema>;
 export type OutlierDetection = z.output<typeof outlierDetectionSchema>;
 export type Config = z.output<typeof configSchema>;
 export type Notification = z.output<typeof notificationSchema>;
+export type Rule = z.output<typeof ruleSchema>;
+export type RuleOverrides = z.output<typeof ruleOverridesSchema>;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type ConfigInput = z.input<typeof configSchema>;

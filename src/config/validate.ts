@@ -17,9 +17,11 @@ import {
 	monitorSchema,
 	POOL_MAP_FIELDS,
 	poolSchema,
+	ruleOverridesSchema,
 	SUPPORTED_ORIGIN_POLICIES,
 	SUPPORTED_STEERING_POLICIES,
 } from "./schema";
+import { checkRules } from "./validate-rules";
 
 export type { FieldError };
 
@@ -31,7 +33,8 @@ export type ValidationResult =
 const NOT_YET_ACTED_ON: ReadonlyMap<z.ZodType, readonly string[]> = new Map<z.ZodType, readonly string[]>([
 	[monitorSchema, ["allow_insecure", "probe_zone"]],
 	[poolSchema, ["check_regions", "notification_email", "notification_filter", "load_shedding"]],
-	[loadBalancerSchema, ["location_strategy", "ttl", "proxied", "rules"]],
+	[loadBalancerSchema, ["location_strategy", "ttl", "proxied"]],
+	[ruleOverridesSchema, ["ttl", "location_strategy"]],
 ]);
 
 /** How deep a JSON document may nest: the document (or a request body) is level 1. */
@@ -183,6 +186,7 @@ export function validateConfig(input: unknown): ValidationResult {
 				`${at}.fallback_pool: not set; the last default pool ("${lb.default_pools.at(-1)}") is used when no pool is healthy`,
 			);
 		}
+		checkRules(lb, at, poolIds, errors, messages);
 		if (!SUPPORTED_STEERING_POLICIES.includes(lb.steering_policy)) {
 			messages.push(
 				`${at}.steering_policy: "${lb.steering_policy}" is not supported by this version; default_pools are used in order ("off")`,

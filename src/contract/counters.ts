@@ -15,6 +15,8 @@ export interface ShardCounters {
 		/** Of `routed`: requests isolates planned themselves and reported here. */
 		readonly plannedByIsolates?: number;
 	};
+	/** Since the object started: how often each load balancing rule matched, by rule name. */
+	readonly rules?: Record<string, number>;
 	/** Its traffic counts, for GET /_lb/metrics (only when asked for them). */
 	readonly metrics?: CounterMetrics;
 }

@@ -149,11 +149,27 @@ export interface CounterStatus {
 	error?: string;
 }
 
+/** A load balancing rule, as /status lists it: how often it matched since the counter objects started. */
+export interface RuleStatus {
+	/** Its name ("#<index>" when it has none). */
+	name: string;
+	disabled: boolean;
+	/** Requests it matched, summed over the counter objects that answered. */
+	matched: number;
+}
+
 export interface StatusReport {
 	version: number;
 	/** Set when the stored configuration could not be loaded; PUT a new one. */
 	load_errors?: string[];
-	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
+	load_balancers: {
+		name: string;
+		enabled: boolean;
+		default_pools: string[];
+		fallback_pool: string;
+		/** Present when it has rules. */
+		rules?: RuleStatus[];
+	}[];
 	pools: PoolStatus[];
 	/** The counter objects known through the hubs, whose counts (in flight, passive health) the origins show. */
 	counters: CounterStatus[];

@@ -6,7 +6,7 @@
 
 import type { LoadBalancer } from "../config/schema";
 import type { CounterReport } from "../contract/counters";
-import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
+import type { ConfigChange, CounterStatus, EventEntry, RuleStatus, StatusReport } from "../contract/status";
 import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
@@ -14,6 +14,7 @@ import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
 import { poolOfKey } from "../routing/snapshot";
+import { toRuleName } from "../rules/rule-set";
 import { listAlertEvents } from "./notifications";
 import { listAudit, listHealthEvents } from "./storage";
 
@@ -104,6 +105,7 @@ export function toStatusReport(
 			enabled: lb.enabled,
 			default_pools: lb.default_pools,
 			fallback_pool: lb.fallback_pool ?? (lb.default_pools.at(-1) as string),
+			...(lb.rules?.length ? { rules: toRuleStatuses(lb, reports) } : {}),
 		})),
 		pools: [...snapshot.pools.values()].map((entry) => ({
 			id: entry.pool.id,
@@ -143,6 +145,21 @@ export function toStatusReport(
 		})),
 		counters: reports.map((report) => toCounterStatus(report, snapshot.loadBalancers)),
 	};
+}
+
+/** A load balancer's rules with their matches, summed over its counter objects' reports. */
+function toRuleStatuses(lb: LoadBalancer, reports: readonly CounterReport[]): RuleStatus[] {
+	const matched = new Map<string, number>();
+	for (const report of reports) {
+		if (!report.counters?.rules || report.key.startsWith(HUB_KEY_PREFIX)) continue;
+		if (fromCounterKey(report.key).loadBalancer !== lb.name) continue;
+		for (const [name, count] of Object.entries(report.counters.rules))
+			matched.set(name, (matched.get(name) ?? 0) + count);
+	}
+	return (lb.rules ?? []).map((rule, i) => {
+		const name = toRuleName(rule, i);
+		return { name, disabled: rule.disabled === true, matched: matched.get(name) ?? 0 };
+	});
 }
 
 function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<string, LoadBalancer>): CounterStatus {

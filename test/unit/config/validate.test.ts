@@ -333,14 +333,23 @@ describe("validateConfig: messages", () => {
 
 	it.each([
 		{ field: "location_strategy", value: { prefer_ecs: "always", mode: "resolver_ip" }, at: "load_balancers[0]" },
-		{ field: "rules", value: [{ name: "r1" }], at: "load_balancers[0]" },
-	])("says the Cloudflare field $field is kept but not acted on", ({ field, value, at }) => {
+		// Rules are acted on since issue 20: a rule's DNS-only overrides are what is kept and not acted on.
+		{ field: "ttl", value: 30, at: "load_balancers[0].rules[0].overrides" },
+		{
+			field: "location_strategy",
+			value: { prefer_ecs: "never", mode: "pop" },
+			at: "load_balancers[0].rules[0].overrides",
+		},
+	])("says the Cloudflare field $field at $at is kept but not acted on", ({ field, value, at }) => {
+		const inRule = at.endsWith("overrides");
+		const fields = inRule ? { rules: [{ name: "r1", overrides: { [field]: value } }] } : { [field]: value };
 		const input = aConfig({
-			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { fallback_pool: "primary", [field]: value })],
+			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { fallback_pool: "primary", ...fields })],
 		});
 		const result = accepted(validateConfig(input));
 		expect(result.messages).toContain(`${at}.${field}: kept, but not acted on by this version`);
-		expect(result.config.load_balancers[0]?.[field]).toEqual(value);
+		const lb = result.config.load_balancers[0];
+		expect(inRule ? lb?.rules?.[0]?.overrides?.[field] : lb?.[field]).toEqual(value);
 	});
 
 	it.each([
