@@ -58,7 +58,7 @@ async function main(): Promise<void> {
 			process.stdout.write(`${JSON.stringify({ machine, planning, memory, lbRules, observe }, null, 2)}\n`);
 		else
 			process.stdout.write(
-				`\n${describePlanning(planning)}${describeMemory(memory)}${describeLbRules(lbRules)}${describeObserve(observe)}`,
+				`\n${[describePlanning(planning), describeMemory(memory), describeLbRules(lbRules), describeObserve(observe)].filter(Boolean).join("\n")}`,
 			);
 		return;
 	}
