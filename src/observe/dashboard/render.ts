@@ -111,6 +111,12 @@ function poolSection(pool: PoolStatus, options: RenderOptions): HTMLElement {
 	);
 }
 
+/** "api 12 · maintenance 0 (disabled)", or "none". */
+function describeRules(rules: DashboardData["load_balancers"][number]["rules"]): string {
+	if (!rules || rules.length === 0) return "none";
+	return rules.map((rule) => `${rule.name} ${rule.matched}${rule.disabled ? " (disabled)" : ""}`).join(" · ");
+}
+
 function loadBalancers(data: DashboardData): HTMLElement {
 	return el(
 		"section",
@@ -119,7 +125,18 @@ function loadBalancers(data: DashboardData): HTMLElement {
 		el(
 			"table",
 			{},
-			el("thead", {}, el("tr", {}, el("th", {}, "Hostname"), el("th", {}, "Pools"), el("th", {}, "Fallback"))),
+			el(
+				"thead",
+				{},
+				el(
+					"tr",
+					{},
+					el("th", {}, "Hostname"),
+					el("th", {}, "Pools"),
+					el("th", {}, "Fallback"),
+					el("th", {}, "Rules matched"),
+				),
+			),
 			el(
 				"tbody",
 				{},
@@ -130,6 +147,7 @@ function loadBalancers(data: DashboardData): HTMLElement {
 						el("td", {}, lb.name, lb.enabled ? null : badge("disabled", "disabled")),
 						el("td", {}, lb.default_pools.join(", ")),
 						el("td", {}, lb.fallback_pool),
+						el("td", { class: "rules" }, describeRules(lb.rules)),
 					),
 				),
 			),
