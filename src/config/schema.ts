@@ -115,6 +115,42 @@ export const originSchema = z.looseObject({
 	header: z.looseObject({ Host: z.array(z.string().min(1)).max(1).optional() }).optional(),
 });
 
+/** Cloudflare's region codes (region_pools keys). */
+export const REGIONS = [
+	"WNAM",
+	"ENAM",
+	"WEU",
+	"EEU",
+	"NSAM",
+	"SSAM",
+	"OC",
+	"ME",
+	"NAF",
+	"SAF",
+	"SAS",
+	"SEAS",
+	"NEAS",
+] as const;
+
+/** A pool's `check_regions`: Cloudflare's region codes, or ALL_REGIONS for every one of them. */
+export const CHECK_REGIONS = [...REGIONS, "ALL_REGIONS"] as const;
+
+/** The load shedding policies Cloudflare has: random requests, or a share of client IP hashes. */
+export const SHED_POLICIES = ["random", "hash"] as const;
+
+/**
+ * Cloudflare's load shedding: steer a share of a pool's traffic on to the next pool in steering
+ * order (src/steering/load-shedding.ts). `default_*` is for requests without a session to keep,
+ * `session_*` for requests a session affinity pin would send to this pool.
+ */
+export const loadSheddingSchema = z.looseObject({
+	default_percent: z.number().min(0).max(100).default(0),
+	default_policy: z.enum(SHED_POLICIES).default("random"),
+	session_percent: z.number().min(0).max(100).default(0),
+	/** Only `hash` (Cloudflare: sessions shed at random would decay exponentially). */
+	session_policy: z.enum(["hash"]).default("hash"),
+});
+
 export const poolSchema = z.looseObject({
 	id,
 	...timestamps,
@@ -126,6 +162,9 @@ export const poolSchema = z.looseObject({
 	latitude: z.number().min(-90).max(90).optional(),
 	longitude: z.number().min(-180).max(180).optional(),
 	origin_steering: z.looseObject({ policy: z.enum(ORIGIN_POLICIES).default("random") }).default({ policy: "random" }),
+	/** Regions whose probe objects check the origins (src/health/regions.ts); none: the authority checks them. */
+	check_regions: z.array(z.enum(CHECK_REGIONS)).optional(),
+	load_shedding: loadSheddingSchema.optional(),
 	origins: z.array(originSchema),
 });
 
@@ -192,23 +231,6 @@ export const outlierDetectionSchema = z.strictObject({
 
 /** A load balancer's maps from a place (region, country, data center) to pools, in lookup order. */
 export const POOL_MAP_FIELDS = ["region_pools", "country_pools", "pop_pools"] as const;
-
-/** Cloudflare's region codes (region_pools keys). */
-export const REGIONS = [
-	"WNAM",
-	"ENAM",
-	"WEU",
-	"EEU",
-	"NSAM",
-	"SSAM",
-	"OC",
-	"ME",
-	"NAF",
-	"SAF",
-	"SAS",
-	"SEAS",
-	"NEAS",
-] as const;
 
 const poolList = z.array(id);
 
@@ -325,6 +347,7 @@ export const configSchema = z.strictObject({
 export type Monitor = z.output<typeof monitorSchema>;
 export type Origin = z.output<typeof originSchema>;
 export type Pool = z.output<typeof poolSchema>;
+export type LoadShedding = z.output<typeof loadSheddingSchema>;
 export type ProxySettings = z.output<typeof proxySchema>;
 export type LoadBalancer = z.output<typeof loadBalancerSchema>;
 export type OutlierDetection = z.output<typeof outlierDetectionSchema>;

@@ -30,7 +30,7 @@ export type ValidationResult =
 /** Per object schema, the fields it accepts and keeps but this version does not act on yet; reported when set to something. */
 const NOT_YET_ACTED_ON: ReadonlyMap<z.ZodType, readonly string[]> = new Map<z.ZodType, readonly string[]>([
 	[monitorSchema, ["allow_insecure", "probe_zone"]],
-	[poolSchema, ["check_regions", "notification_email", "notification_filter", "load_shedding"]],
+	[poolSchema, ["notification_email", "notification_filter"]],
 	[loadBalancerSchema, ["location_strategy", "ttl", "proxied", "rules"]],
 ]);
 

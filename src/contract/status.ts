@@ -120,6 +120,15 @@ export interface PoolStatus {
 	monitor: string | null;
 	/** Average of its origins' health-check RTT averages. */
 	rtt_ewma_ms: number | null;
+	/** Its load_shedding settings; null when it sheds nothing. */
+	load_shedding: {
+		default_percent: number;
+		default_policy: "random" | "hash";
+		session_percent: number;
+		session_policy: "hash";
+	} | null;
+	/** Requests load shedding steered away from it, as the counter objects that answered counted them since they started. */
+	shed: number;
 	origins: OriginStatus[];
 }
 

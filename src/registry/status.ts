@@ -4,9 +4,9 @@
  * log and health transitions, newest first).
  */
 
-import type { LoadBalancer } from "../config/schema";
-import type { CounterReport } from "../contract/counters";
-import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
+import type { LoadBalancer, Pool } from "../config/schema";
+import type { CounterReport, ShardCounters } from "../contract/counters";
+import type { ConfigChange, CounterStatus, EventEntry, PoolStatus, StatusReport } from "../contract/status";
 import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
@@ -112,6 +112,7 @@ export function toStatusReport(
 			healthy: isPoolHealthy(entry, isHealthy, (key) => routing.drains.has(key)),
 			monitor: entry.monitor?.id ?? null,
 			rtt_ewma_ms: routing.poolFacts(entry.pool.id, now).rttMs ?? null,
+			...toSheddingStatus(entry.pool, answered),
 			origins: entry.origins.map((origin, i) => {
 				const health = routing.health.get(origin.key);
 				const healthy = isHealthy(origin.key);
@@ -177,6 +178,28 @@ function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<strin
 		in_flight: inFlight,
 		answered: report.answered,
 		...(report.error !== undefined ? { error: report.error } : {}),
+	};
+}
+
+/** A pool's load shedding: its settings (when it sheds anything) and the requests shed from it. */
+function toSheddingStatus(pool: Pool, answered: readonly ShardCounters[]): Pick<PoolStatus, "load_shedding" | "shed"> {
+	const settings = pool.load_shedding;
+	const sheds = settings !== undefined && (settings.default_percent > 0 || settings.session_percent > 0);
+	let shed = 0;
+	for (const counters of answered) {
+		const counts = counters.traffic?.shed;
+		if (counts && Object.hasOwn(counts, pool.id)) shed += counts[pool.id] ?? 0;
+	}
+	return {
+		load_shedding: sheds
+			? {
+					default_percent: settings.default_percent,
+					default_policy: settings.default_policy,
+					session_percent: settings.session_percent,
+					session_policy: settings.session_policy,
+				}
+			: null,
+		shed,
 	};
 }
 

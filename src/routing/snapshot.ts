@@ -38,6 +38,8 @@ export interface Snapshot {
 	readonly origins: ReadonlyMap<string, OriginEntry>;
 	/** findLoadBalancer's answers, by hostname as asked: the MAX_REMEMBERED_HOSTS used last. */
 	readonly hostLookups: BoundedMap<string, LoadBalancer | null>;
+	/** Some pool sheds load (load_shedding above 0): planning looks only then. */
+	readonly shedding: boolean;
 }
 
 /**
@@ -97,7 +99,10 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
 	const hostLookups = new BoundedMap<string, LoadBalancer | null>(MAX_REMEMBERED_HOSTS);
-	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups };
+	const shedding = config.pools.some(
+		(pool) => (pool.load_shedding?.default_percent ?? 0) > 0 || (pool.load_shedding?.session_percent ?? 0) > 0,
+	);
+	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups, shedding };
 }
 
 /**
