@@ -10,7 +10,7 @@ import { toOriginBase } from "../config/origin-address";
 import type { Monitor, Pool } from "../config/schema";
 import { monitorSchema, READ_ONLY_FIELDS } from "../config/schema";
 import { toFieldPath } from "../config/validate";
-import { type ProbeResult, probe } from "../health/probe";
+import { type Connect, type ProbeResult, probe } from "../health/probe";
 import { toProbeTarget } from "../health/targets";
 import type { PoolHealthShape } from "./cloudflare-shapes";
 import { AdminError, ERROR_CODES } from "./envelope";
@@ -63,6 +63,8 @@ export async function runPreview(
 	monitor: Monitor,
 	pools: readonly Pool[],
 	fetcher: typeof fetch = fetch,
+	/** For a TCP monitor: `connect` from cloudflare:sockets. */
+	connect?: Connect,
 ): Promise<Record<string, PoolHealthShape>> {
 	const origins = pools.flatMap((pool) => pool.origins.map((origin) => ({ pool, origin })));
 	const perAttempt = monitor.follow_redirects ? 1 + MAX_PREVIEW_REDIRECTS : 1;
@@ -89,7 +91,8 @@ export async function runPreview(
 				continue;
 			}
 			const key = `${entry.pool.id}/${entry.origin.name}`;
-			results[i] = await probe(toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor), budgeted);
+			const target = toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor);
+			results[i] = await probe(target, budgeted, Date.now, connect);
 		}
 	};
 	await Promise.all(Array.from({ length: Math.min(PREVIEW_CONCURRENCY, origins.length) }, worker));

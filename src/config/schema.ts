@@ -70,12 +70,20 @@ const timestamps = {
 /** A load balancer's id, as Cloudflare makes them: 32 hexadecimal characters. */
 export const LOAD_BALANCER_ID = /^[0-9a-f]{32}$/;
 
+/** Cloudflare's monitor types. */
+export const MONITOR_TYPES = ["http", "https", "tcp", "udp_icmp", "icmp_ping", "smtp"] as const;
+export type MonitorType = (typeof MONITOR_TYPES)[number];
+/** The monitor types this build runs; a pool whose monitor has another type is not checked (validation says so). */
+export const MONITOR_TYPES_RUN: readonly MonitorType[] = ["http", "https", "tcp"];
+
 export const monitorSchema = z.looseObject({
 	id,
 	...timestamps,
 	description: z.string().optional(),
-	type: z.enum(["http", "https"]).default("http"),
-	method: z.enum(["GET", "HEAD"]).default("GET"),
+	/** http, https and tcp are run; Cloudflare's udp_icmp, icmp_ping and smtp are kept and reported (MONITOR_TYPES_RUN). */
+	type: z.enum(MONITOR_TYPES).default("http"),
+	/** GET or HEAD for HTTP(S); Cloudflare writes "connection_established" for TCP, which ignores it. */
+	method: z.enum(["GET", "HEAD", "connection_established"]).default("GET"),
 	path: z.string().startsWith("/").default("/"),
 	header: headerMap.default({}),
 	/** 0 means the default port of `type`, or the origin's own port. */

@@ -14,6 +14,7 @@ import {
 	type Config,
 	configSchema,
 	loadBalancerSchema,
+	MONITOR_TYPES_RUN,
 	monitorSchema,
 	POOL_MAP_FIELDS,
 	poolSchema,
@@ -110,6 +111,14 @@ export function validateConfig(input: unknown): ValidationResult {
 		const at = `monitors[${i}]`;
 		if (monitorIds.has(monitor.id)) fail(`${at}.id`, `duplicate monitor id "${monitor.id}"`);
 		monitorIds.add(monitor.id);
+		if (!MONITOR_TYPES_RUN.includes(monitor.type)) {
+			messages.push(
+				`${at}.type: "${monitor.type}" is kept, but not run by this version (it runs ${MONITOR_TYPES_RUN.join(", ")}); pools using this monitor are not checked, their origins count as healthy`,
+			);
+		}
+		if (monitor.method === "connection_established" && monitor.type !== "tcp") {
+			fail(`${at}.method`, `"connection_established" is the method of tcp monitors; ${monitor.type} takes GET or HEAD`);
+		}
 		if (Object.keys(monitor.header).some((name) => name.toLowerCase() === "host")) {
 			messages.push(`${at}.header.Host: not acted on by this version; probes carry the origin address's host`);
 		}

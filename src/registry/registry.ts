@@ -8,6 +8,7 @@
  *
  * The class keeps the name `Registry`: local storage (Miniflare) and deployed objects are keyed by it.
  */
+import { connect } from "cloudflare:sockets";
 import { DurableObject } from "cloudflare:workers";
 import type { ConfigOperation } from "../config/operations";
 import type { ReportedEjection } from "../contract/counters";
@@ -297,6 +298,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 				fetch,
 				Date.now,
 				dueAt,
+				connect,
 			);
 		} finally {
 			for (const key of handedOut) this.probing.delete(key);

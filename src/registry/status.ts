@@ -110,7 +110,7 @@ export function toStatusReport(
 			name: entry.pool.name,
 			enabled: entry.pool.enabled,
 			healthy: isPoolHealthy(entry, isHealthy, (key) => routing.drains.has(key)),
-			monitor: entry.monitor?.id ?? null,
+			monitor: entry.pool.monitor ?? null,
 			rtt_ewma_ms: routing.poolFacts(entry.pool.id, now).rttMs ?? null,
 			...toSheddingStatus(entry.pool, answered),
 			origins: entry.origins.map((origin, i) => {

@@ -4,7 +4,7 @@
  * memo of which load balancer each hostname asked about resolves to.
  */
 import { type OriginBase, toOriginBase } from "../config/origin-address";
-import type { Config, LoadBalancer, Monitor, Pool } from "../config/schema";
+import { type Config, type LoadBalancer, MONITOR_TYPES_RUN, type Monitor, type Pool } from "../config/schema";
 import { BoundedMap } from "./bounded-map";
 
 export interface OriginEntry {
@@ -94,7 +94,10 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 				identity: toOriginIdentity(origin.address, origin.port, pool.monitor),
 			};
 		});
-		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });
+		// A monitor of a type this build does not run checks nothing: the pool is as if unmonitored (validation says so).
+		const monitor = pool.monitor ? monitors.get(pool.monitor) : undefined;
+		const runnable = monitor && MONITOR_TYPES_RUN.includes(monitor.type) ? monitor : undefined;
+		pools.set(pool.id, { pool, monitor: runnable, origins });
 		for (const origin of origins) if (!originsByKey.has(origin.key)) originsByKey.set(origin.key, origin);
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));

@@ -231,9 +231,14 @@ describe("validateConfig: errors name the field", () => {
 			path: "pools[0].load_shedding.session_policy",
 		},
 		{
-			name: "unsupported monitor type",
-			input: aConfig({ monitors: [aMonitor("mon", { type: "tcp" as "http" })] }),
+			name: "unknown monitor type",
+			input: aConfig({ monitors: [aMonitor("mon", { type: "dns" as "http" })] }),
 			path: "monitors[0].type",
+		},
+		{
+			name: "an HTTP monitor with TCP's method",
+			input: aConfig({ monitors: [aMonitor("mon", { type: "http", method: "connection_established" })] }),
+			path: "monitors[0].method",
 		},
 		{
 			name: "unknown origin policy",
@@ -367,6 +372,22 @@ describe("validateConfig: messages", () => {
 			expect(messagesOf(input)).toContain(`pools[0].${field}: kept, but not acted on by this version`);
 		},
 	);
+
+	it("runs tcp monitors (issue 21): no message", () => {
+		const input = aConfig({
+			monitors: [aMonitor("mon", { type: "tcp", method: "connection_established", port: 5432 })],
+		});
+		expect(messagesOf(input).filter((message) => message.startsWith("monitors[0]"))).toEqual([]);
+	});
+
+	it.each(["udp_icmp", "icmp_ping", "smtp"] as const)("keeps a %s monitor and says it is not run", (type) => {
+		const input = aConfig({ monitors: [aMonitor("mon", { type, port: 25 })] });
+		const result = accepted(validateConfig(input));
+		expect(result.config.monitors[0]?.type).toBe(type);
+		expect(result.messages).toContain(
+			`monitors[0].type: "${type}" is kept, but not run by this version (it runs http, https, tcp); pools using this monitor are not checked, their origins count as healthy`,
+		);
+	});
 
 	// Issue 21: acted on now, so not reported.
 	it.each([
