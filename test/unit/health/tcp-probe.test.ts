@@ -1,31 +1,23 @@
 /**
- * Issue 21: TCP monitors. The probe against a real listening port on 127.0.0.1 and a closed one,
- * through Node's sockets in the shape of cloudflare:sockets' connect (the workers layer runs the real one).
+ * Issue 21: TCP monitors, the probe's decision with cloudflare:sockets' connect stood in for (the
+ * workers layer, test/workers/health-tcp.test.ts, runs the real one against a listening port on
+ * 127.0.0.1 and a closed one).
  */
-import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { toOriginBase } from "../../../src/config/origin-address";
 import { type Connect, type ProbeTarget, probe } from "../../../src/health/probe";
 import { toProbeTarget } from "../../../src/health/targets";
 import { aValidConfig } from "../../fixtures/config";
-import { freePort } from "../../support/ports";
 
-/** cloudflare:sockets' connect, as far as the probe uses it, over Node's net; counts what it opened. */
-function nodeConnect(log: { opened: number; closed: number }): Connect {
+/** A connect whose sockets open (or fail to) as told; counts what it was asked and what was closed. */
+function standIn(opens: (port: number) => Promise<unknown>, log: { asked: string[]; closed: number }): Connect {
 	return ({ hostname, port }) => {
-		const socket: Socket = createConnection({ host: hostname, port });
-		const opened = new Promise<void>((resolve, reject) => {
-			socket.once("connect", () => {
-				log.opened++;
-				resolve();
-			});
-			socket.once("error", reject);
-		});
+		log.asked.push(`${hostname}:${port}`);
+		const opened = opens(port);
 		return {
 			opened,
 			close: async () => {
 				log.closed++;
-				socket.destroy();
 			},
 		};
 	};
@@ -51,51 +43,46 @@ const noFetch = (() => {
 	throw new Error("a TCP check must not fetch");
 }) as unknown as typeof fetch;
 
-let server: Server;
-let openPort: number;
-let accepted = 0;
-
-beforeAll(async () => {
-	server = createServer((socket) => {
-		accepted++;
-		socket.on("error", () => undefined);
-	});
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	openPort = (server.address() as { port: number }).port;
-});
-
-afterAll(async () => {
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
 describe("probe: TCP", () => {
 	it("is healthy when the connection opens, and closes it", async () => {
-		const log = { opened: 0, closed: 0 };
-		const before = accepted;
-		const result = await probe(aTcpTarget(openPort), noFetch, Date.now, nodeConnect(log));
-		expect(result).toMatchObject({ ok: true, key: "pool/origin" });
-		expect(result.reason).toBe(`connection established to port ${openPort}`);
-		expect(accepted - before).toBe(1);
-		expect(log).toEqual({ opened: 1, closed: 1 });
+		const log = { asked: [] as string[], closed: 0 };
+		const result = await probe(
+			aTcpTarget(5432),
+			noFetch,
+			Date.now,
+			standIn(async () => ({}), log),
+		);
+		expect(result).toMatchObject({ ok: true, key: "pool/origin", reason: "connection established to port 5432" });
+		expect(log).toEqual({ asked: ["127.0.0.1:5432"], closed: 1 });
 	});
 
-	it("is unhealthy on a closed port, after retries + 1 attempts", async () => {
-		const log = { opened: 0, closed: 0 };
-		const closed = await freePort();
-		const result = await probe(aTcpTarget(closed, { retries: 2 }), noFetch, Date.now, nodeConnect(log));
-		expect(result).toMatchObject({ ok: false, failure: "unreachable" });
-		expect(result.reason).toMatch(/^unreachable: .*ECONNREFUSED/);
-		expect(log).toEqual({ opened: 0, closed: 3 });
+	it("is unhealthy when the connection fails, after retries + 1 attempts", async () => {
+		const log = { asked: [] as string[], closed: 0 };
+		const refused = standIn(() => Promise.reject(new Error("connect ECONNREFUSED")), log);
+		const result = await probe(aTcpTarget(5432, { retries: 2 }), noFetch, Date.now, refused);
+		expect(result).toMatchObject({ ok: false, failure: "unreachable", reason: "unreachable: connect ECONNREFUSED" });
+		expect(log.asked).toHaveLength(3);
+		expect(log.closed).toBe(3);
+	});
+
+	it("passes on a retry when a later attempt opens", async () => {
+		let attempts = 0;
+		const log = { asked: [] as string[], closed: 0 };
+		const flaky = standIn(() => (++attempts < 2 ? Promise.reject(new Error("reset")) : Promise.resolve({})), log);
+		expect(await probe(aTcpTarget(5432, { retries: 1 }), noFetch, Date.now, flaky)).toMatchObject({ ok: true });
+		expect(log.asked).toHaveLength(2);
 	});
 
 	it("times out when the connection does not open within the timeout", async () => {
-		const hanging: Connect = () => ({ opened: new Promise(() => undefined), close: async () => undefined });
+		const log = { asked: [] as string[], closed: 0 };
+		const hanging = standIn(() => new Promise(() => undefined), log);
 		const result = await probe(aTcpTarget(1, { timeoutMs: 50 }), noFetch, Date.now, hanging);
 		expect(result).toMatchObject({ ok: false, failure: "timeout", reason: "timeout after 50 ms" });
+		expect(log.closed).toBe(1);
 	});
 
 	it("fails, saying why, where no socket support is passed", async () => {
-		const result = await probe(aTcpTarget(openPort), noFetch);
+		const result = await probe(aTcpTarget(5432), noFetch);
 		expect(result).toMatchObject({ ok: false, failure: "unreachable" });
 		expect(result.reason).toContain("no socket support");
 	});
