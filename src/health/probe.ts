@@ -7,25 +7,11 @@
  */
 
 import { classifyError, classifyStatus, describeEdgeStatus } from "../contract/failure";
+import type { ProbeFailure, ProbeResult, ProbeTarget } from "../contract/probe";
 import { DeadlineTimer } from "../deadline";
 import { toStatusMatcher } from "./expected-codes";
 
-export interface ProbeTarget {
-	/** "<pool id>/<origin name>". */
-	readonly key: string;
-	/** What was probed (the origin's identity then): a result for an identity since replaced is dropped. */
-	readonly identity?: string;
-	readonly url: string;
-	readonly method: "GET" | "HEAD";
-	readonly headers: Readonly<Record<string, string>>;
-	readonly timeoutMs: number;
-	readonly retries: number;
-	readonly expectedCodes: string;
-	readonly expectedBody: string;
-	readonly followRedirects: boolean;
-	/** A TCP check: open a connection to this address instead of fetching `url` (monitor `type: "tcp"`). */
-	readonly tcp?: { readonly hostname: string; readonly port: number };
-}
+export type { ProbeFailure, ProbeResult, ProbeTarget };
 
 /**
  * Opens a TCP connection: `connect` from `cloudflare:sockets` in the Workers runtime (the shape of
@@ -35,23 +21,6 @@ export type Connect = (address: { hostname: string; port: number }) => {
 	readonly opened: Promise<unknown>;
 	close(): Promise<void>;
 };
-
-export type ProbeFailure = "timeout" | "unreachable" | "status" | "body";
-
-export interface ProbeResult {
-	readonly key: string;
-	/** The target's identity, carried back. */
-	readonly identity?: string;
-	readonly ok: boolean;
-	/** When the check finished (ms since epoch). */
-	readonly at: number;
-	/** Round-trip time of the last attempt, in ms. */
-	readonly rttMs: number;
-	readonly status?: number;
-	readonly failure?: ProbeFailure;
-	/** Human-readable: "200", "status 503, expected 2xx", "timeout after 5000 ms", … */
-	readonly reason: string;
-}
 
 /** Bytes of a response body searched for `expected_body`. */
 const BODY_LIMIT_BYTES = 64 * 1024;

@@ -10,8 +10,9 @@
  */
 import type { CHECK_REGIONS, Monitor, REGIONS } from "../config/schema";
 
-export type { RegionView };
-import type { ProbeResult, ProbeTarget } from "./probe";
+export type { RegionTarget, RegionView };
+
+import type { ProbeResult, RegionTarget } from "../contract/probe";
 import type { OriginHealth, RegionView } from "./record";
 import { applyCheck, PENDING } from "./state-machine";
 import { type ProbeOrigin, toProbeTarget } from "./targets";
@@ -21,8 +22,22 @@ export type CheckRegion = (typeof REGIONS)[number];
 /** Every probe carries its region, so an origin (and a test) can tell the regions apart. */
 export const PROBE_REGION_HEADER = "x-switchyard-probe-region";
 
+/** Durable Object location hints (Cloudflare's docs, "Data location"). */
+export type LocationHint =
+	| "wnam"
+	| "enam"
+	| "sam"
+	| "weur"
+	| "eeur"
+	| "apac"
+	| "apac-ne"
+	| "apac-se"
+	| "oc"
+	| "afr"
+	| "me";
+
 /** The Durable Object location hint for each of Cloudflare's 13 regions. */
-export const REGION_HINTS: Readonly<Record<CheckRegion, string>> = {
+export const REGION_HINTS: Readonly<Record<CheckRegion, LocationHint>> = {
 	WNAM: "wnam",
 	ENAM: "enam",
 	WEU: "weur",
@@ -56,12 +71,6 @@ export function toCheckRegions(checkRegions: readonly (typeof CHECK_REGIONS)[num
 	if (!checkRegions || checkRegions.length === 0) return [];
 	if (checkRegions.includes("ALL_REGIONS")) return [...ALL];
 	return ALL.filter((region) => checkRegions.includes(region));
-}
-
-
-/** What one probe object checks: its origins' probes (carrying the region header), each with its interval. */
-export interface RegionTarget extends ProbeTarget {
-	readonly intervalMs: number;
 }
 
 /** A pool as the assignments read it (routing/snapshot.ts `PoolEntry` is one). */
@@ -100,12 +109,12 @@ export function toRegionAssignments(pools: Iterable<RegionPool>): Map<CheckRegio
  */
 export function toDueRegionTargets(
 	targets: readonly RegionTarget[],
-	lastDueAt: (key: string) => number | undefined,
+	lastDueAt: (target: RegionTarget) => number | undefined,
 	now: number,
 	budgetSubrequests: number,
 ): RegionTarget[] {
 	const due = targets
-		.map((target) => ({ target, dueAt: lastDueAt(target.key) }))
+		.map((target) => ({ target, dueAt: lastDueAt(target) }))
 		.filter(({ target, dueAt }) => dueAt === undefined || now - dueAt >= target.intervalMs)
 		.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
 	const chosen: RegionTarget[] = [];
@@ -122,12 +131,12 @@ export function toDueRegionTargets(
 /** When a probe object's next target is due; undefined when it has none. */
 export function toNextRegionDueAt(
 	targets: readonly RegionTarget[],
-	lastDueAt: (key: string) => number | undefined,
+	lastDueAt: (target: RegionTarget) => number | undefined,
 	now: number,
 ): number | undefined {
 	let next = Number.POSITIVE_INFINITY;
 	for (const target of targets) {
-		const dueAt = lastDueAt(target.key);
+		const dueAt = lastDueAt(target);
 		next = Math.min(next, dueAt === undefined ? now : dueAt + target.intervalMs);
 	}
 	return next === Number.POSITIVE_INFINITY ? undefined : next;
@@ -145,7 +154,9 @@ export function isHealthyByMajority(
 /** What applying a region's results needs to know of the origins now. */
 export interface RegionBook {
 	/** The origin's identity and its pool's monitor and check regions now; undefined when gone or unmonitored. */
-	current(key: string): { readonly identity: string; readonly monitor: Monitor; readonly regions: readonly CheckRegion[] } | undefined;
+	current(
+		key: string,
+	): { readonly identity: string; readonly monitor: Monitor; readonly regions: readonly CheckRegion[] } | undefined;
 	healthOf(key: string): OriginHealth;
 }
 
@@ -156,11 +167,15 @@ export interface RegionBook {
  * (the regions' rise/fall has been applied). Results about a gone or renewed origin, or from a
  * region the pool no longer lists, are dropped.
  */
-export function toMajorityResults(region: CheckRegion, results: readonly ProbeResult[], book: RegionBook): ProbeResult[] {
+export function toMajorityResults(
+	region: CheckRegion,
+	results: readonly ProbeResult[],
+	book: RegionBook,
+): ProbeResult[] {
 	const overall: ProbeResult[] = [];
 	for (const result of results) {
 		const now = book.current(result.key);
-		if (!now || !now.regions.includes(region)) continue;
+		if (!now?.regions.includes(region)) continue;
 		if (result.identity !== undefined && result.identity !== now.identity) continue;
 		const health = book.healthOf(result.key);
 		const views: Partial<Record<CheckRegion, RegionView>> = {};

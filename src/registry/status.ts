@@ -15,6 +15,7 @@ import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
 import { poolOfKey } from "../routing/snapshot";
 import { listAlertEvents } from "./notifications";
+import { toCheckRegions, toOriginRegions, toPoolRegions } from "./region-status";
 import { listAudit, listHealthEvents } from "./storage";
 
 /** A hub waits this long at most for each of its counter objects' counters. */
@@ -113,6 +114,7 @@ export function toStatusReport(
 			monitor: entry.pool.monitor ?? null,
 			rtt_ewma_ms: routing.poolFacts(entry.pool.id, now).rttMs ?? null,
 			...toSheddingStatus(entry.pool, answered),
+			regions: toPoolRegions(entry, (key) => routing.health.get(key)),
 			origins: entry.origins.map((origin, i) => {
 				const health = routing.health.get(origin.key);
 				const healthy = isHealthy(origin.key);
@@ -139,6 +141,7 @@ export function toStatusReport(
 					ejected_until: toIso(merged.ejectedUntil[origin.key]),
 					slow_start: warmth < 1 ? Math.round(warmth * 100) / 100 : null,
 					changed_at: toIso(health?.state.changedAt),
+					regions: toOriginRegions(toCheckRegions(entry.pool.check_regions), health),
 				};
 			}),
 		})),
