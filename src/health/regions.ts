@@ -80,7 +80,7 @@ export interface RegionPool {
 	readonly origins: readonly ProbeOrigin[];
 }
 
-/** What each region's probe object checks: every enabled origin of every enabled, monitored pool listing it. */
+/** What each region's probe object checks: every enabled origin of every enabled, monitored pool listing it (the object adds its header, toRegionProbe). */
 export function toRegionAssignments(pools: Iterable<RegionPool>): Map<CheckRegion, RegionTarget[]> {
 	const assignments = new Map<CheckRegion, RegionTarget[]>();
 	for (const entry of pools) {
@@ -90,17 +90,17 @@ export function toRegionAssignments(pools: Iterable<RegionPool>): Map<CheckRegio
 			const targets = assignments.get(region) ?? [];
 			for (const origin of entry.origins) {
 				if (!origin.enabled) continue;
-				const target = toProbeTarget(origin, monitor);
-				targets.push({
-					...target,
-					headers: { ...target.headers, [PROBE_REGION_HEADER]: region },
-					intervalMs: monitor.interval * 1000,
-				});
+				targets.push({ ...toProbeTarget(origin, monitor), intervalMs: monitor.interval * 1000 });
 			}
 			assignments.set(region, targets);
 		}
 	}
 	return assignments;
+}
+
+/** The probe a region's object sends: the target, carrying the region's header (whatever it was given). */
+export function toRegionProbe(target: RegionTarget, region: CheckRegion): RegionTarget {
+	return { ...target, headers: { ...target.headers, [PROBE_REGION_HEADER]: region } };
 }
 
 /**

@@ -11,7 +11,13 @@ import type { RegionTarget } from "../contract/probe";
 import type { ProberRpc } from "../contract/rpc";
 import type { Env } from "../env";
 import { probe } from "../health/probe";
-import { type CheckRegion, toDueRegionTargets, toNextRegionDueAt, toProbeRegion } from "../health/regions";
+import {
+	type CheckRegion,
+	toDueRegionTargets,
+	toNextRegionDueAt,
+	toProbeRegion,
+	toRegionProbe,
+} from "../health/regions";
 import { PROBE_SUBREQUEST_BUDGET } from "../health/schedule";
 import { MAX_CONCURRENT_PROBES, mapWithLimit } from "../health/sweep";
 import { getAuthority } from "./objects";
@@ -54,7 +60,7 @@ export class Prober extends DurableObject<Env> implements ProberRpc {
 			const due = toDueRegionTargets(this.targets, this.dueAtOf, now, PROBE_SUBREQUEST_BUDGET - 1);
 			for (const target of due) this.lastDueAt.set(toTargetKey(target), now);
 			const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) =>
-				probe(target, fetch, Date.now, connect),
+				probe(toRegionProbe(target, region), fetch, Date.now, connect),
 			);
 			const answer = await getAuthority(this.env).recordRegionProbes(region, results);
 			await this.take(answer.targets);

@@ -5,6 +5,7 @@
  * (health/regions.ts). The probe objects run the checks on their own alarms (prober.ts).
  */
 import type { ProbeResult, RegionTarget } from "../contract/probe";
+import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import {
 	type CheckRegion,
@@ -18,6 +19,9 @@ import type { RoutingState } from "../routing/routing-state";
 import type { Snapshot } from "../routing/snapshot";
 import { poolOfKey } from "../routing/snapshot";
 import { getProber } from "./objects";
+
+/** How long telling a probe object what to check may take (the cron waits for it); a slower one is told again later. */
+export const ASSIGN_TIMEOUT_MS = 5_000;
 
 export class RegionProbes {
 	/** What each region's probe object was last told (JSON), when the call succeeded. */
@@ -48,7 +52,8 @@ export class RegionProbes {
 				const json = JSON.stringify(targets);
 				if (this.told.get(region) === json) return;
 				try {
-					await getProber(this.env, region).assign(targets);
+					const told = getProber(this.env, region).assign(targets);
+					await withTimeout(told, ASSIGN_TIMEOUT_MS, `probe:${region} did not answer within ${ASSIGN_TIMEOUT_MS} ms`);
 					if (targets.length > 0) this.told.set(region, json);
 					else this.told.delete(region);
 				} catch (error) {

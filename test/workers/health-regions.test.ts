@@ -91,10 +91,26 @@ async function alarmOf(region: string): Promise<number | null> {
 	return runInDurableObject(prober(region), (_, state) => state.storage.getAlarm());
 }
 
-/** Puts the configuration and waits until the authority has told the probe objects (the cron's call repeats any untold). */
-async function putAndAssign(config: unknown): Promise<void> {
+/**
+ * Holds the probe objects' own alarms a minute off, so only the test runs their rounds (with
+ * runDurableObjectAlarm, which runs an alarm however far off it is).
+ */
+async function holdAlarms(regions: readonly string[]): Promise<void> {
+	for (const region of regions) {
+		await runInDurableObject(prober(region), async (_, state) => {
+			if ((await state.storage.getAlarm()) !== null) await state.storage.setAlarm(Date.now() + 60_000);
+		});
+	}
+}
+
+/**
+ * Puts the configuration and waits until the authority has told the probe objects (the cron's call
+ * repeats any untold); their alarms are held for the test to run.
+ */
+async function putAndAssign(config: ReturnType<typeof regionsConfig>): Promise<void> {
 	await putConfig(config);
 	await env.REGISTRY.getByName("global").ensureAlarm();
+	await holdAlarms(config.pools[0]?.check_regions ?? []);
 }
 
 async function regionProbesOn(name: string): Promise<string[]> {
@@ -170,6 +186,29 @@ describe("check_regions: probe objects", () => {
 		await clearReceived("a");
 		await runCron(Date.now() + 120_000);
 		expect(await regionProbesOn("a")).toEqual([]);
+	});
+});
+
+describe("check_regions: a probe object out of date", () => {
+	it("takes the authority's answer: a region no longer listed stops, and its results count for nothing", async () => {
+		await putAndAssign(regionsConfig(["WEU"]));
+		const [target] = (await runInDurableObject(prober("WEU"), (_, state) => state.storage.get("targets"))) as {
+			key: string;
+		}[];
+		expect(target?.key).toBe("main/a");
+		// EEU was never listed (as after an authority that restarted and forgot to tell it): told the same by hand.
+		await originControl("a", "fail-region?region=EEU");
+		const stale = await runInDurableObject(prober("WEU"), (_, state) => state.storage.get("targets"));
+		await prober("EEU").assign(stale as never);
+		expect(await alarmOf("EEU")).not.toBeNull();
+		await holdAlarms(["EEU"]);
+		expect(await runDurableObjectAlarm(prober("EEU"))).toBe(true);
+		// It probed (with its header), the authority ignored the result and answered: nothing to check.
+		expect(await regionProbesOn("a")).toEqual(["EEU"]);
+		const origin = originA(await adminResult<StatusReport>("/status"));
+		expect(origin.regions).toEqual({ WEU: expect.objectContaining({ last_check: null }) });
+		expect(origin.healthy).toBe(true);
+		expect(await alarmOf("EEU")).toBeNull();
 	});
 });
 
