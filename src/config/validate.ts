@@ -116,6 +116,9 @@ export function validateConfig(input: unknown): ValidationResult {
 				`${at}.type: "${monitor.type}" is kept, but not run by this version (it runs ${MONITOR_TYPES_RUN.join(", ")}); pools using this monitor are not checked, their origins count as healthy`,
 			);
 		}
+		if (monitor.type === "tcp" && (monitor.expected_body !== "" || Object.keys(monitor.header).length > 0)) {
+			messages.push(`${at}: a tcp monitor only opens a connection; its expected_body and header are kept, not used`);
+		}
 		if (monitor.method === "connection_established" && monitor.type !== "tcp") {
 			fail(`${at}.method`, `"connection_established" is the method of tcp monitors; ${monitor.type} takes GET or HEAD`);
 		}
@@ -131,6 +134,9 @@ export function validateConfig(input: unknown): ValidationResult {
 		poolIds.add(pool.id);
 		if (pool.monitor !== undefined && !monitorIds.has(pool.monitor)) {
 			fail(`${at}.monitor`, `no monitor with id "${pool.monitor}"`);
+		}
+		if (pool.monitor === undefined && (pool.check_regions?.length ?? 0) > 0) {
+			messages.push(`${at}.check_regions: the pool has no monitor, so nothing is checked from these regions`);
 		}
 		if (!SUPPORTED_ORIGIN_POLICIES.includes(pool.origin_steering.policy)) {
 			messages.push(

@@ -26,6 +26,8 @@ import { getAuthority } from "./objects";
 const MIN_ALARM_GAP_MS = 1000;
 /** Where the assignment is kept, so an evicted object resumes with it. */
 const TARGETS_KEY = "targets";
+/** The largest list kept in storage (as JSON): well under a stored value's limit. */
+const MAX_STORED_BYTES = 1_000_000;
 
 export class Prober extends DurableObject<Env> implements ProberRpc {
 	private readonly region: CheckRegion | undefined;
@@ -56,6 +58,9 @@ export class Prober extends DurableObject<Env> implements ProberRpc {
 		const region = this.region;
 		if (region === undefined) return;
 		try {
+			// Evicted with a list too large to store: the authority says what to check first.
+			if (this.targets.length === 0)
+				await this.take((await getAuthority(this.env).recordRegionProbes(region, [])).targets);
 			const now = Date.now();
 			const due = toDueRegionTargets(this.targets, this.dueAtOf, now, PROBE_SUBREQUEST_BUDGET - 1);
 			for (const target of due) this.lastDueAt.set(toTargetKey(target), now);
@@ -73,12 +78,16 @@ export class Prober extends DurableObject<Env> implements ProberRpc {
 
 	/** Takes an assignment: stored when it changed; targets no longer in it are forgotten. */
 	private async take(targets: readonly RegionTarget[]): Promise<void> {
-		const changed = JSON.stringify(targets) !== JSON.stringify(this.targets);
+		const json = JSON.stringify(targets);
+		const changed = json !== JSON.stringify(this.targets);
 		// Keyed by identity too: a renewed origin is a new target, due at once.
 		const keep = new Set(targets.map(toTargetKey));
 		for (const key of this.lastDueAt.keys()) if (!keep.has(key)) this.lastDueAt.delete(key);
 		this.targets = targets;
-		if (changed) await this.ctx.storage.put(TARGETS_KEY, this.targets);
+		if (!changed) return;
+		// One stored value holds at most MAX_STORED_BYTES; a larger list lives in memory only (see alarm).
+		if (json.length <= MAX_STORED_BYTES) await this.ctx.storage.put(TARGETS_KEY, targets);
+		else await this.ctx.storage.delete(TARGETS_KEY);
 	}
 
 	private async armAlarm(): Promise<void> {

@@ -212,6 +212,25 @@ describe("check_regions: a probe object out of date", () => {
 	});
 });
 
+describe("check_regions: a probe object that lost its list", () => {
+	it("asks the authority what to check before its round", async () => {
+		await putAndAssign(regionsConfig(["WEU", "ENAM"]));
+		// Nothing stored, and a new instance (as after an eviction with a list too large to store).
+		await runInDurableObject(prober("ENAM"), (_, state) => state.storage.delete("targets"));
+		await runInDurableObject(prober("ENAM"), (_, state) => {
+			try {
+				state.abort("test: evicted");
+			} catch {
+				// abort() throws in the invocation that calls it
+			}
+		}).catch(() => undefined);
+		expect(await runInDurableObject(prober("ENAM"), (_, state) => state.storage.get("targets"))).toBeUndefined();
+		expect(await runDurableObjectAlarm(prober("ENAM"))).toBe(true);
+		expect(await regionProbesOn("a")).toEqual(["ENAM"]);
+		expect(originA(await adminResult<StatusReport>("/status")).regions?.ENAM?.last_check).toBe("200");
+	});
+});
+
 describe("check_regions: the majority decides", () => {
 	it("one region of three failing keeps the origin healthy; /status and the pool health route show each region", async () => {
 		await originControl("a", "fail-region?region=WEU");

@@ -380,6 +380,19 @@ describe("validateConfig: messages", () => {
 		expect(messagesOf(input).filter((message) => message.startsWith("monitors[0]"))).toEqual([]);
 	});
 
+	it("says what a tcp monitor does not use, and that check_regions without a monitor checks nothing", () => {
+		const input = aConfig({
+			monitors: [aMonitor("mon", { type: "tcp", expected_body: "ok" })],
+			pools: [aPool("primary", [anOrigin("a")], { check_regions: ["WEU"] })],
+		});
+		expect(messagesOf(input)).toEqual(
+			expect.arrayContaining([
+				"monitors[0]: a tcp monitor only opens a connection; its expected_body and header are kept, not used",
+				"pools[0].check_regions: the pool has no monitor, so nothing is checked from these regions",
+			]),
+		);
+	});
+
 	it.each(["udp_icmp", "icmp_ping", "smtp"] as const)("keeps a %s monitor and says it is not run", (type) => {
 		const input = aConfig({ monitors: [aMonitor("mon", { type, port: 25 })] });
 		const result = accepted(validateConfig(input));
