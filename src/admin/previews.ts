@@ -8,7 +8,7 @@
 
 import { toOriginBase } from "../config/origin-address";
 import type { Monitor, Pool } from "../config/schema";
-import { monitorSchema, READ_ONLY_FIELDS } from "../config/schema";
+import { MONITOR_TYPES_RUN, monitorSchema, READ_ONLY_FIELDS } from "../config/schema";
 import { toFieldPath } from "../config/validate";
 import { type Connect, type ProbeResult, probe } from "../health/probe";
 import { toProbeTarget } from "../health/targets";
@@ -66,6 +66,12 @@ export async function runPreview(
 	/** For a TCP monitor: `connect` from cloudflare:sockets. */
 	connect?: Connect,
 ): Promise<Record<string, PoolHealthShape>> {
+	if (!MONITOR_TYPES_RUN.includes(monitor.type)) {
+		throw new AdminError(
+			"invalid_request",
+			`a "${monitor.type}" monitor is not run by this version (it runs ${MONITOR_TYPES_RUN.join(", ")}): nothing to preview`,
+		);
+	}
 	const origins = pools.flatMap((pool) => pool.origins.map((origin) => ({ pool, origin })));
 	const perAttempt = monitor.follow_redirects ? 1 + MAX_PREVIEW_REDIRECTS : 1;
 	const fetches = origins.length * (1 + monitor.retries) * perAttempt;

@@ -7,6 +7,7 @@ import { reset, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { OriginStatus, StatusReport } from "../../src/contract/status";
+import { cf, LBS, ok, refused } from "./cloudflare-api";
 import { adminResult, clearReceived, originUrl, putConfig, received, runCron, send } from "./helpers";
 
 const MINUTE = 60_000;
@@ -96,6 +97,22 @@ describe("TCP monitors", () => {
 			seen.push(originOf(await adminResult<StatusReport>("/status"), "a").healthy);
 		}
 		expect(seen).toEqual([true, false]);
+	});
+
+	it("previews a TCP monitor through Cloudflare's preview route; an smtp one is refused", async () => {
+		await putCronOnly(
+			tcpConfig({}, [
+				{ name: "a", address: originUrl("a") },
+				{ name: "dead", address: inject("deadOrigin") },
+			]),
+		);
+		const started = await ok<{ preview_id: string }>(await cf("POST", `${LBS}/monitors/tcp/preview`, {}));
+		const results = await ok<Record<string, { origins: Record<string, { healthy: boolean }>[] }>>(
+			await cf("GET", `${LBS}/preview/${started.result.preview_id}`),
+		);
+		expect(results.result.main?.origins.map((entry) => Object.values(entry)[0]?.healthy)).toEqual([true, false]);
+		const message = await refused(await cf("POST", `${LBS}/monitors/tcp/preview`, { type: "smtp" }), 400);
+		expect(message).toContain('"smtp" monitor is not run by this version');
 	});
 
 	it("a monitor type this version does not run (smtp) leaves the pool unchecked, and says so", async () => {
