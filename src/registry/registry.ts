@@ -311,17 +311,17 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		}
 	}
 
-	/**
-	 * Applies check results (rise/fall); writes only transitions, with their events, in one
-	 * transaction, and returns once the counter objects have them (or PUSH_WAIT_MS passed).
-	 */
 	/** A region's probe object's round (check_regions): recorded by majority; answers what it checks now. */
 	async recordRegionProbes(region: string, results: readonly ProbeResult[]) {
 		await this.recordProbes(this.regions.toMajority(region, results), true);
 		return { targets: this.regions.targetsOf(region) };
 	}
 
-	/** `decided`: results by majority of regions, whose rise/fall is applied already (health/regions.ts). */
+	/**
+	 * Applies check results (rise/fall; `decided`: by majority of regions, whose own rise/fall is
+	 * applied already); writes only transitions, with their events, in one transaction, and returns
+	 * once the counter objects have them (or PUSH_WAIT_MS passed).
+	 */
 	private async recordProbes(results: readonly ProbeResult[], decided = false): Promise<void> {
 		const routing = this.routing;
 		// Pending origins whose first check passed are `settled`: no event, but stored, and replicas must know.

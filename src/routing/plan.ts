@@ -1,7 +1,7 @@
 /**
  * Routing as a pure function: load balancer by hostname → pools in steering order (unhealthy ones
- * skipped, the fallback pool regardless of health when none is left) → origins of the chosen pool
- * in the order to try them. Counter objects (routing/counter.ts) and the Worker's fail-open planner
+ * skipped, the fallback pool regardless of health when none is left; pools whose load shedding
+ * sheds the request skipped too) → origins of the chosen pool in the order to try them. Counter objects (routing/counter.ts) and the Worker's fail-open planner
  * call it with their health and policy counters; nothing here does I/O.
  */
 
