@@ -6,16 +6,16 @@
  * healthy, so one bad network path cannot take a healthy origin out. A region that has not reported
  * yet counts as healthy (as a pending origin does). Pure: the authority and the probe objects are
  * thin shells over these functions.
- * https://developers.cloudflare.com/load-balancing/monitors/#health-check-regions
+ * (Cloudflare checks from three data centers in each region, a region being healthy by their
+ * majority; here one object stands for its region.) https://developers.cloudflare.com/load-balancing/monitors/
  */
 import type { CHECK_REGIONS, Monitor, REGIONS } from "../config/schema";
-
-export type { RegionTarget, RegionView };
-
 import type { ProbeResult, RegionTarget } from "../contract/probe";
 import type { OriginHealth, RegionView } from "./record";
 import { applyCheck, PENDING } from "./state-machine";
 import { type ProbeOrigin, toProbeTarget } from "./targets";
+
+export type { RegionTarget, RegionView };
 
 export type CheckRegion = (typeof REGIONS)[number];
 
