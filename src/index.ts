@@ -21,6 +21,7 @@ import { getAuthority } from "./registry/objects";
 
 export { Counter } from "./registry/counter";
 export { Hub } from "./registry/hub";
+export { Prober } from "./registry/prober";
 export { Registry } from "./registry/registry";
 
 export default {

@@ -110,6 +110,17 @@ export interface OriginStatus {
 	/** While warming up after becoming healthy: the share of its weight it takes (0.1–1). */
 	slow_start: number | null;
 	changed_at: string | null;
+	/** Its pool's check_regions: each region's view, by region code (`healthy` by their majority); null without. */
+	regions: Record<string, OriginRegionStatus> | null;
+}
+
+/** One region's view of an origin (check_regions): its own rise/fall, its last check. */
+export interface OriginRegionStatus {
+	/** True too while the region has not reported yet. */
+	healthy: boolean;
+	last_check: string | null;
+	last_check_at: string | null;
+	rtt_ms: number | null;
 }
 
 export interface PoolStatus {
@@ -120,6 +131,17 @@ export interface PoolStatus {
 	monitor: string | null;
 	/** Average of its origins' health-check RTT averages. */
 	rtt_ewma_ms: number | null;
+	/** Its load_shedding settings; null when it sheds nothing. */
+	load_shedding: {
+		default_percent: number;
+		default_policy: "random" | "hash";
+		session_percent: number;
+		session_policy: "hash";
+	} | null;
+	/** Requests load shedding steered away from it, as the counter objects that answered counted them since they started. */
+	shed: number;
+	/** Its check_regions: the pool's health as each region sees it, by region code; null without. */
+	regions: Record<string, { healthy: boolean }> | null;
 	origins: OriginStatus[];
 }
 

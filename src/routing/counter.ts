@@ -56,6 +56,8 @@ export class CounterCore {
 	private reportAfter = 0;
 	/** Requests planned since the object started. */
 	routed = 0;
+	/** Requests load shedding steered away from each pool since the object started (by pool id). */
+	readonly shed = new Map<string, number>();
 	/** A counter object's traffic counts for /_lb/metrics, learnt from outcomes (none in an isolate's cores). */
 	metrics: TrafficMetrics | undefined;
 	/** How often each load balancing rule matched, from the outcomes heard of (the Worker matched them). */
@@ -167,6 +169,7 @@ export class CounterCore {
 				inFlight: this.inFlightOf,
 				latencyMs: this.latencyOf,
 				hashKey: request.clientIp,
+				noteShed: this.noteShed,
 				// Slow start only while some origin is still warming: otherwise every share is 1.
 				...(now < routing.warmingUntil ? { warmth: this.warmthOf } : {}),
 				steering: {
@@ -209,6 +212,9 @@ export class CounterCore {
 			this.inFlightOf,
 			this.planningColo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${this.planningColo}`),
 		);
+	private readonly noteShed = (poolId: string) => {
+		this.shed.set(poolId, (this.shed.get(poolId) ?? 0) + 1);
+	};
 	private readonly drainingSinceOf = (key: string) => this.routing.drains.get(key)?.since;
 	private readonly hashPolicyOf = (poolId: string) => this.routing.policies.hashPolicyFor(poolId);
 

@@ -1,7 +1,7 @@
 /**
  * The registry object's persistence and the admin API's guard rails, inside workerd.
  */
-import { abortAllDurableObjects, createExecutionContext, reset } from "cloudflare:test";
+import { abortAllDurableObjects, createExecutionContext, reset, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -143,6 +143,9 @@ describe("the hot path's budget", () => {
 		// The calls go to the load balancer's counter shard; the authority gets none per request.
 		const shard = counterOf("app.test");
 		const authority = env.REGISTRY.getByName("global");
+		// The origins' first checks (they are pending) store their health: a change, made before counting,
+		// and not by an alarm that falls inside the requests when they take more than a second.
+		await runDurableObjectAlarm(authority);
 		const before = await statsOf(shard);
 		const authorityBefore = await statsOf(authority);
 		const total = 1000;
@@ -204,7 +207,12 @@ describe("route requests that share a call", () => {
 		expect(seen?.route_calls).toBe((after.callsByMethod.route ?? 0) + (after.callsByMethod.routeMany ?? 0));
 		expect(seen?.route_calls).toBeLessThan(seen?.routed ?? 0);
 		// Round robin saw every request in turn: exactly a third each.
-		const counts = await Promise.all(["a", "b", "c"].map(async (name) => (await received(name)).length));
+		// (Only these requests: the origins' first health checks may fall in the middle on a busy machine.)
+		const counts = await Promise.all(
+			["a", "b", "c"].map(
+				async (name) => (await received(name)).filter((request) => request.url.startsWith("/together/")).length,
+			),
+		);
 		expect(counts).toEqual([10, 10, 10]);
 		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
 		expect(status.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);

@@ -167,6 +167,7 @@ describe("what the page writes", () => {
 		ejected_until: null,
 		slow_start: null,
 		changed_at: null,
+		regions: null,
 	};
 
 	it("names the health state and its reason", () => {
