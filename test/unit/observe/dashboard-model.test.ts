@@ -192,6 +192,18 @@ describe("what the page writes", () => {
 		expect(toConditions({ ...origin, ejected_until: "2026-12-07T11:59:00.000Z" }, now)).toEqual([]);
 	});
 
+	it("lists each region's view in region order, with its last check as the reason", () => {
+		expect(toRegionViews(origin)).toEqual([]);
+		const regions = {
+			WEU: { healthy: false, last_check: "status 503, expected 200", last_check_at: null, rtt_ms: 4 },
+			ENAM: { healthy: true, last_check: null, last_check_at: null, rtt_ms: null },
+		};
+		expect(toRegionViews({ ...origin, regions })).toEqual([
+			{ region: "ENAM", healthy: true, reason: "not reported yet" },
+			{ region: "WEU", healthy: false, reason: "status 503, expected 200" },
+		]);
+	});
+
 	it("formats rates, latencies and shares for table cells", () => {
 		expect([0, 0.25, 12.34, 1234.4].map(formatRate)).toEqual(["0", "0.25", "12.3", "1,234"]);
 		expect(formatLatency(null, 10)).toBe("–");
