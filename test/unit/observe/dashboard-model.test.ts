@@ -17,6 +17,7 @@ import {
 	toHealth,
 	toOriginTraffic,
 	toQuantileMs,
+	toRegionViews,
 } from "../../../src/observe/dashboard/model";
 
 const BOUNDS = DURATION_BUCKETS_S;
