@@ -45,6 +45,14 @@ export type SteeringPolicyName = (typeof STEERING_POLICIES)[number];
 /** The pool steering policies this build runs: every one the model knows (src/steering/index.ts has one for each). */
 export const SUPPORTED_STEERING_POLICIES: readonly SteeringPolicyName[] = STEERING_POLICIES;
 
+/**
+ * An optional field Cloudflare's API writes as null when unset (a pool's check_regions and
+ * load_shedding, a load balancer's rules): null reads as absent.
+ */
+function absentWhenNull<T extends z.ZodType>(schema: T) {
+	return schema.nullish().transform((value) => value ?? undefined);
+}
+
 const headerMap = z.record(z.string().min(1), z.array(z.string()));
 /** "." and ".." are path segments a URL resolves away: an object so named could never be reached by its admin route. */
 const notDotSegment = (value: string) => value !== "." && value !== "..";
@@ -153,8 +161,8 @@ export const poolSchema = z.looseObject({
 	longitude: z.number().min(-180).max(180).optional(),
 	origin_steering: z.looseObject({ policy: z.enum(ORIGIN_POLICIES).default("random") }).default({ policy: "random" }),
 	/** Regions whose probe objects check the origins (src/health/regions.ts); none: the authority checks them. */
-	check_regions: z.array(z.enum(CHECK_REGIONS)).optional(),
-	load_shedding: loadSheddingSchema.optional(),
+	check_regions: absentWhenNull(z.array(z.enum(CHECK_REGIONS))),
+	load_shedding: absentWhenNull(loadSheddingSchema),
 	origins: z.array(originSchema),
 });
 
@@ -362,7 +370,7 @@ export const ruleSchema = z.looseObject({
 export const MAX_RULES = 100;
 
 export const loadBalancerSchema = loadBalancerFields.extend({
-	rules: z.array(ruleSchema).max(MAX_RULES).optional(),
+	rules: absentWhenNull(z.array(ruleSchema).max(MAX_RULES)),
 });
 
 export const configSchema = z.strictObject({

@@ -6,7 +6,7 @@
  * GET /_lb/api/dashboard every POLL_MS while it is visible, and re-renders.
  */
 import type { DashboardData } from "../../contract/dashboard";
-import { TrafficWindow } from "./model";
+import { TrafficWindow, toFragmentToken } from "./model";
 import { type OriginAction, renderDashboard } from "./render";
 
 const API = "/_lb/api";
@@ -32,13 +32,10 @@ function say(message: string, kind: "info" | "error" = "info"): void {
 
 /** Reads #token=… from the fragment once, and takes it out of the address bar and the history. */
 function takeTokenFromFragment(): string | undefined {
-	const fragment = new URLSearchParams(location.hash.slice(1));
-	const given = fragment.get("token");
-	if (given === null) return undefined;
-	fragment.delete("token");
-	const rest = fragment.toString();
+	if (!/(^#|&)token=/.test(location.hash)) return undefined;
+	const { token: given, rest } = toFragmentToken(location.hash);
 	history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
-	return given || undefined;
+	return given;
 }
 
 function showLogin(message?: string): void {

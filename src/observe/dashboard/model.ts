@@ -179,6 +179,26 @@ export function toHealth(origin: OriginStatus): {
 	return { state: "unhealthy", reason: origin.last_error ?? origin.last_check ?? "" };
 }
 
+/**
+ * The token in a URL fragment (`#token=…`), and the fragment without it. The value is
+ * percent-decoded but a `+` stays a `+` (tokens are often base64), unlike URLSearchParams.
+ */
+export function toFragmentToken(hash: string): { token: string | undefined; rest: string } {
+	const parts = hash.replace(/^#/, "").split("&");
+	let token: string | undefined;
+	const rest = parts.filter((part) => {
+		if (!part.startsWith("token=")) return true;
+		const raw = part.slice("token=".length);
+		try {
+			token = decodeURIComponent(raw);
+		} catch {
+			token = raw;
+		}
+		return false;
+	});
+	return { token: token || undefined, rest: rest.filter(Boolean).join("&") };
+}
+
 /** Each region's view of the origin (a pool's check_regions), by region code in order; empty without. */
 export function toRegionViews(origin: OriginStatus): { region: string; healthy: boolean; reason: string }[] {
 	if (!origin.regions) return [];

@@ -587,6 +587,28 @@ describe("validateConfig: a Cloudflare export", () => {
 	});
 });
 
+describe("validateConfig: null as Cloudflare's API writes an unset field", () => {
+	it("reads a pool's check_regions and load_shedding and a load balancer's rules as absent when null", () => {
+		const result = accepted(
+			validateConfig(
+				aConfig({
+					pools: [
+						aPool("primary", [anOrigin("a")], {
+							check_regions: null as unknown as undefined,
+							load_shedding: null as unknown as undefined,
+						}),
+					],
+					load_balancers: [aLoadBalancer("app.example.com", ["primary"], { rules: null as unknown as undefined })],
+				}),
+			),
+		);
+		expect(result.config.pools[0]?.check_regions).toBeUndefined();
+		expect(result.config.pools[0]?.load_shedding).toBeUndefined();
+		expect(result.config.load_balancers[0]?.rules).toBeUndefined();
+		expect(result.messages.filter((message) => /check_regions|load_shedding|rules/.test(message))).toEqual([]);
+	});
+});
+
 describe("toFieldPath", () => {
 	it.each([
 		{ path: [], expected: "(document)" },

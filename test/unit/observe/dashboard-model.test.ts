@@ -14,6 +14,7 @@ import {
 	formatShare,
 	TrafficWindow,
 	toConditions,
+	toFragmentToken,
 	toHealth,
 	toOriginTraffic,
 	toQuantileMs,
@@ -128,6 +129,16 @@ describe("toOriginTraffic", () => {
 		expect(toOriginTraffic(same, same, BOUNDS).size).toBe(0);
 		const idle = toOriginTraffic(same, { ...same, at: read(4, []).at }, BOUNDS).get("web/o1");
 		expect(idle).toEqual({ requestsPerS: 0, errorRate: null, p50Ms: null, p99Ms: null });
+	});
+});
+
+describe("toFragmentToken", () => {
+	it("reads #token=… percent-decoded, keeps a + as a +, and leaves the rest of the fragment", () => {
+		expect(toFragmentToken("#token=abc+/9=")).toEqual({ token: "abc+/9=", rest: "" });
+		expect(toFragmentToken("#view=pools&token=a%26b%2Bc&x=1")).toEqual({ token: "a&b+c", rest: "view=pools&x=1" });
+		expect(toFragmentToken("#token=")).toEqual({ token: undefined, rest: "" });
+		expect(toFragmentToken("#token=%E0%A4%A")).toEqual({ token: "%E0%A4%A", rest: "" });
+		expect(toFragmentToken("")).toEqual({ token: undefined, rest: "" });
 	});
 });
 
