@@ -7,6 +7,7 @@
  * Reference: https://developers.cloudflare.com/api/resources/load_balancers/
  */
 import { z } from "zod";
+import { discoverySchema } from "./discovery";
 
 /** Origin steering policies known to the model; src/balancing/ says which this build can run. */
 export const ORIGIN_POLICIES = [
@@ -127,6 +128,8 @@ export const poolSchema = z.looseObject({
 	longitude: z.number().min(-180).max(180).optional(),
 	origin_steering: z.looseObject({ policy: z.enum(ORIGIN_POLICIES).default("random") }).default({ policy: "random" }),
 	origins: z.array(originSchema),
+	/** Switchyard's own: origins found at run time, by self-registration or DNS SRV (config/discovery.ts). */
+	discovery: discoverySchema.optional(),
 });
 
 /** Where a load balancer's requests are planned and counted. */

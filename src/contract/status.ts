@@ -110,6 +110,13 @@ export interface OriginStatus {
 	/** While warming up after becoming healthy: the share of its weight it takes (0.1–1). */
 	slow_start: number | null;
 	changed_at: string | null;
+	/** Found at run time, not configured (issue 22): registered itself, or from DNS SRV. Absent for configured origins. */
+	discovered?: "registration" | "dns";
+	/** A registered origin: true, with when its lease ends unless renewed. */
+	registered?: boolean;
+	expires_at?: string | null;
+	/** A DNS SRV origin's failover tier (0: the lowest priority value, which takes the traffic). */
+	tier?: number;
 }
 
 export interface PoolStatus {

@@ -6,14 +6,14 @@
 
 import type { LoadBalancer } from "../config/schema";
 import type { CounterReport } from "../contract/counters";
-import type { ConfigChange, CounterStatus, EventEntry, StatusReport } from "../contract/status";
+import type { ConfigChange, CounterStatus, EventEntry, OriginStatus, StatusReport } from "../contract/status";
 import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
-import { poolOfKey } from "../routing/snapshot";
+import { type OriginEntry, poolOfKey } from "../routing/snapshot";
 import { listAlertEvents } from "./notifications";
 import { listAudit, listHealthEvents } from "./storage";
 
@@ -118,7 +118,7 @@ export function toStatusReport(
 				const warmth = routing.warmthOf(origin.key, now);
 				return {
 					name: origin.name,
-					address: entry.pool.origins[i]?.address ?? "",
+					address: entry.pool.origins[i]?.address ?? origin.address ?? "",
 					enabled: origin.enabled,
 					weight: entry.pool.origins[i]?.weight ?? origin.weight,
 					healthy,
@@ -138,11 +138,20 @@ export function toStatusReport(
 					ejected_until: toIso(merged.ejectedUntil[origin.key]),
 					slow_start: warmth < 1 ? Math.round(warmth * 100) / 100 : null,
 					changed_at: toIso(health?.state.changedAt),
+					...(origin.discovered === undefined ? {} : toDiscoveredStatus(origin, routing.leases.get(origin.key))),
 				};
 			}),
 		})),
 		counters: reports.map((report) => toCounterStatus(report, snapshot.loadBalancers)),
 	};
+}
+
+/** What /status adds for an origin found at run time: how, and a registered one's lease. */
+function toDiscoveredStatus(origin: OriginEntry, expiresAt: number | undefined): Partial<OriginStatus> {
+	if (origin.discovered === "registration") {
+		return { discovered: "registration", registered: true, expires_at: toIso(expiresAt) };
+	}
+	return { discovered: "dns", tier: origin.tier ?? 0 };
 }
 
 function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<string, LoadBalancer>): CounterStatus {
