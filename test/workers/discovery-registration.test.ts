@@ -19,12 +19,12 @@ import {
 	onePoolConfig,
 	originUrl,
 	putConfig,
+	REGISTRATION_TOKEN,
 	received,
 	send,
 	startClean,
 } from "./helpers";
 
-export const REGISTRATION_TOKEN = "test-registration-token";
 const registry = () => env.REGISTRY.getByName("global");
 
 beforeEach(startClean);

@@ -10,6 +10,8 @@ import worker from "../../src/index";
 
 export const ADMIN = "http://admin.test";
 export const TOKEN = "test-admin-token";
+/** May only register and deregister origins (issue 22). */
+export const REGISTRATION_TOKEN = "test-registration-token";
 
 export interface Received {
 	method: string;
