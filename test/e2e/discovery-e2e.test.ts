@@ -9,7 +9,7 @@
  *   - an SRV answer becomes a pool's origins, a changed answer changes them at the next refresh,
  *     a failing resolver keeps the last set.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,6 +136,18 @@ async function servedBy(host: "localhost" | "127.0.0.1", count: number): Promise
 	return names;
 }
 
+/** `npm run lb -- <args>` against this wrangler dev, as an operator runs it; its stdout. */
+function lbCli(...args: string[]): Promise<string> {
+	return new Promise((resolve, reject) => {
+		execFile(
+			process.execPath,
+			["scripts/lb.ts", ...args, "--url", wrangler.url, "--token", TOKEN],
+			{ cwd: PROJECT_ROOT },
+			(error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+		);
+	});
+}
+
 function register(name: string, body: unknown, token = REGISTRATION_TOKEN) {
 	return fetch(`${wrangler.url}/_lb/api/pools/web/registrations/${name}`, {
 		method: "PUT",
@@ -222,6 +234,10 @@ describe("self-registration under wrangler dev", () => {
 		expect(later).toMatchObject({ registered: true, healthy: true });
 		expect(Date.parse(later?.expires_at as string)).toBeGreaterThan(Date.parse(firstLease as string) + 6_000);
 		expect((await servedBy("localhost", 2)).sort()).toEqual(["agented", "base"]);
+		// The CLI lists it (`npm run lb -- registrations web`).
+		const listed = await lbCli("registrations", "web");
+		expect(listed).toMatch(/^ORIGIN +ADDRESS +WEIGHT +TTL +REGISTERED +EXPIRES$/m);
+		expect(listed).toContain(`agented  ${origins.agented?.url}`);
 
 		agent.kill("SIGTERM");
 		expect(await exited).toBe(0);
