@@ -13,7 +13,7 @@ import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
-import { type OriginEntry, poolOfKey } from "../routing/snapshot";
+import { type OriginEntry, poolOfKey, toOriginKey } from "../routing/snapshot";
 import { listAlertEvents } from "./notifications";
 import { listAudit, listHealthEvents } from "./storage";
 
@@ -96,6 +96,10 @@ export function toStatusReport(
 	const isHealthy = (key: string) => healthAt(key) && !((merged.ejectedUntil[key] ?? 0) > now);
 	const { snapshot } = routing;
 	const config = snapshot.config;
+	// A discovered origin's weight as registered or resolved (the snapshot's is scaled with its pool's).
+	const discoveredWeights = new Map(
+		routing.discovered.map((origin) => [toOriginKey(origin.pool, origin.name), origin.weight]),
+	);
 	return {
 		version: snapshot.version,
 		...(loadErrors.length > 0 ? { load_errors: [...loadErrors] } : {}),
@@ -120,7 +124,7 @@ export function toStatusReport(
 					name: origin.name,
 					address: entry.pool.origins[i]?.address ?? origin.address ?? "",
 					enabled: origin.enabled,
-					weight: entry.pool.origins[i]?.weight ?? origin.weight,
+					weight: entry.pool.origins[i]?.weight ?? discoveredWeights.get(origin.key) ?? origin.weight,
 					healthy,
 					monitored: entry.monitor !== undefined,
 					// Monitored, and no check has spoken since it was added or its address changed.
