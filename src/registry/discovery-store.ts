@@ -131,8 +131,11 @@ export class DiscoveryStore {
 		const same = earlier !== undefined && JSON.stringify(earlier.origin) === JSON.stringify(origin);
 		const registration = { origin, registeredAt: earlier?.registeredAt ?? now, ttlS };
 		const expiresAt = now + ttlS * 1000;
+		// A new address or port is a new origin to health (RoutingState.install forgets it in memory).
+		const moved = earlier !== undefined && (earlier.origin.address !== address || earlier.origin.port !== port);
 		this.transaction(() => {
 			this.save(key, registration, expiresAt);
+			if (moved) this.sql.exec("DELETE FROM health WHERE origin_key = ?", key);
 			if (!same)
 				this.audit(
 					actor,

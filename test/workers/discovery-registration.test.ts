@@ -113,6 +113,16 @@ describe("self-registration", () => {
 		expect(renewed.status).toBe(200);
 		expect(Date.parse(renewed.result.expires_at)).toBeGreaterThanOrEqual(expiresAt);
 		expect(renewed.result.registered_at).toBe(created.result.registered_at);
+		expect(await originOf("b")).toMatchObject({ healthy: true, pending: false });
+
+		// The same name at a new address is a new origin to health: pending again until checked.
+		const moved = await registered("main/registrations/b", { address: originUrl("c") });
+		expect(moved.status).toBe(200);
+		expect(await originOf("b")).toMatchObject({ address: originUrl("c"), pending: true, healthy: false });
+		await abortAllDurableObjects(); // and after a restart too (its old health is not reloaded)
+		expect(await originOf("b")).toMatchObject({ address: originUrl("c"), pending: true });
+		await runDurableObjectAlarm(registry());
+		expect(await originOf("b")).toMatchObject({ pending: false, healthy: true });
 
 		// A PUT /config that removes the pool removes its registrations.
 		const other = discoveryConfig();
