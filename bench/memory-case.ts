@@ -10,8 +10,10 @@
  * (bench/bundle.ts: src/ imports without extensions, which Node does not resolve) and imported into
  * Node by bench/memory.ts, which measures; nothing here measures.
  */
+
+import { REGIONS } from "../src/config/regions";
 import type { Config, ConfigInput, CounterScope } from "../src/config/schema";
-import { ORIGIN_POLICIES, REGIONS, STEERING_POLICIES } from "../src/config/schema";
+import { ORIGIN_POLICIES, STEERING_POLICIES } from "../src/config/schema";
 import { validateConfig } from "../src/config/validate";
 import type { OutcomeRecord } from "../src/contract/outcome";
 import { toUnusedLease } from "../src/contract/outcome";

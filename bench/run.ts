@@ -1,19 +1,21 @@
 /**
  * `npm run bench`: Switchyard's throughput and added latency against the runtime's own ceiling.
  *
- * First times the planner alone at 100 to 10,000 origins (bench/planning.ts, in this process), and
- * weighs one isolate's structures for 10,000 origins (bench/memory.ts, in a child process), and times
- * what metrics and analytics add per request (bench/observe.ts, in this process). Then
+ * First times the planner alone at 100 to 10,000 origins (bench/planning.ts, in this process) and ten
+ * load balancing rules matched against a request (bench/lb-rules.ts, in this process), weighs one
+ * isolate's structures for 10,000 origins (bench/memory.ts, in a child process), and times what
+ * metrics and analytics add per request (bench/observe.ts, in this process). Then
  * starts three loopback origins; bundles and runs under workerd a bare forwarding Worker, the same
  * with one no-op Durable Object RPC per request, and Switchyard once per policy; adds nginx when it
  * is installed; then drives each with wrk at 50 and at 1 connection, interleaved, three times, and
  * prints the medians. See docs/benchmarks.md.
  *
  *   node bench/run.ts [--quick] [--json]        BENCH_ONLY=bare-rpc,switchyard-rr to run some targets only
- *                                               (BENCH_ONLY=planning, memory or observe: those cases alone, no wrk needed)
+ *                                               (BENCH_ONLY=planning, memory, lb-rules or observe: those cases alone, no wrk needed)
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { formatLbRules, LB_RULES_CASE, LB_RULES_ROUNDS, type LbRulesRow, runLbRules } from "./lb-rules.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { formatMemory, MEMORY_CASE, type MemoryReport, runMemory } from "./memory.ts";
@@ -36,7 +38,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<void> {
 	const only = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 	// The cases measured in Node, without wrk or workerd.
-	const inProcessOnly = only?.every((id) => [PLANNING_CASE, MEMORY_CASE, OBSERVE_CASE].includes(id)) ?? false;
+	const inProcessOnly =
+		only?.every((id) => [PLANNING_CASE, MEMORY_CASE, LB_RULES_CASE, OBSERVE_CASE].includes(id)) ?? false;
 	const wrk = findExecutable("wrk");
 	if (!wrk && !inProcessOnly) {
 		log("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk (macOS: brew install wrk)");
@@ -48,10 +51,15 @@ async function main(): Promise<void> {
 	log(`${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.workerd}`);
 	const planning = !only || only.includes(PLANNING_CASE) ? await runPlanning(log) : undefined;
 	const memory = !only || only.includes(MEMORY_CASE) ? await runMemory(log) : undefined;
+	const lbRules = !only || only.includes(LB_RULES_CASE) ? await runLbRules(log) : undefined;
 	const observe = !only || only.includes(OBSERVE_CASE) ? await runObserve(log) : undefined;
 	if (inProcessOnly || !wrk) {
-		if (values.json) process.stdout.write(`${JSON.stringify({ machine, planning, memory, observe }, null, 2)}\n`);
-		else process.stdout.write(`\n${describePlanning(planning)}${describeMemory(memory)}${describeObserve(observe)}`);
+		if (values.json)
+			process.stdout.write(`${JSON.stringify({ machine, planning, memory, lbRules, observe }, null, 2)}\n`);
+		else
+			process.stdout.write(
+				`\n${[describePlanning(planning), describeMemory(memory), describeLbRules(lbRules), describeObserve(observe)].filter(Boolean).join("\n")}`,
+			);
 		return;
 	}
 
@@ -100,7 +108,7 @@ async function main(): Promise<void> {
 	const checks = toChecks(rows);
 	if (values.json) {
 		process.stdout.write(
-			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs, planning, memory, observe }, null, 2)}\n`,
+			`${JSON.stringify({ machine, plan, origins, targets, rows, checks, leftInFlight, runs, planning, memory, lbRules, observe }, null, 2)}\n`,
 		);
 	} else {
 		const note = values.quick ? "--quick: one short run each, not a measurement\n" : "";
@@ -110,6 +118,7 @@ async function main(): Promise<void> {
 		process.stdout.write(formatResults(rows, checks));
 		if (planning) process.stdout.write(`\n${describePlanning(planning)}`);
 		if (memory) process.stdout.write(`\n${describeMemory(memory)}`);
+		if (lbRules) process.stdout.write(`\n${describeLbRules(lbRules)}`);
 		if (observe) process.stdout.write(`\n${describeObserve(observe)}`);
 	}
 }
@@ -117,6 +126,12 @@ async function main(): Promise<void> {
 function describePlanning(rows: readonly PlanningRow[] | undefined): string {
 	return rows
 		? `planning alone (bench/planning.ts), in Node, medians of ${PLANNING_ROUNDS} rounds\n${formatPlanning(rows)}\n`
+		: "";
+}
+
+function describeLbRules(rows: readonly LbRulesRow[] | undefined): string {
+	return rows
+		? `ten load balancing rules (bench/lb-rules.ts), in Node, medians of ${LB_RULES_ROUNDS} rounds\n${formatLbRules(rows)}\n`
 		: "";
 }
 

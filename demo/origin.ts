@@ -254,7 +254,8 @@ async function handleOriginRoute(
 		if (res.destroyed) return;
 	}
 	if (isRead && isHealthPath(target.path)) {
-		await handleHealthProbe(state, target.path, res);
+		const region = req.headers["x-switchyard-probe-region"];
+		await handleHealthProbe(state, target.path, res, Array.isArray(region) ? region[0] : region);
 	} else if (state.healthKnobs.trafficStatus !== 0) {
 		sendJson(res, state.healthKnobs.trafficStatus, { origin: state.name, status: state.healthKnobs.trafficStatus });
 	} else if (isRead && target.path === "/work") {
@@ -666,6 +667,9 @@ function failRequest(res: ServerResponse, error: unknown): void {
 //   POST /_origin/traffic-delay?ms=N       every other request (but /upload) waits N ms before it is
 //                                          handled, or until its client goes away (a hanging origin);
 //   DELETE /_origin/traffic-delay          no more waiting.
+//   POST /_origin/fail-region?region=R     /health probes carrying X-Switchyard-Probe-Region: R answer
+//                                          503 (repeat for more regions): that region sees it down;
+//   DELETE /_origin/fail-region            every region sees it as the rest of the knobs say.
 
 /** Spans kept by /_origin/health-stats; older ones are dropped. */
 const MAX_HEALTH_SPANS = 10_000;
@@ -695,6 +699,8 @@ interface HealthKnobs {
 	trafficStatus: number;
 	/** Every other request waits this long first (0: off). */
 	trafficDelayMs: number;
+	/** Probe regions (X-Switchyard-Probe-Region) whose /health probes answer 503. */
+	failingRegions: Set<string>;
 	stats: HealthStats;
 }
 
@@ -704,6 +710,7 @@ function newHealthKnobs(): HealthKnobs {
 		failNext: 0,
 		trafficStatus: 0,
 		trafficDelayMs: 0,
+		failingRegions: new Set(),
 		stats: { count: 0, inFlight: 0, maxInFlight: 0, byPath: {}, spans: [] },
 	};
 }
@@ -735,11 +742,17 @@ function trackHealthProbe(stats: HealthStats, path: string, res: ServerResponse)
 	});
 }
 
-async function handleHealthProbe(state: OriginState, path: string, res: ServerResponse): Promise<void> {
+async function handleHealthProbe(
+	state: OriginState,
+	path: string,
+	res: ServerResponse,
+	region: string | undefined,
+): Promise<void> {
 	const knobs = state.healthKnobs;
 	trackHealthProbe(knobs.stats, path, res);
-	const failing = knobs.failNext > 0;
+	let failing = knobs.failNext > 0;
 	if (failing) knobs.failNext--;
+	if (region !== undefined && knobs.failingRegions.has(region.toUpperCase())) failing = true;
 	if (knobs.delayMs > 0) await sleepUnlessClosed(knobs.delayMs, res);
 	if (res.destroyed) return;
 	if (failing) sendJson(res, 503, { origin: state.name, healthy: false });
@@ -791,6 +804,21 @@ function handleHealthKnob(state: OriginState, method: string, target: ParsedTarg
 				return true;
 			}
 			knobs.trafficDelayMs = ms;
+			sendEmpty(res, 204);
+		} else {
+			sendMethodNotAllowed(res, "POST, DELETE");
+		}
+	} else if (route === "fail-region") {
+		if (method === "DELETE") {
+			knobs.failingRegions.clear();
+			sendEmpty(res, 204);
+		} else if (method === "POST") {
+			const region = target.params.get("region")?.trim().toUpperCase();
+			if (!region) {
+				sendError(res, 400, "region must name a probe region, such as WEU");
+				return true;
+			}
+			knobs.failingRegions.add(region);
 			sendEmpty(res, 204);
 		} else {
 			sendMethodNotAllowed(res, "POST, DELETE");

@@ -51,6 +51,7 @@ export const RULES: readonly Rule[] = [
 	{ folder: "balancing", forbid: ["cloudflare:*"], why: PURE },
 	{ folder: "steering", forbid: ["cloudflare:*"], why: PURE },
 	{ folder: "config", forbid: ["cloudflare:*"], why: PURE },
+	{ folder: "rules", forbid: ["cloudflare:*"], why: PURE },
 ];
 
 /**
@@ -81,6 +82,7 @@ export const LAYERS: readonly Layer[] = [
 	{ members: ["health/"] },
 	{ members: ["steering/", "balancing/"], siblings: "independent" },
 	{ members: ["config/"] },
+	{ members: ["rules/"] }, // the Rules language of load balancing rules: parse, compile, match
 	{
 		members: ["contract/", "env.ts", "deadline.ts", "digest.ts", "seed/"],
 		siblings: "independent",

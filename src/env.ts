@@ -1,4 +1,4 @@
-import type { AuthorityRpc, CounterRpc, HubRpc } from "./contract/rpc";
+import type { AuthorityRpc, CounterRpc, HubRpc, ProberRpc } from "./contract/rpc";
 
 /** Bindings, vars and secrets, as wrangler.toml and .dev.vars declare them. */
 export interface Env {
@@ -8,6 +8,8 @@ export interface Env {
 	readonly COUNTERS: DurableObjectNamespace<CounterRpc>;
 	/** Hubs, one per data center ("colo:<colo>"): the replica for that data center's isolates and counter objects. */
 	readonly HUBS: DurableObjectNamespace<HubRpc>;
+	/** Probe objects, one per region ("probe:<region>", placed by locationHint): health seen from several regions. */
+	readonly PROBES: DurableObjectNamespace<ProberRpc>;
 	/** Bearer token of the admin API (a secret). Without it the admin API refuses every call. */
 	readonly ADMIN_TOKEN?: string;
 	/** A second bearer token that may read config, status and events, but not change anything (a secret). */

@@ -9,6 +9,7 @@ import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { METRICS_PATH, serveMetrics } from "./admin/metrics-route";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
 import { toUnusedLease } from "./contract/outcome";
+import { toFixedOutcome, toFixedResponse } from "./edge/rule-matcher";
 import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
 import { DASHBOARD_PATH, serveDashboard } from "./observe/dashboard-page";
@@ -20,6 +21,7 @@ import { getAuthority } from "./registry/objects";
 
 export { Counter } from "./registry/counter";
 export { Hub } from "./registry/hub";
+export { Prober } from "./registry/prober";
 export { Registry } from "./registry/registry";
 
 export default {
@@ -42,12 +44,28 @@ export default {
 		const lateLease = (leaseId: string) => isolate.giveBack([toUnusedLease(leaseId)]);
 		const devGeo = env.DEV_GEO_HEADERS === "true";
 		const colo = toColo(request.cf, request.headers, devGeo);
-		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease), fetch, {
-			locate: () => toVisitorLocation(request.cf, request.headers, devGeo),
+		const locate = () => toVisitorLocation(request.cf, request.headers, devGeo);
+		const matching = isolate.matchRules(request, { url, colo, locate });
+		const ruled = matching instanceof Promise ? await matching : matching;
+		if (ruled?.fixedResponse) {
+			// Answered here: no registry call. Its outcome goes with the others, for /status's counts.
+			const response = toFixedResponse(ruled.fixedResponse, request.method);
+			const record = toFixedOutcome(ruled, response.status, Date.now() - ruled.atMs);
+			const sent = isolate.report(record);
+			if (sent) ctx.waitUntil(sent);
+			const { loadBalancer, names: rules } = ruled;
+			isolate.observe?.({ loadBalancer, pool: "", record, bytes: 0, colo: colo ?? "", rules });
+			return response;
+		}
+		const matched = ruled?.route.matched;
+		const observe = isolate.observe;
+		const rules = ruled?.names;
+		return proxyRequest(request, isolate.planner.for(waitUntil, lateLease, ruled?.route), fetch, {
+			locate,
 			colo,
 			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
-			report: isolate.report,
-			observe: isolate.observe,
+			report: matched ? (record) => isolate.report({ ...record, rules: matched }) : isolate.report,
+			observe: observe && rules !== undefined ? (sample) => observe({ ...sample, rules }) : observe,
 			url,
 			waitUntil,
 			retryBudget: isolate.retryBudget,

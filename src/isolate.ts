@@ -17,6 +17,7 @@ import { ShardedOutcomes } from "./edge/outcome-batcher";
 import { EdgePlanner } from "./edge/planner";
 import { ReplicaCache } from "./edge/replica-cache";
 import { RouteLanes, toRouteBatchWaitMs } from "./edge/route-lanes";
+import { matchRequestRules, type RuledRequest, type RuleFacts } from "./edge/rule-matcher";
 import type { Env } from "./env";
 import { analyticsObserver } from "./observe/analytics";
 import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/affinity";
@@ -36,6 +37,14 @@ export interface Isolate {
 	readonly affinityKeys: AffinityKeyring;
 	/** Writes a finished request to Analytics Engine; undefined when ANALYTICS is not bound. */
 	readonly observe: ((sample: RequestSample) => void) | undefined;
+	/**
+	 * The load balancing rules a request matches (edge/rule-matcher.ts); a promise only in a cold
+	 * isolate, which fetches its replica first (the plan would wait for it anyway).
+	 */
+	readonly matchRules: (
+		request: Request,
+		facts: RuleFacts,
+	) => RuledRequest | undefined | Promise<RuledRequest | undefined>;
 }
 
 let isolate: Isolate | undefined;
@@ -112,6 +121,14 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),
 		affinityKeys: new AffinityKeyring(replicas, (colo) => client.ensureReplica(colo), fixedAffinityKeys),
+		matchRules: (request, facts) => {
+			if (replicas.hasReplica) return matchRequestRules(replicas, request, facts);
+			// No replica, no rules to match: the planner reports the hub's failure as it always does.
+			return client.ensureReplica(facts.colo).then(
+				() => matchRequestRules(replicas, request, facts),
+				() => undefined,
+			);
+		},
 		// The sample rate from the replica the request was planned with (1 before there is one).
 		observe: analyticsObserver(
 			env.ANALYTICS,

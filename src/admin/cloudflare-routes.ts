@@ -6,6 +6,7 @@
  * change goes through the same authority writes as the short routes. Resources Switchyard does not
  * have (regions, searches, monitor groups) answer 404 saying so. docs/api.md lists them all.
  */
+import { connect } from "cloudflare:sockets";
 import type { IRequest, RouterType } from "itty-router";
 import type { Collection } from "../config/operations";
 import type { Monitor, Pool } from "../config/schema";
@@ -34,7 +35,7 @@ type Item = Record<string, unknown>;
 
 /** Runs a preview of `monitor` over `pools`, keeps its results, and answers its id and the pools it covered. */
 async function preview(env: Env, monitor: Monitor, pools: readonly Pool[]): Promise<Response> {
-	const results = await runPreview(monitor, pools);
+	const results = await runPreview(monitor, pools, fetch, connect);
 	const previewId = crypto.randomUUID().replaceAll("-", "");
 	await getAuthority(env).keepPreview(previewId, JSON.stringify(results));
 	return toSuccess({

@@ -111,7 +111,7 @@ export interface PoolHealthShape {
 	readonly origins: Record<string, OriginHealthShape>[];
 }
 
-/** Where the checks run from: one place until they run from several regions. */
+/** Where the checks run from without check_regions: the authority, one place. */
 export const LOCAL_PLACE = "local";
 
 /** The status code a check reason names ("200", "status 503, expected 2xx", "… (status 502)"). */
@@ -132,10 +132,35 @@ function toOriginHealth(origin: OriginStatus): Record<string, OriginHealthShape>
 	};
 }
 
-/** GET …/pools/:id/health: the pool and its origins as /status sees them, under "local". */
+/**
+ * GET …/pools/:id/health: the pool and its origins as /status sees them, under "local"; a pool with
+ * check_regions under each of its regions instead, as that region's probe object sees them.
+ */
 export function toPoolHealth(pool: PoolStatus): { pool_id: string; pop_health: Record<string, PoolHealthShape> } {
+	if (!pool.regions) {
+		return {
+			pool_id: pool.id,
+			pop_health: { [LOCAL_PLACE]: { healthy: pool.healthy, origins: pool.origins.map(toOriginHealth) } },
+		};
+	}
+	const popHealth: Record<string, PoolHealthShape> = {};
+	for (const [region, { healthy }] of Object.entries(pool.regions)) {
+		popHealth[region] = { healthy, origins: pool.origins.map((origin) => toRegionOriginHealth(origin, region)) };
+	}
+	return { pool_id: pool.id, pop_health: popHealth };
+}
+
+/** One origin's health as one region sees it (check_regions). */
+function toRegionOriginHealth(origin: OriginStatus, region: string): Record<string, OriginHealthShape> {
+	const view = origin.regions?.[region];
+	const checked = view?.last_check !== null && view?.last_check !== undefined;
+	const healthy = view?.healthy ?? true;
 	return {
-		pool_id: pool.id,
-		pop_health: { [LOCAL_PLACE]: { healthy: pool.healthy, origins: pool.origins.map(toOriginHealth) } },
+		[origin.address]: {
+			healthy,
+			rtt: view?.rtt_ms === null || view?.rtt_ms === undefined ? null : `${Math.round(view.rtt_ms)}ms`,
+			failure_reason: checked ? (healthy ? "No failures" : (view?.last_check ?? null)) : null,
+			response_code: toResponseCode(view?.last_check ?? null),
+		},
 	};
 }

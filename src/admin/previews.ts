@@ -8,9 +8,9 @@
 
 import { toOriginBase } from "../config/origin-address";
 import type { Monitor, Pool } from "../config/schema";
-import { monitorSchema, READ_ONLY_FIELDS } from "../config/schema";
+import { MONITOR_TYPES_RUN, monitorSchema, READ_ONLY_FIELDS } from "../config/schema";
 import { toFieldPath } from "../config/validate";
-import { type ProbeResult, probe } from "../health/probe";
+import { type Connect, type ProbeResult, probe } from "../health/probe";
 import { toProbeTarget } from "../health/targets";
 import type { PoolHealthShape } from "./cloudflare-shapes";
 import { AdminError, ERROR_CODES } from "./envelope";
@@ -63,7 +63,15 @@ export async function runPreview(
 	monitor: Monitor,
 	pools: readonly Pool[],
 	fetcher: typeof fetch = fetch,
+	/** For a TCP monitor: `connect` from cloudflare:sockets. */
+	connect?: Connect,
 ): Promise<Record<string, PoolHealthShape>> {
+	if (!MONITOR_TYPES_RUN.includes(monitor.type)) {
+		throw new AdminError(
+			"invalid_request",
+			`a "${monitor.type}" monitor is not run by this version (it runs ${MONITOR_TYPES_RUN.join(", ")}): nothing to preview`,
+		);
+	}
 	const origins = pools.flatMap((pool) => pool.origins.map((origin) => ({ pool, origin })));
 	const perAttempt = monitor.follow_redirects ? 1 + MAX_PREVIEW_REDIRECTS : 1;
 	const fetches = origins.length * (1 + monitor.retries) * perAttempt;
@@ -89,7 +97,8 @@ export async function runPreview(
 				continue;
 			}
 			const key = `${entry.pool.id}/${entry.origin.name}`;
-			results[i] = await probe(toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor), budgeted);
+			const target = toProbeTarget({ key, enabled: entry.origin.enabled, base }, monitor);
+			results[i] = await probe(target, budgeted, Date.now, connect);
 		}
 	};
 	await Promise.all(Array.from({ length: Math.min(PREVIEW_CONCURRENCY, origins.length) }, worker));

@@ -8,6 +8,8 @@
  */
 import { z } from "zod";
 import { discoverySchema } from "./discovery";
+import { notificationSchema } from "./notification-schema";
+import { CHECK_REGIONS, REGIONS } from "./regions";
 
 /** Origin steering policies known to the model; src/balancing/ says which this build can run. */
 export const ORIGIN_POLICIES = [
@@ -71,12 +73,20 @@ const timestamps = {
 /** A load balancer's id, as Cloudflare makes them: 32 hexadecimal characters. */
 export const LOAD_BALANCER_ID = /^[0-9a-f]{32}$/;
 
+/** Cloudflare's monitor types. */
+export const MONITOR_TYPES = ["http", "https", "tcp", "udp_icmp", "icmp_ping", "smtp"] as const;
+export type MonitorType = (typeof MONITOR_TYPES)[number];
+/** The monitor types this build runs; a pool whose monitor has another type is not checked (validation says so). */
+export const MONITOR_TYPES_RUN: readonly MonitorType[] = ["http", "https", "tcp"];
+
 export const monitorSchema = z.looseObject({
 	id,
 	...timestamps,
 	description: z.string().optional(),
-	type: z.enum(["http", "https"]).default("http"),
-	method: z.enum(["GET", "HEAD"]).default("GET"),
+	/** http, https and tcp are run; Cloudflare's udp_icmp, icmp_ping and smtp are kept and reported (MONITOR_TYPES_RUN). */
+	type: z.enum(MONITOR_TYPES).default("http"),
+	/** GET or HEAD for HTTP(S); Cloudflare writes "connection_established" for TCP, which ignores it. */
+	method: z.enum(["GET", "HEAD", "connection_established"]).default("GET"),
 	path: z.string().startsWith("/").default("/"),
 	header: headerMap.default({}),
 	/** 0 means the default port of `type`, or the origin's own port. */
@@ -116,6 +126,22 @@ export const originSchema = z.looseObject({
 	header: z.looseObject({ Host: z.array(z.string().min(1)).max(1).optional() }).optional(),
 });
 
+/** The load shedding policies Cloudflare has: random requests, or a share of client IP hashes. */
+export const SHED_POLICIES = ["random", "hash"] as const;
+
+/**
+ * Cloudflare's load shedding: steer a share of a pool's traffic on to the next pool in steering
+ * order (src/steering/load-shedding.ts). `default_*` is for requests without a session to keep,
+ * `session_*` for requests a session affinity pin would send to this pool.
+ */
+export const loadSheddingSchema = z.looseObject({
+	default_percent: z.number().min(0).max(100).default(0),
+	default_policy: z.enum(SHED_POLICIES).default("random"),
+	session_percent: z.number().min(0).max(100).default(0),
+	/** Only `hash` (Cloudflare: sessions shed at random would decay exponentially). */
+	session_policy: z.enum(["hash"]).default("hash"),
+});
+
 export const poolSchema = z.looseObject({
 	id,
 	...timestamps,
@@ -127,6 +153,9 @@ export const poolSchema = z.looseObject({
 	latitude: z.number().min(-90).max(90).optional(),
 	longitude: z.number().min(-180).max(180).optional(),
 	origin_steering: z.looseObject({ policy: z.enum(ORIGIN_POLICIES).default("random") }).default({ policy: "random" }),
+	/** Regions whose probe objects check the origins (src/health/regions.ts); none: the authority checks them. */
+	check_regions: z.array(z.enum(CHECK_REGIONS)).optional(),
+	load_shedding: loadSheddingSchema.optional(),
 	origins: z.array(originSchema),
 	/** Switchyard's own: origins found at run time, by self-registration or DNS SRV (config/discovery.ts). */
 	discovery: discoverySchema.optional(),
@@ -196,23 +225,6 @@ export const outlierDetectionSchema = z.strictObject({
 /** A load balancer's maps from a place (region, country, data center) to pools, in lookup order. */
 export const POOL_MAP_FIELDS = ["region_pools", "country_pools", "pop_pools"] as const;
 
-/** Cloudflare's region codes (region_pools keys). */
-export const REGIONS = [
-	"WNAM",
-	"ENAM",
-	"WEU",
-	"EEU",
-	"NSAM",
-	"SSAM",
-	"OC",
-	"ME",
-	"NAF",
-	"SAF",
-	"SAS",
-	"SEAS",
-	"NEAS",
-] as const;
-
 const poolList = z.array(id);
 
 export const sessionAffinityAttributesSchema = z.looseObject({
@@ -225,7 +237,7 @@ export const sessionAffinityAttributesSchema = z.looseObject({
 	require_all_headers: z.boolean().default(false),
 });
 
-export const loadBalancerSchema = z.looseObject({
+const loadBalancerFields = z.looseObject({
 	/** Generated on create (config/identity.ts), kept when imported, kept by name across PUT /config and the seed. */
 	id: z.string().trim().toLowerCase().regex(LOAD_BALANCER_ID, "32 hexadecimal characters").optional(),
 	...timestamps,
@@ -301,21 +313,59 @@ export const loadBalancerSchema = z.looseObject({
 		.default(1),
 });
 
-/** What a notification can be sent for: an origin's health, a pool's health, an ejection the authority accepted. */
-export const NOTIFICATION_EVENTS = ["origin_health", "pool_health", "ejection"] as const;
+/**
+ * What a load balancing rule may change for the requests it matches: the fields of a load balancer
+ * Cloudflare lets a rule override, with no defaults (an absent one leaves the load balancer's).
+ * `ttl` and `location_strategy` are about DNS answers: kept, reported as not acted on.
+ */
+export const ruleOverridesSchema = z.looseObject({
+	default_pools: loadBalancerFields.shape.default_pools.optional(),
+	fallback_pool: loadBalancerFields.shape.fallback_pool,
+	region_pools: loadBalancerFields.shape.region_pools.unwrap().optional(),
+	country_pools: loadBalancerFields.shape.country_pools.unwrap().optional(),
+	pop_pools: loadBalancerFields.shape.pop_pools.unwrap().optional(),
+	steering_policy: loadBalancerFields.shape.steering_policy.unwrap().optional(),
+	random_steering: loadBalancerFields.shape.random_steering,
+	adaptive_routing: loadBalancerFields.shape.adaptive_routing,
+	session_affinity: loadBalancerFields.shape.session_affinity.unwrap().optional(),
+	session_affinity_ttl: loadBalancerFields.shape.session_affinity_ttl.unwrap().optional(),
+	session_affinity_attributes: sessionAffinityAttributesSchema.optional(),
+	ttl: z.number().int().min(0).optional(),
+	location_strategy: loadBalancerFields.shape.location_strategy,
+});
+
+/** A rule's answer given by the balancer itself (status 0 or absent: 200). */
+export const fixedResponseSchema = z.looseObject({
+	status_code: z
+		.number()
+		.int()
+		.refine((code) => code === 0 || (code >= 200 && code <= 599), "0, or a status from 200 to 599")
+		.optional(),
+	content_type: z.string().max(256).optional(),
+	message_body: z.string().max(1024).optional(),
+	location: z.string().max(2048).optional(),
+});
 
 /**
- * An alert: a signed POST to `url` on each matching transition (src/registry/notifications.ts).
- * `secret_name` names a Worker secret (`wrangler secret put`): the secret itself is never here.
+ * A load balancing rule, as Cloudflare writes it (src/rules/ runs it): a condition in the Rules
+ * language, and overrides or a fixed response for the requests it matches.
  */
-export const notificationSchema = z.strictObject({
-	id: z.string().trim().min(1).max(100),
-	url: z
-		.string()
-		.max(2048)
-		.refine((value) => /^https?:$/.test(URL.parse(value)?.protocol ?? ""), "must be an http:// or https:// URL"),
-	secret_name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must name a Worker secret (letters, digits and _)"),
-	events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1, "must list at least one event"),
+export const ruleSchema = z.looseObject({
+	name: z.string().max(200).optional(),
+	condition: z.string().max(4096).optional(),
+	disabled: z.boolean().optional(),
+	/** Lower runs first; missing counts as 0, and equal priorities keep the array's order. */
+	priority: z.number().int().min(0).optional(),
+	terminates: z.boolean().optional(),
+	overrides: ruleOverridesSchema.optional(),
+	fixed_response: fixedResponseSchema.nullable().optional(),
+});
+
+/** Rules a load balancer may have (each costs every request a condition's evaluation). */
+export const MAX_RULES = 100;
+
+export const loadBalancerSchema = loadBalancerFields.extend({
+	rules: z.array(ruleSchema).max(MAX_RULES).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -328,10 +378,11 @@ export const configSchema = z.strictObject({
 export type Monitor = z.output<typeof monitorSchema>;
 export type Origin = z.output<typeof originSchema>;
 export type Pool = z.output<typeof poolSchema>;
+export type LoadShedding = z.output<typeof loadSheddingSchema>;
 export type ProxySettings = z.output<typeof proxySchema>;
 export type LoadBalancer = z.output<typeof loadBalancerSchema>;
 export type OutlierDetection = z.output<typeof outlierDetectionSchema>;
 export type Config = z.output<typeof configSchema>;
-export type Notification = z.output<typeof notificationSchema>;
-export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+export type Rule = z.output<typeof ruleSchema>;
+export type RuleOverrides = z.output<typeof ruleOverridesSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

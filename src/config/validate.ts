@@ -14,12 +14,15 @@ import {
 	type Config,
 	configSchema,
 	loadBalancerSchema,
+	MONITOR_TYPES_RUN,
 	monitorSchema,
 	POOL_MAP_FIELDS,
 	poolSchema,
+	ruleOverridesSchema,
 	SUPPORTED_ORIGIN_POLICIES,
 	SUPPORTED_STEERING_POLICIES,
 } from "./schema";
+import { checkRules } from "./validate-rules";
 
 export type { FieldError };
 
@@ -30,8 +33,9 @@ export type ValidationResult =
 /** Per object schema, the fields it accepts and keeps but this version does not act on yet; reported when set to something. */
 const NOT_YET_ACTED_ON: ReadonlyMap<z.ZodType, readonly string[]> = new Map<z.ZodType, readonly string[]>([
 	[monitorSchema, ["allow_insecure", "probe_zone"]],
-	[poolSchema, ["check_regions", "notification_email", "notification_filter", "load_shedding"]],
-	[loadBalancerSchema, ["location_strategy", "ttl", "proxied", "rules"]],
+	[poolSchema, ["notification_email", "notification_filter"]],
+	[loadBalancerSchema, ["location_strategy", "ttl", "proxied"]],
+	[ruleOverridesSchema, ["ttl", "location_strategy"]],
 ]);
 
 /** How deep a JSON document may nest: the document (or a request body) is level 1. */
@@ -110,6 +114,17 @@ export function validateConfig(input: unknown): ValidationResult {
 		const at = `monitors[${i}]`;
 		if (monitorIds.has(monitor.id)) fail(`${at}.id`, `duplicate monitor id "${monitor.id}"`);
 		monitorIds.add(monitor.id);
+		if (!MONITOR_TYPES_RUN.includes(monitor.type)) {
+			messages.push(
+				`${at}.type: "${monitor.type}" is kept, but not run by this version (it runs ${MONITOR_TYPES_RUN.join(", ")}); pools using this monitor are not checked, their origins count as healthy`,
+			);
+		}
+		if (monitor.type === "tcp" && (monitor.expected_body !== "" || Object.keys(monitor.header).length > 0)) {
+			messages.push(`${at}: a tcp monitor only opens a connection; its expected_body and header are kept, not used`);
+		}
+		if (monitor.method === "connection_established" && monitor.type !== "tcp") {
+			fail(`${at}.method`, `"connection_established" is the method of tcp monitors; ${monitor.type} takes GET or HEAD`);
+		}
 		if (Object.keys(monitor.header).some((name) => name.toLowerCase() === "host")) {
 			messages.push(`${at}.header.Host: not acted on by this version; probes carry the origin address's host`);
 		}
@@ -122,6 +137,9 @@ export function validateConfig(input: unknown): ValidationResult {
 		poolIds.add(pool.id);
 		if (pool.monitor !== undefined && !monitorIds.has(pool.monitor)) {
 			fail(`${at}.monitor`, `no monitor with id "${pool.monitor}"`);
+		}
+		if (pool.monitor === undefined && (pool.check_regions?.length ?? 0) > 0) {
+			messages.push(`${at}.check_regions: the pool has no monitor, so nothing is checked from these regions`);
 		}
 		if (!SUPPORTED_ORIGIN_POLICIES.includes(pool.origin_steering.policy)) {
 			messages.push(
@@ -187,6 +205,7 @@ export function validateConfig(input: unknown): ValidationResult {
 				`${at}.fallback_pool: not set; the last default pool ("${lb.default_pools.at(-1)}") is used when no pool is healthy`,
 			);
 		}
+		checkRules(lb, at, poolIds, errors, messages);
 		if (!SUPPORTED_STEERING_POLICIES.includes(lb.steering_policy)) {
 			messages.push(
 				`${at}.steering_policy: "${lb.steering_policy}" is not supported by this version; default_pools are used in order ("off")`,

@@ -14,7 +14,11 @@ export interface ShardCounters {
 		readonly routeCalls: number;
 		/** Of `routed`: requests isolates planned themselves and reported here. */
 		readonly plannedByIsolates?: number;
+		/** Requests load shedding steered away from each pool (by pool id), of those it planned. */
+		readonly shed?: Record<string, number>;
 	};
+	/** Since the object started: how often each load balancing rule matched, by rule name. */
+	readonly rules?: Record<string, number>;
 	/** Its traffic counts, for GET /_lb/metrics (only when asked for them). */
 	readonly metrics?: CounterMetrics;
 }

@@ -40,6 +40,8 @@ export interface OutcomeRecord {
 	readonly failOpen?: boolean;
 	/** The Cloudflare data center the visitor came through: dynamic_latency learns per colo. */
 	readonly colo?: string;
+	/** Indexes of the load balancing rules the request matched (RouteRules.matched): counted for /status. */
+	readonly rules?: readonly number[];
 }
 
 /** One finished request, as the proxy hands it to its observe hook (Analytics Engine, src/observe/analytics.ts). */
@@ -51,6 +53,8 @@ export interface RequestSample {
 	/** The response body's length when known (read whole, or declared), else 0. */
 	readonly bytes: number;
 	readonly colo: string;
+	/** The names of the load balancing rules the request matched, joined by ",", when any did. */
+	readonly rules?: string;
 }
 
 /** The outcome of a lease that was taken but never used (a plan given up on or asked again). */

@@ -111,6 +111,19 @@ export type RoutePlan =
 			readonly detail: string;
 	  };
 
+/**
+ * The load balancing rules a request matched, evaluated in the Worker (src/rules/): the planner
+ * layers their overrides. Only indexes travel: headers and cookies never ride a registry call.
+ */
+export interface RouteRules {
+	/** The configuration version the Worker evaluated them at. */
+	readonly version: number;
+	/** The load balancer's rules' digest (rules/rule-set.ts): a planner applies the indexes only to the same rules. */
+	readonly digest: string;
+	/** Indexes into the load balancer's `rules`, in the order they ran. */
+	readonly matched: readonly number[];
+}
+
 /** What the Worker asks for one request. */
 export interface RouteRequest {
 	readonly hostname: string;
@@ -128,6 +141,8 @@ export interface RouteRequest {
 	readonly known?: number;
 	/** The data center the request came through (proxy/location.ts toColo): a new counter object registers with its hub. */
 	readonly colo?: string;
+	/** The load balancing rules the request matched, when any did. */
+	readonly rules?: RouteRules;
 }
 
 /** A route request as it reaches a counter object. */

@@ -6,6 +6,7 @@
 import type { CounterReport, IsolateReport, ReportedEjection, ShardCounters } from "./counters";
 import type { RegistrationResult, RegistrationView } from "./discovery";
 import type { OutcomeRecord } from "./outcome";
+import type { ProbeResult, RegionTarget } from "./probe";
 import type { Replica, ReplicaMark } from "./replica";
 import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
 import type {
@@ -65,6 +66,17 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 	sweep(scheduledTime: number): Promise<SweepSummary>;
 	/** Arms the alarm if it is not set. */
 	ensureAlarm(): Promise<{ armedFor: number | null }>;
+	/**
+	 * A region's probe object's round (check_regions): its results recorded; answers what the region
+	 * checks now, which the probe object takes (so a lost assignment repairs itself).
+	 */
+	recordRegionProbes(region: string, results: readonly ProbeResult[]): Promise<{ targets: RegionTarget[] }>;
+}
+
+/** A region's probe object ("probe:<region>"): checks the origins of the pools listing the region, on its own alarm. */
+export interface ProberRpc extends Rpc.DurableObjectBranded {
+	/** What to check from now on (the authority's, when the configuration changes); arms its alarm. */
+	assign(targets: readonly RegionTarget[]): Promise<{ region: string; targets: number; armedFor: number | null }>;
 }
 
 /**

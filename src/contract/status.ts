@@ -110,6 +110,8 @@ export interface OriginStatus {
 	/** While warming up after becoming healthy: the share of its weight it takes (0.1–1). */
 	slow_start: number | null;
 	changed_at: string | null;
+	/** Its pool's check_regions: each region's view, by region code (`healthy` by their majority); null without. */
+	regions: Record<string, OriginRegionStatus> | null;
 	/** Found at run time, not configured (issue 22): registered itself, or from DNS SRV. Absent for configured origins. */
 	discovered?: "registration" | "dns";
 	/** A registered origin: true, with when its lease ends unless renewed. */
@@ -117,6 +119,15 @@ export interface OriginStatus {
 	expires_at?: string | null;
 	/** A DNS SRV origin's failover tier (0: the lowest priority value, which takes the traffic). */
 	tier?: number;
+}
+
+/** One region's view of an origin (check_regions): its own rise/fall, its last check. */
+export interface OriginRegionStatus {
+	/** True too while the region has not reported yet. */
+	healthy: boolean;
+	last_check: string | null;
+	last_check_at: string | null;
+	rtt_ms: number | null;
 }
 
 export interface PoolStatus {
@@ -127,6 +138,17 @@ export interface PoolStatus {
 	monitor: string | null;
 	/** Average of its origins' health-check RTT averages. */
 	rtt_ewma_ms: number | null;
+	/** Its load_shedding settings; null when it sheds nothing. */
+	load_shedding: {
+		default_percent: number;
+		default_policy: "random" | "hash";
+		session_percent: number;
+		session_policy: "hash";
+	} | null;
+	/** Requests load shedding steered away from it, as the counter objects that answered counted them since they started. */
+	shed: number;
+	/** Its check_regions: the pool's health as each region sees it, by region code; null without. */
+	regions: Record<string, { healthy: boolean }> | null;
 	origins: OriginStatus[];
 }
 
@@ -156,11 +178,27 @@ export interface CounterStatus {
 	error?: string;
 }
 
+/** A load balancing rule, as /status lists it: how often it matched since the counter objects started. */
+export interface RuleStatus {
+	/** Its name ("#<index>" when it has none). */
+	name: string;
+	disabled: boolean;
+	/** Requests it matched, summed over the counter objects that answered. */
+	matched: number;
+}
+
 export interface StatusReport {
 	version: number;
 	/** Set when the stored configuration could not be loaded; PUT a new one. */
 	load_errors?: string[];
-	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
+	load_balancers: {
+		name: string;
+		enabled: boolean;
+		default_pools: string[];
+		fallback_pool: string;
+		/** Present when it has rules. */
+		rules?: RuleStatus[];
+	}[];
 	pools: PoolStatus[];
 	/** The counter objects known through the hubs, whose counts (in flight, passive health) the origins show. */
 	counters: CounterStatus[];

@@ -5,7 +5,7 @@
  * Every reply carries the authority's state; a newer one refreshes the replica in the background.
  * One per isolate.
  */
-import type { RoutePlan, RouteRequest } from "../contract/route";
+import type { RoutePlan, RouteRequest, RouteRules } from "../contract/route";
 import { type DeadlineTimer, withTimeout } from "../deadline";
 import type { ReplicaCache, ReplicaSource } from "./replica-cache";
 
@@ -33,12 +33,17 @@ export class EdgePlanner {
 	/**
 	 * A planner for one request: `background` is its ctx.waitUntil (a refresh runs in the context of
 	 * the request that noticed the change); `onLateLease` takes the lease of a reply that came after
-	 * the deadline.
+	 * the deadline; `rules`, the load balancing rules the request matched (rule-matcher.ts), ride
+	 * every route request it makes.
 	 */
 	for(
 		background: (promise: Promise<unknown>) => void,
 		onLateLease: (leaseId: string) => unknown = () => undefined,
+		rules?: RouteRules,
 	): RequestPlanner {
+		if (rules) {
+			return { route: (request, timer) => this.route({ ...request, rules }, background, onLateLease, timer) };
+		}
 		return { route: (request, timer) => this.route(request, background, onLateLease, timer) };
 	}
 

@@ -11,6 +11,7 @@ import type { RoutePlan, RouteRequest } from "../contract/route";
 import type { CompactPlan } from "../contract/wire";
 import { planRoute } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
+import { applyRuleOverrides } from "../routing/rule-overrides";
 import { isDueForRevalidation, isNewerReplica, REVALIDATE_MS } from "../routing/shard-keys";
 import { findLoadBalancer } from "../routing/snapshot";
 import { fromCompactPlan } from "../routing/wire";
@@ -132,12 +133,19 @@ export class ReplicaCache {
 	/** A plan from the replica alone (the counter object did not answer), marked `failOpen`. */
 	planLocally(request: RouteRequest): RoutePlan {
 		const routing = this.routing as RoutingState;
-		const plan = planRoute(routing.snapshot, request.hostname, {
-			...routing.planContext(this.clock(), Math.random),
-			hashKey: request.clientIp,
-			...(request.location ? { steering: { location: request.location } } : {}),
-			...(request.pin ? { affinity: { pin: request.pin } } : {}),
-		});
+		const snapshot = routing.snapshot;
+		const found = findLoadBalancer(snapshot, request.hostname);
+		const plan = planRoute(
+			snapshot,
+			request.hostname,
+			{
+				...routing.planContext(this.clock(), Math.random),
+				hashKey: request.clientIp,
+				...(request.location ? { steering: { location: request.location } } : {}),
+				...(request.pin ? { affinity: { pin: request.pin } } : {}),
+			},
+			found && request.rules ? applyRuleOverrides(snapshot, found, request.rules) : found,
+		);
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}
 

@@ -1,44 +1,26 @@
 /**
- * One active health check of one origin, as its pool's monitor describes it: method, path,
- * headers, expected codes and body, timeout, and `retries` extra attempts before the check counts
- * as failed. Every failure becomes a result with a reason, never an exception.
+ * One active health check of one origin, as its pool's monitor describes it: for HTTP(S) method,
+ * path, headers, expected codes and body; for TCP a connection that must open (nothing is sent);
+ * a timeout, and `retries` extra attempts before the check counts as failed. Every failure becomes
+ * a result with a reason, never an exception. The platform's calls (fetch, a socket's connect) are
+ * passed in.
  */
 
 import { classifyError, classifyStatus, describeEdgeStatus } from "../contract/failure";
+import type { ProbeFailure, ProbeResult, ProbeTarget } from "../contract/probe";
 import { DeadlineTimer } from "../deadline";
 import { toStatusMatcher } from "./expected-codes";
 
-export interface ProbeTarget {
-	/** "<pool id>/<origin name>". */
-	readonly key: string;
-	/** What was probed (the origin's identity then): a result for an identity since replaced is dropped. */
-	readonly identity?: string;
-	readonly url: string;
-	readonly method: "GET" | "HEAD";
-	readonly headers: Readonly<Record<string, string>>;
-	readonly timeoutMs: number;
-	readonly retries: number;
-	readonly expectedCodes: string;
-	readonly expectedBody: string;
-	readonly followRedirects: boolean;
-}
+export type { ProbeFailure, ProbeResult, ProbeTarget };
 
-export type ProbeFailure = "timeout" | "unreachable" | "status" | "body";
-
-export interface ProbeResult {
-	readonly key: string;
-	/** The target's identity, carried back. */
-	readonly identity?: string;
-	readonly ok: boolean;
-	/** When the check finished (ms since epoch). */
-	readonly at: number;
-	/** Round-trip time of the last attempt, in ms. */
-	readonly rttMs: number;
-	readonly status?: number;
-	readonly failure?: ProbeFailure;
-	/** Human-readable: "200", "status 503, expected 2xx", "timeout after 5000 ms", … */
-	readonly reason: string;
-}
+/**
+ * Opens a TCP connection: `connect` from `cloudflare:sockets` in the Workers runtime (the shape of
+ * its Socket this module uses), a stand-in in tests.
+ */
+export type Connect = (address: { hostname: string; port: number }) => {
+	readonly opened: Promise<unknown>;
+	close(): Promise<void>;
+};
 
 /** Bytes of a response body searched for `expected_body`. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -47,12 +29,64 @@ export async function probe(
 	target: ProbeTarget,
 	fetcher: typeof fetch = fetch,
 	now: () => number = Date.now,
+	/** For TCP checks; without it a TCP check fails, saying so. */
+	connect?: Connect,
 ): Promise<ProbeResult> {
-	let result = await probeOnce(target, fetcher, now);
+	const once = target.tcp ? () => probeTcpOnce(target, connect, now) : () => probeOnce(target, fetcher, now);
+	let result = await once();
 	for (let attempt = 0; !result.ok && attempt < target.retries; attempt++) {
-		result = await probeOnce(target, fetcher, now);
+		result = await once();
 	}
 	return result;
+}
+
+/**
+ * A TCP check: healthy when the connection opens within the timeout (Cloudflare's TCP monitor,
+ * method "connection_established"). The socket is closed at once; nothing is sent.
+ */
+async function probeTcpOnce(
+	target: ProbeTarget,
+	connect: Connect | undefined,
+	now: () => number,
+): Promise<ProbeResult> {
+	const started = now();
+	const done = (ok: boolean, reason: string, failure?: ProbeFailure): ProbeResult => {
+		const at = now();
+		return {
+			key: target.key,
+			...(target.identity !== undefined ? { identity: target.identity } : {}),
+			ok,
+			at,
+			rttMs: at - started,
+			...(failure ? { failure } : {}),
+			reason,
+		};
+	};
+	const address = target.tcp as { hostname: string; port: number };
+	if (!connect) return done(false, "unreachable: TCP checks cannot run here (no socket support)", "unreachable");
+	const timer = new DeadlineTimer();
+	let socket: ReturnType<Connect> | undefined;
+	try {
+		const timedOut = new Promise<{ timeout: true }>((resolve) =>
+			timer.start(target.timeoutMs, () => resolve({ timeout: true })),
+		);
+		socket = connect(address);
+		// Settled either way, so a connection failing after the timeout is no unhandled rejection.
+		const opened = socket.opened.then(
+			() => ({ error: undefined }),
+			(error: unknown) => ({ error: error ?? "connection failed" }),
+		);
+		const outcome = await Promise.race([opened, timedOut]);
+		if ("timeout" in outcome) return done(false, `timeout after ${target.timeoutMs} ms`, "timeout");
+		if (outcome.error !== undefined) return done(false, `unreachable: ${errorMessage(outcome.error)}`, "unreachable");
+		return done(true, `connection established to port ${address.port}`);
+	} catch (error) {
+		return done(false, `unreachable: ${errorMessage(error)}`, "unreachable");
+	} finally {
+		timer.dispose();
+		// Closing a socket that never opened rejects too: nothing to learn from it.
+		socket?.close().catch(() => undefined);
+	}
 }
 
 async function probeOnce(target: ProbeTarget, fetcher: typeof fetch, now: () => number): Promise<ProbeResult> {

@@ -6,6 +6,14 @@ import type { Monitor } from "../config/schema";
 import type { ProbeResult } from "./probe";
 import { applyCheck, type HealthState } from "./state-machine";
 
+/** One region's view of one origin, with its own rise/fall (a pool's check_regions, health/regions.ts). */
+export interface RegionView {
+	readonly state: HealthState;
+	readonly reason: string;
+	readonly at: number;
+	readonly rttMs: number;
+}
+
 /** What the authority knows of an origin's active health (replicas carry the state and RTT average). */
 export interface OriginHealth {
 	state: HealthState;
@@ -21,6 +29,8 @@ export interface OriginHealth {
 	/** Checks applied since the authority started (or the origin's address changed), by result: /_lb/metrics. */
 	checksPassed?: number;
 	checksFailed?: number;
+	/** Checked from several regions: each region's view, by region code (in memory; a restart starts them again). */
+	regions?: Readonly<Record<string, RegionView>>;
 }
 
 /** Weight of a new round-trip time in an origin's health-check RTT average. */

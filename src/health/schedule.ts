@@ -19,7 +19,8 @@ export const DUE_SLACK_MS = 5_000;
 
 /** A pool as the schedule sees it (routing/snapshot.ts `PoolEntry` is one). */
 export interface MonitoredPool {
-	readonly pool: { readonly enabled: boolean };
+	/** A pool with check_regions is checked by its regions' probe objects (regions.ts), not here. */
+	readonly pool: { readonly enabled: boolean; readonly check_regions?: readonly string[] };
 	readonly monitor: Monitor | undefined;
 	readonly origins: readonly ProbeOrigin[];
 }
@@ -32,11 +33,11 @@ export interface ScheduleInput {
 	readonly probing?: (originKey: string) => boolean;
 }
 
-/** Every enabled origin of an enabled, monitored pool, with its monitor. */
+/** Every enabled origin of an enabled, monitored pool checked from here (no check_regions), with its monitor. */
 function* monitored(pools: Iterable<MonitoredPool>): Generator<{ origin: ProbeOrigin; monitor: Monitor }> {
 	for (const entry of pools) {
 		const monitor = entry.monitor;
-		if (!entry.pool.enabled || !monitor) continue;
+		if (!entry.pool.enabled || !monitor || (entry.pool.check_regions?.length ?? 0) > 0) continue;
 		for (const origin of entry.origins) if (origin.enabled) yield { origin, monitor };
 	}
 }

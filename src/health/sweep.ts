@@ -5,7 +5,7 @@
  * https://developers.cloudflare.com/workers/platform/limits/#simultaneous-open-connections
  */
 import type { SweepSummary } from "../contract/rpc";
-import { type ProbeResult, type ProbeTarget, probe } from "./probe";
+import { type Connect, type ProbeResult, type ProbeTarget, probe } from "./probe";
 
 export const MAX_CONCURRENT_PROBES = 6;
 
@@ -22,10 +22,12 @@ export async function runHealthSweep(
 	now: () => number = Date.now,
 	/** The time probes are judged due at: the cron's scheduledTime; `now()` when absent. */
 	dueAt: number = now(),
+	/** For TCP monitors: `connect` from cloudflare:sockets. */
+	connect?: Connect,
 ): Promise<SweepSummary> {
 	const due = await registry.dueProbes(dueAt);
 	if (due.length === 0) return { probed: 0, failed: 0 };
-	const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) => probe(target, fetcher, now));
+	const results = await mapWithLimit(due, MAX_CONCURRENT_PROBES, (target) => probe(target, fetcher, now, connect));
 	await registry.recordProbes(results);
 	return { probed: results.length, failed: results.filter((result) => !result.ok).length };
 }

@@ -18,8 +18,32 @@ export interface ProbeOrigin {
 	readonly identity?: string;
 }
 
+/** The port a TCP check connects to: the monitor's, else the origin's own, else its scheme's default. */
+function toTcpAddress(base: OriginBase, monitor: Monitor): { hostname: string; port: number } {
+	const own = /:(\d+)$/.exec(base.host.startsWith("[") ? base.host.slice(base.host.indexOf("]")) : base.host);
+	const port = monitor.port || (own ? Number(own[1]) : base.protocol === "https:" ? 443 : 80);
+	return { hostname: base.hostname, port };
+}
+
 export function toProbeTarget(origin: ProbeOrigin, monitor: Monitor): ProbeTarget {
-	const protocol = origin.base.protocol ?? `${monitor.type}:`;
+	if (monitor.type === "tcp") {
+		const tcp = toTcpAddress(origin.base, monitor);
+		const host = tcp.hostname.includes(":") ? `[${tcp.hostname}]` : tcp.hostname;
+		return {
+			key: origin.key,
+			...(origin.identity !== undefined ? { identity: origin.identity } : {}),
+			url: `tcp://${host}:${tcp.port}`,
+			method: "GET",
+			headers: {},
+			timeoutMs: monitor.timeout * 1000,
+			retries: monitor.retries,
+			expectedCodes: monitor.expected_codes,
+			expectedBody: "",
+			followRedirects: false,
+			tcp,
+		};
+	}
+	const protocol = origin.base.protocol ?? (monitor.type === "https" ? "https:" : "http:");
 	let host = origin.base.host;
 	if (monitor.port !== 0) {
 		const bracketed = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
@@ -34,7 +58,7 @@ export function toProbeTarget(origin: ProbeOrigin, monitor: Monitor): ProbeTarge
 		key: origin.key,
 		...(origin.identity !== undefined ? { identity: origin.identity } : {}),
 		url: `${protocol}//${host}${origin.base.pathPrefix}${monitor.path}`,
-		method: monitor.method,
+		method: monitor.method === "HEAD" ? "HEAD" : "GET",
 		headers,
 		timeoutMs: monitor.timeout * 1000,
 		retries: monitor.retries,

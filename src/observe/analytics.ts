@@ -2,7 +2,8 @@
  * Workers Analytics Engine: one data point per proxied request, written when the request is no
  * longer in flight (its body ended, or it failed), so the response never waits on it. The index is
  * a hash of the load balancer's name (names may exceed the index's 96 bytes); blobs and doubles are
- * in the order the README's SQL reads them (blob1…blob5, double1…double3). Sampling
+ * in the order the README's SQL reads them (blob1…blob5, and blob6 for a request that matched load
+ * balancing rules; double1…double3). Sampling
  * (`analytics_sample_rate`) keeps a busy Free-plan account under its daily data points; the rate is
  * written as double3 so queries scale counts by 1/rate.
  * https://developers.cloudflare.com/analytics/analytics-engine/
@@ -68,7 +69,10 @@ export function toDataPoint(sample: RequestSample, rate: number): AnalyticsDataP
 	const origin = served && slash > 0 ? served.slice(slash + 1) : "";
 	return {
 		indexes: [indexHashOf(sample.loadBalancer)],
-		blobs: [sample.loadBalancer, pool, origin, sample.colo, toStatusClass(record.status)],
+		blobs:
+			sample.rules === undefined
+				? [sample.loadBalancer, pool, origin, sample.colo, toStatusClass(record.status)]
+				: [sample.loadBalancer, pool, origin, sample.colo, toStatusClass(record.status), sample.rules],
 		doubles: [record.ttfbMs ?? 0, sample.bytes, rate],
 	};
 }

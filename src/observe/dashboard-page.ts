@@ -65,6 +65,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.healthy { background: var(--ok); }
 .badge.unhealthy { background: var(--bad); }
 .badge.pending, .badge.disabled { background: var(--muted); }
+.region { display: inline-block; margin: 2px 4px 0 0; font-size: 11px; padding: 0 4px; border: 1px solid var(--line); border-radius: 4px; }
+.region[data-healthy="false"] { color: var(--bad); border-color: var(--bad); }
 .reason { display: block; color: var(--muted); font-size: 12px; word-break: break-word; }
 .warnings { color: var(--warn); }
 #message[data-kind="error"] { color: var(--bad); }

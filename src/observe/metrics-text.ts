@@ -85,6 +85,11 @@ export function toMetricsText(report: MetricsReport): string {
 		"counter",
 		"Passive-health ejections a counter object decided.",
 	);
+	const ruleMatches = new Family(
+		"switchyard_rule_matches_total",
+		"counter",
+		"Requests each load balancing rule matched (fixed responses included), per counter object.",
+	);
 	const replicaAge = new Family(
 		"switchyard_replica_age_seconds",
 		"gauge",
@@ -127,6 +132,9 @@ export function toMetricsText(report: MetricsReport): string {
 		}
 		for (const { pool, origin, count } of metrics.ejections) {
 			ejections.sample({ load_balancer: loadBalancer, pool, origin, colo: object.colo }, count);
+		}
+		for (const [rule, count] of Object.entries(counterReport.counters?.rules ?? {})) {
+			ruleMatches.sample({ load_balancer: loadBalancer, rule, colo: object.colo }, count);
 		}
 		if (metrics.replicaAgeS !== null) replicaAge.sample(object, metrics.replicaAgeS);
 	}
@@ -171,6 +179,7 @@ export function toMetricsText(report: MetricsReport): string {
 		originHealthy,
 		poolHealthy,
 		ejections,
+		ruleMatches,
 		checks,
 		rtt,
 		version,

@@ -5,7 +5,8 @@
  * the retry schedule: exponential backoff from 1 s, capped, given up an hour after the first try.
  * The authority queues and sends them (notifications.ts).
  */
-import type { Config, LoadBalancer, NotificationEvent } from "../config/schema";
+import type { NotificationEvent } from "../config/notification-schema";
+import type { Config, LoadBalancer } from "../config/schema";
 import { isPoolHealthy } from "../routing/plan";
 import { poolOfKey, type Snapshot } from "../routing/snapshot";
 

@@ -98,6 +98,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 				routed: core.routed + core.isolateRouted,
 				routeCalls: this.routeCalls,
 				plannedByIsolates: core.isolateRouted,
+				shed: Object.fromEntries(core.shed),
 			},
 		};
 	}

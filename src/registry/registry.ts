@@ -9,6 +9,7 @@
  *
  * The class keeps the name `Registry`: local storage (Miniflare) and deployed objects are keyed by it.
  */
+import { connect } from "cloudflare:sockets";
 import { DurableObject } from "cloudflare:workers";
 import type { ConfigOperation } from "../config/operations";
 import type { ReportedEjection } from "../contract/counters";
@@ -24,7 +25,6 @@ import { runHealthSweep } from "../health/sweep";
 import { BoundedMap } from "../routing/bounded-map";
 import { RoutingState } from "../routing/routing-state";
 import { AUTHORITY, toOtherShard } from "../routing/shard-keys";
-import { poolOfKey } from "../routing/snapshot";
 import { SEED } from "../seed/seed.generated";
 import { AffinityKeyStore, longestAffinityTtlS, type RotationResult, toRotationAction } from "./affinity-keys";
 import { ConfigStore } from "./config-store";
@@ -32,7 +32,8 @@ import { DiscoveryStore } from "./discovery-store";
 import { decideEjections } from "./ejections";
 import { toMetricsReport } from "./metrics-report";
 import { Notifier } from "./notifications";
-import { handOutProbes } from "./probe-hand-out";
+import { handOutProbes, toProbeBook } from "./probe-hand-out";
+import { RegionProbes } from "./region-probes";
 import { Replication } from "./replication";
 import { gatherCounterReports, listEvents, toStatusReport } from "./status";
 import { type HealthEvent, loadHealth, migrate, restoreHealth, saveHealth } from "./storage";
@@ -64,12 +65,15 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly previews = new BoundedMap<string, string>(100);
 	/** Alerts: queued with the health events they are about, sent by the alarm (notifications.ts). */
 	private readonly notifier: Notifier;
+	/** The probe objects of pools' check_regions (region-probes.ts). */
+	private readonly regions: RegionProbes;
 	private readonly discovery: DiscoveryStore;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		const sql = ctx.storage.sql;
 		this.affinity = new AffinityKeyStore(sql);
+		this.regions = new RegionProbes(env, this.routing);
 		this.notifier = new Notifier(sql, env, this.routing, { queued: () => void this.armAlarm() });
 		this.replication = new Replication({
 			replica: () => this.toReplica(true),
@@ -89,6 +93,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 				this.discovery.prune();
 				// A stored configuration keeps the alarm it had; a written one may be due sooner.
 				if (written) void this.armAlarm();
+				ctx.waitUntil(this.regions.sync());
 			},
 		});
 		// Only "global" is the authority. Before counter objects had a class of their own, this class
@@ -160,8 +165,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		// Written off the caller's path: the alarm flushes pending events soon.
 		if (events.length > 0) void this.armAlarm(now + MIN_ALARM_GAP_MS);
 		if (moved) this.bumpState();
-		await this.replication.settled();
-		return { refused };
+		return this.pushed({ refused });
 	}
 
 	// --- The admin API ---
@@ -255,6 +259,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	/** Called by the cron: arms the alarm if it is not set (lost, or never armed). */
 	async ensureAlarm(): Promise<{ armedFor: number | null }> {
+		await this.regions.sync(); // probe objects a failed call (or a restart) left untold
 		const current = await this.ctx.storage.getAlarm();
 		if (current === null) await this.armAlarm();
 		return { armedFor: await this.ctx.storage.getAlarm() };
@@ -307,33 +312,28 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 				fetch,
 				Date.now,
 				dueAt,
+				connect,
 			);
 		} finally {
 			for (const key of handedOut) this.probing.delete(key);
 		}
 	}
 
+	/** A region's probe object's round (check_regions): recorded by majority; answers what it checks now. */
+	async recordRegionProbes(region: string, results: readonly ProbeResult[]) {
+		await this.recordProbes(this.regions.toMajority(region, results), true);
+		return { targets: this.regions.targetsOf(region) };
+	}
+
 	/**
-	 * Applies check results (rise/fall); writes only transitions, with their events, in one
-	 * transaction, and returns once the counter objects have them (or PUSH_WAIT_MS passed).
+	 * Applies check results (rise/fall; `decided`: by majority of regions, whose own rise/fall is
+	 * applied already); writes only transitions, with their events, in one transaction, and returns
+	 * once the counter objects have them (or PUSH_WAIT_MS passed).
 	 */
-	private async recordProbes(results: readonly ProbeResult[]): Promise<void> {
+	private async recordProbes(results: readonly ProbeResult[], decided = false): Promise<void> {
 		const routing = this.routing;
-		const { snapshot } = routing;
 		// Pending origins whose first check passed are `settled`: no event, but stored, and replicas must know.
-		const { changed, settled } = applyProbeResults(results, {
-			current: (key) => {
-				const origin = snapshot.origins.get(key);
-				const monitor = snapshot.pools.get(poolOfKey(key))?.monitor;
-				return origin && monitor ? { identity: origin.identity, monitor } : undefined;
-			},
-			healthOf: (key) => routing.healthOf(key),
-			// A first check restarts the slow start only of an origin a change added or renewed (it has one
-			// already); one pending because the authority restarted is as warm as it was.
-			warmFrom: (key, at, firstCheck) => {
-				if (!firstCheck || routing.healthySince.has(key)) routing.healthySince.set(key, at);
-			},
-		});
+		const { changed, settled } = applyProbeResults(results, toProbeBook(routing, decided));
 		// RTT averages moved: counter objects pick them up at their next check (they steer by them, but need no push).
 		if (results.length > 0) this.checks++;
 		if (changed.length === 0 && settled.length === 0) return;

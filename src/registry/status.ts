@@ -4,9 +4,17 @@
  * log and health transitions, newest first).
  */
 
-import type { LoadBalancer } from "../config/schema";
-import type { CounterReport } from "../contract/counters";
-import type { ConfigChange, CounterStatus, EventEntry, OriginStatus, StatusReport } from "../contract/status";
+import type { LoadBalancer, Pool } from "../config/schema";
+import type { CounterReport, ShardCounters } from "../contract/counters";
+import type {
+	ConfigChange,
+	CounterStatus,
+	EventEntry,
+	OriginStatus,
+	PoolStatus,
+	RuleStatus,
+	StatusReport,
+} from "../contract/status";
 import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
@@ -14,7 +22,9 @@ import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
 import { type OriginEntry, poolOfKey, toOriginKey } from "../routing/snapshot";
+import { toRuleName } from "../rules/rule-set";
 import { listAlertEvents } from "./notifications";
+import { toCheckRegions, toOriginRegions, toPoolRegions } from "./region-status";
 import { listAudit, listHealthEvents } from "./storage";
 
 /** A hub waits this long at most for each of its counter objects' counters. */
@@ -108,14 +118,17 @@ export function toStatusReport(
 			enabled: lb.enabled,
 			default_pools: lb.default_pools,
 			fallback_pool: lb.fallback_pool ?? (lb.default_pools.at(-1) as string),
+			...(lb.rules?.length ? { rules: toRuleStatuses(lb, reports) } : {}),
 		})),
 		pools: [...snapshot.pools.values()].map((entry) => ({
 			id: entry.pool.id,
 			name: entry.pool.name,
 			enabled: entry.pool.enabled,
 			healthy: isPoolHealthy(entry, isHealthy, (key) => routing.drains.has(key)),
-			monitor: entry.monitor?.id ?? null,
+			monitor: entry.pool.monitor ?? null,
 			rtt_ewma_ms: routing.poolFacts(entry.pool.id, now).rttMs ?? null,
+			...toSheddingStatus(entry.pool, answered),
+			regions: toPoolRegions(entry, (key) => routing.health.get(key)),
 			origins: entry.origins.map((origin, i) => {
 				const health = routing.health.get(origin.key);
 				const healthy = isHealthy(origin.key);
@@ -142,6 +155,7 @@ export function toStatusReport(
 					ejected_until: toIso(merged.ejectedUntil[origin.key]),
 					slow_start: warmth < 1 ? Math.round(warmth * 100) / 100 : null,
 					changed_at: toIso(health?.state.changedAt),
+					regions: toOriginRegions(toCheckRegions(entry.pool.check_regions), health),
 					...(origin.discovered === undefined ? {} : toDiscoveredStatus(origin, routing.leases.get(origin.key))),
 				};
 			}),
@@ -156,6 +170,21 @@ function toDiscoveredStatus(origin: OriginEntry, expiresAt: number | undefined):
 		return { discovered: "registration", registered: true, expires_at: toIso(expiresAt) };
 	}
 	return { discovered: "dns", tier: origin.tier ?? 0 };
+}
+
+/** A load balancer's rules with their matches, summed over its counter objects' reports. */
+function toRuleStatuses(lb: LoadBalancer, reports: readonly CounterReport[]): RuleStatus[] {
+	const matched = new Map<string, number>();
+	for (const report of reports) {
+		if (!report.counters?.rules || report.key.startsWith(HUB_KEY_PREFIX)) continue;
+		if (fromCounterKey(report.key).loadBalancer !== lb.name) continue;
+		for (const [name, count] of Object.entries(report.counters.rules))
+			matched.set(name, (matched.get(name) ?? 0) + count);
+	}
+	return (lb.rules ?? []).map((rule, i) => {
+		const name = toRuleName(rule, i);
+		return { name, disabled: rule.disabled === true, matched: matched.get(name) ?? 0 };
+	});
 }
 
 function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<string, LoadBalancer>): CounterStatus {
@@ -190,6 +219,28 @@ function toCounterStatus(report: CounterReport, loadBalancers: ReadonlyMap<strin
 		in_flight: inFlight,
 		answered: report.answered,
 		...(report.error !== undefined ? { error: report.error } : {}),
+	};
+}
+
+/** A pool's load shedding: its settings (when it sheds anything) and the requests shed from it. */
+function toSheddingStatus(pool: Pool, answered: readonly ShardCounters[]): Pick<PoolStatus, "load_shedding" | "shed"> {
+	const settings = pool.load_shedding;
+	const sheds = settings !== undefined && (settings.default_percent > 0 || settings.session_percent > 0);
+	let shed = 0;
+	for (const counters of answered) {
+		const counts = counters.traffic?.shed;
+		if (counts && Object.hasOwn(counts, pool.id)) shed += counts[pool.id] ?? 0;
+	}
+	return {
+		load_shedding: sheds
+			? {
+					default_percent: settings.default_percent,
+					default_policy: settings.default_policy,
+					session_percent: settings.session_percent,
+					session_policy: settings.session_policy,
+				}
+			: null,
+		shed,
 	};
 }
 

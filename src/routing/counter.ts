@@ -15,6 +15,8 @@ import { BoundedMap } from "./bounded-map";
 import { LeaseTable } from "./leases";
 import { planRoute } from "./plan";
 import { RoutingState } from "./routing-state";
+import { RuleMatchCounts } from "./rule-matches";
+import { applyRuleOverrides } from "./rule-overrides";
 import {
 	counterKeyFor,
 	isDueForRevalidation,
@@ -54,8 +56,12 @@ export class CounterCore {
 	private reportAfter = 0;
 	/** Requests planned since the object started. */
 	routed = 0;
+	/** Requests load shedding steered away from each pool since the object started (by pool id). */
+	readonly shed = new Map<string, number>();
 	/** A counter object's traffic counts for /_lb/metrics, learnt from outcomes (none in an isolate's cores). */
 	metrics: TrafficMetrics | undefined;
+	/** How often each load balancing rule matched, from the outcomes heard of (the Worker matched them). */
+	readonly ruleMatches = new RuleMatchCounts();
 	/** Requests isolates planned by themselves (the isolate scope) and reported here since it started. */
 	isolateRouted = 0;
 	/** What each such isolate last said it has in flight, and when. */
@@ -145,11 +151,13 @@ export class CounterCore {
 		if (!here && request.releases?.length) this.applyOutcomes(request.releases, now);
 		const state = this.mark?.state ?? 0;
 		const routing = this.routing;
-		const lb = findLoadBalancer(routing.snapshot, request.hostname);
-		if (lb && !here && isForOtherShard(request, this.shardKey, lb)) {
-			const shard = counterKeyFor(lb, request.colo ?? LOCAL_COLO);
-			return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard, state };
+		const found = findLoadBalancer(routing.snapshot, request.hostname);
+		if (found && !here && isForOtherShard(request, this.shardKey, found)) {
+			const shard = counterKeyFor(found, request.colo ?? LOCAL_COLO);
+			return { ok: false, problem: "other_shard", loadBalancer: found.name, shard, state };
 		}
+		// The load balancer as the rules the request matched in the Worker make it.
+		const lb = found && request.rules ? applyRuleOverrides(routing.snapshot, found, request.rules) : found;
 		// The plan's clock and colo, read by the core's lookups (made once, below: route is synchronous).
 		this.planningAt = now;
 		this.planningColo = request.location?.colo;
@@ -161,6 +169,7 @@ export class CounterCore {
 				inFlight: this.inFlightOf,
 				latencyMs: this.latencyOf,
 				hashKey: request.clientIp,
+				noteShed: this.noteShed,
 				// Slow start only while some origin is still warming: otherwise every share is 1.
 				...(now < routing.warmingUntil ? { warmth: this.warmthOf } : {}),
 				steering: {
@@ -203,6 +212,9 @@ export class CounterCore {
 			this.inFlightOf,
 			this.planningColo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${this.planningColo}`),
 		);
+	private readonly noteShed = (poolId: string) => {
+		this.shed.set(poolId, (this.shed.get(poolId) ?? 0) + 1);
+	};
 	private readonly drainingSinceOf = (key: string) => this.routing.drains.get(key)?.since;
 	private readonly hashPolicyOf = (poolId: string) => this.routing.policies.hashPolicyFor(poolId);
 
@@ -227,6 +239,7 @@ export class CounterCore {
 		let released = 0;
 		for (const record of records) {
 			if (this.leases.release(record.leaseId)) released++;
+			if (record.rules) this.ruleMatches.note(this.routing.snapshot, this.shardKey, record.rules);
 			this.metrics?.note(record);
 			for (const failure of record.failures ?? []) {
 				this.noteFailure(failure.origin, failure.kind === "status" ? `status ${failure.status}` : failure.kind, now);
@@ -313,7 +326,12 @@ export class CounterCore {
 
 	/** Counters per origin, for the authority's /status. */
 	counters(now: number): ShardCounters {
-		const counters: ShardCounters = { inFlight: {}, passiveFailures: {}, ejectedUntil: {} };
+		const counters: ShardCounters = {
+			inFlight: {},
+			passiveFailures: {},
+			ejectedUntil: {},
+			...(this.ruleMatches.size > 0 ? { rules: this.ruleMatches.toRecord() } : {}),
+		};
 		for (const [isolate, { at, inFlight }] of this.isolateInFlight) {
 			if (now - at > ISOLATE_REPORT_TTL_MS) {
 				this.isolateInFlight.delete(isolate);

@@ -1,15 +1,17 @@
 /**
  * Routing as a pure function: load balancer by hostname → pools in steering order (unhealthy ones
- * skipped, the fallback pool regardless of health when none is left) → origins of the chosen pool
- * in the order to try them. Counter objects (routing/counter.ts) and the Worker's fail-open planner
+ * skipped, the fallback pool regardless of health when none is left; pools whose load shedding
+ * sheds the request skipped too) → origins of the chosen pool in the order to try them. Counter objects (routing/counter.ts) and the Worker's fail-open planner
  * call it with their health and policy counters; nothing here does I/O.
  */
 
+import { murmur3 } from "../balancing/hash";
 import type { OriginPolicy, PickContext } from "../balancing/policy";
 import { toAttemptOrder } from "../balancing/policy";
 import { type LoadBalancer, POOL_MAP_FIELDS } from "../config/schema";
 import type { Attempt, Pin, RoutePlan } from "../contract/route";
 import { getSteeringPolicy } from "../steering";
+import { applyLoadShedding, isShed, type ShedInput } from "../steering/load-shedding";
 import { type SteeringInput, toPoolPlan } from "../steering/policy";
 import { findLoadBalancer, type OriginEntry, type PoolEntry, type Snapshot } from "./snapshot";
 
@@ -20,6 +22,8 @@ export interface PlanContext extends PickContext {
 	readonly policyFor: (poolId: string) => OriginPolicy;
 	/** Slow start: the share (0.1–1) of new requests an origin warming up may take; 1 when absent. */
 	readonly warmth?: (originKey: string) => number;
+	/** Told of each pool load shedding steered this request away from (counters for /status). */
+	readonly noteShed?: (poolId: string) => void;
 }
 
 const NOT_DRAINING = () => false;
@@ -115,7 +119,7 @@ export function planRoute(
 	}
 	const fallbackPool = lb.fallback_pool ?? (lb.default_pools.at(-1) as string);
 	const isDraining = ctx.isDraining ?? NOT_DRAINING;
-	const { pools, fallback } = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
+	const steered = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
 		...ctx.steering,
 		defaultPools: lb.default_pools,
 		fallbackPool,
@@ -131,7 +135,33 @@ export function planRoute(
 	const affinity = mode === "none" ? undefined : ctx.affinity;
 
 	// A valid pin wins while its origin is healthy (a draining one: only within drain_duration).
-	const pinned = affinity?.pin ? findPinned(snapshot, lb, affinity, ctx) : undefined;
+	let pinned = affinity?.pin ? findPinned(snapshot, lb, affinity, ctx) : undefined;
+	let pools: readonly string[] = steered.pools;
+	let fallback = steered.fallback;
+	// Load shedding: the pinned pool may shed the session, then steering's pools new traffic, in
+	// order; what every pool sheds goes to the fallback pool. Not when no pool is healthy.
+	if (!fallback && snapshot.shedding) {
+		const shedInput: ShedInput = {
+			settingsOf: (poolId) => snapshot.pools.get(poolId)?.pool.load_shedding,
+			random: ctx.random,
+			hashKey: ctx.hashKey ?? affinity?.key,
+			hash: murmur3,
+		};
+		if (pinned && isShed(pinned.pool, true, { ...shedInput, hashKey: shedInput.hashKey ?? pinned.key })) {
+			ctx.noteShed?.(pinned.pool);
+			const from = pinned.pool;
+			pinned = undefined;
+			pools = pools.filter((poolId) => poolId !== from);
+		}
+		if (!pinned) {
+			const left = applyLoadShedding(pools, shedInput);
+			for (const poolId of left.shed) ctx.noteShed?.(poolId);
+			pools = left.pools.length > 0 ? left.pools : [fallbackPool];
+			// The fallback pool takes what every pool shed: regardless of health only when it has none.
+			if (left.pools.length === 0)
+				fallback = !isPoolHealthy(snapshot.pools.get(fallbackPool), ctx.isHealthy, isDraining);
+		}
+	}
 	const poolId = pinned?.pool ?? (pools[0] as string);
 	const entry = snapshot.pools.get(poolId);
 	const usable = entry ? usableOrigins(entry, isDraining) : [];

@@ -4,7 +4,14 @@
  * memo of which load balancer each hostname asked about resolves to.
  */
 import { type OriginBase, toOriginBase } from "../config/origin-address";
-import type { Config, LoadBalancer, Monitor, Origin, Pool } from "../config/schema";
+import {
+	type Config,
+	type LoadBalancer,
+	MONITOR_TYPES_RUN,
+	type Monitor,
+	type Origin,
+	type Pool,
+} from "../config/schema";
 import type { DiscoveredOrigin, DiscoverySource } from "../contract/discovery";
 import { BoundedMap } from "./bounded-map";
 
@@ -44,6 +51,8 @@ export interface Snapshot {
 	readonly origins: ReadonlyMap<string, OriginEntry>;
 	/** findLoadBalancer's answers, by hostname as asked: the MAX_REMEMBERED_HOSTS used last. */
 	readonly hostLookups: BoundedMap<string, LoadBalancer | null>;
+	/** Some pool sheds load (load_shedding above 0): planning looks only then. */
+	readonly shedding: boolean;
 }
 
 /**
@@ -130,12 +139,18 @@ export function toSnapshot(config: Config, version: number, discovered: readonly
 					: {}),
 			};
 		});
-		pools.set(pool.id, { pool, monitor: pool.monitor ? monitors.get(pool.monitor) : undefined, origins });
+		// A monitor of a type this build does not run checks nothing: the pool is as if unmonitored (validation says so).
+		const monitor = pool.monitor ? monitors.get(pool.monitor) : undefined;
+		const runnable = monitor && MONITOR_TYPES_RUN.includes(monitor.type) ? monitor : undefined;
+		pools.set(pool.id, { pool, monitor: runnable, origins });
 		for (const origin of origins) if (!originsByKey.has(origin.key)) originsByKey.set(origin.key, origin);
 	}
 	const loadBalancers = new Map(config.load_balancers.map((lb) => [lb.name, lb]));
 	const hostLookups = new BoundedMap<string, LoadBalancer | null>(MAX_REMEMBERED_HOSTS);
-	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups };
+	const shedding = config.pools.some(
+		(pool) => (pool.load_shedding?.default_percent ?? 0) > 0 || (pool.load_shedding?.session_percent ?? 0) > 0,
+	);
+	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups, shedding };
 }
 
 /**

@@ -18,7 +18,7 @@
  * BV (Bouvet Island), and Cloudflare's pseudo-countries XX (unknown) and T1 (Tor); a US or Canadian
  * visitor without a known state/province has no region either.
  */
-import type { REGIONS } from "../config/schema";
+import type { REGIONS } from "../config/regions";
 
 export type Region = (typeof REGIONS)[number];
 

@@ -4,7 +4,8 @@
  * page loads without console errors and shows every origin; an origin failing its health check
  * turns unhealthy on the page without a reload within consecutive_down × interval + 5 s; the drain
  * button drains (the registry says so); a read token sees no buttons; a hostile origin name shows
- * as text; the token never appears in a URL the page asks for, and leaves the address bar.
+ * as text; the token never appears in a URL the page asks for, and leaves the address bar; an origin
+ * checked from three regions shows each region's view.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,7 +77,10 @@ async function statusPool(): Promise<StatusPool> {
 }
 
 beforeAll(async () => {
-	origins = await Promise.all(["alpha", "beta", "gamma"].map((name) => startOrigin({ name })));
+	origins = await Promise.all(["alpha", "beta", "gamma", "delta"].map((name) => startOrigin({ name })));
+	// delta is checked from three regions, and WEU sees it down.
+	const failWeu = await fetch(`${origins[3]?.url}/_origin/fail-region?region=WEU`, { method: "POST" });
+	expect(failWeu.status).toBe(204);
 	stateDir = mkdtempSync(join(tmpdir(), "switchyard-dashboard-e2e-"));
 	[wrangler, browser] = await Promise.all([
 		startWranglerDev({
@@ -106,7 +110,14 @@ beforeAll(async () => {
 				name: "web",
 				monitor: "web",
 				origin_steering: { policy: "round_robin" },
-				origins: origins.map((origin, i) => ({ name: names[i], address: origin.url })),
+				origins: origins.slice(0, 3).map((origin, i) => ({ name: names[i], address: origin.url })),
+			},
+			{
+				id: "regional",
+				name: "regional",
+				monitor: "web",
+				check_regions: ["WEU", "ENAM", "WNAM"],
+				origins: [{ name: "delta", address: origins[3]?.url }],
 			},
 		],
 		load_balancers: [{ name: "localhost", default_pools: ["web"], counter_rtt_budget_ms: 0 }],
@@ -139,7 +150,7 @@ describe("the dashboard in a real browser", () => {
 		await response.text();
 
 		const { page, errors, urls } = await openDashboard(`#token=${ADMIN_TOKEN}`);
-		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(3);
+		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(4);
 		for (const name of ["alpha", "beta", HOSTILE])
 			await expect(row(page, "web", name).locator("td.name").textContent()).resolves.toBe(name);
 		await expect(page.locator("#role").textContent()).resolves.toBe("admin");
@@ -166,7 +177,7 @@ describe("the dashboard in a real browser", () => {
 
 	it("shows a read token the page without drain or enable buttons", async () => {
 		const { page } = await openDashboard(`#token=${READ_TOKEN}`);
-		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(3);
+		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(4);
 		await expect(page.locator("#role").textContent()).resolves.toBe("read-only");
 		await expect(page.locator("button.drain, button.enable").count()).resolves.toBe(0);
 		await leave(page);
@@ -180,13 +191,13 @@ describe("the dashboard in a real browser", () => {
 		await expect(page.locator("#login").isVisible()).resolves.toBe(true);
 		await page.locator("#token").fill(ADMIN_TOKEN);
 		await page.locator("#login button[type=submit]").click();
-		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(3);
+		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(4);
 		await leave(page);
 	});
 
 	it("shows requests per second once traffic flows", async () => {
 		const { page } = await openDashboard(`#token=${READ_TOKEN}`);
-		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(3);
+		await expect.poll(() => page.locator("tr[data-origin]").count(), { timeout: 15_000 }).toBe(4);
 		// The load balancer answers "localhost"; 127.0.0.1 is only an admin hostname.
 		const base = wrangler.url.replace("127.0.0.1", "localhost");
 		for (let i = 0; i < 30; i++) {
@@ -222,6 +233,20 @@ describe("the dashboard in a real browser", () => {
 				timeout: 10_000,
 			})
 			.toBe(false);
+		await leave(page);
+	});
+
+	it("shows each region's view of an origin checked from several regions", async () => {
+		const { page } = await openDashboard(`#token=${READ_TOKEN}`);
+		const delta = row(page, "regional", "delta");
+		// Each region's probe object runs on its own alarm: WEU's failed check shows once it has run.
+		await delta.locator('span.region[data-region="WEU"][data-healthy="false"]').waitFor({ timeout: 20_000 });
+		await expect(delta.locator("span.region").allTextContents()).resolves.toEqual(["ENAM up", "WEU down", "WNAM up"]);
+		// One region of three: still healthy by the majority.
+		await expect(delta.getAttribute("data-health")).resolves.toBe("healthy");
+		await expect(page.locator('section[data-pool="regional"] .meta').textContent()).resolves.toContain(
+			"checked from ENAM, WEU, WNAM",
+		);
 		await leave(page);
 	});
 

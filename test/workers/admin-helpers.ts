@@ -54,7 +54,13 @@ export interface OriginStatus {
 
 export interface StatusReport {
 	version: number;
-	load_balancers: { name: string; enabled: boolean; default_pools: string[]; fallback_pool: string }[];
+	load_balancers: {
+		name: string;
+		enabled: boolean;
+		default_pools: string[];
+		fallback_pool: string;
+		rules?: { name: string; disabled: boolean; matched: number }[];
+	}[];
 	pools: { id: string; name: string; healthy: boolean; origins: OriginStatus[] }[];
 }
 

@@ -3,15 +3,12 @@
  * accepted as it is, with `messages` for everything kept but not acted on, and every field (known,
  * not yet acted on, or unknown) returned unchanged by GET /config.
  */
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import fixture from "../fixtures/cloudflare-export.json";
 import { envelopeOf, type PutConfigResult, readEvents, readStatus, readStored, versionOf } from "./admin-helpers";
-import { admin, type Envelope } from "./helpers";
+import { admin, type Envelope, originUrl, received, send, startClean } from "./helpers";
 
-beforeEach(async () => {
-	await reset();
-});
+beforeEach(startClean);
 
 type Raw = Record<string, unknown>;
 const original = structuredClone(fixture) as unknown as {
@@ -51,8 +48,11 @@ describe("Cloudflare import", () => {
 		has(/^load_balancers\[0\]\.zone_name: unknown field/);
 		has(/^pools\[0\]\.origins\[2\]\.disabled_at: unknown field/);
 		has(/^pools\[1\]\.origins\[1\]\.address: "203\.0\.113\.24" is an IP address/);
-		// Values that say nothing are not reported: rules is [], the Frankfurt pool's notification_email is "".
-		expect(messages.some((message) => message.startsWith("load_balancers[0].rules"))).toBe(false);
+		// Rules are acted on (issue 20); only a rule's DNS-only override (ttl) is kept and not acted on.
+		expect(messages.filter((message) => message.startsWith("load_balancers[0].rules"))).toEqual([
+			"load_balancers[0].rules[0].overrides.ttl: kept, but not acted on by this version",
+		]);
+		// Values that say nothing are not reported: the Frankfurt pool's notification_email is "".
 		expect(messages.some((message) => message.startsWith("pools[1].notification_email"))).toBe(false);
 		// Only origin policies this build cannot run are reported.
 		expect(messages.some((message) => message.startsWith("pools[0].origin_steering"))).toBe(false);
@@ -124,6 +124,11 @@ describe("Cloudflare import", () => {
 				enabled: true,
 				default_pools: original.load_balancers[0]?.default_pools,
 				fallback_pool: "95933d949421fcc2b9e8879c06b5561b",
+				rules: [
+					{ name: "route the path /testing to the Singapore pool", disabled: false, matched: 0 },
+					{ name: "maintenance page", disabled: false, matched: 0 },
+					{ name: "legacy API to Frankfurt", disabled: true, matched: 0 },
+				],
 			},
 		]);
 		expect(status.pools.map((pool) => pool.name)).toEqual([
@@ -136,5 +141,50 @@ describe("Cloudflare import", () => {
 			["us-east-2", true],
 			["us-east-3", false],
 		]);
+	});
+
+	it("runs the export's rules as Cloudflare documents them (its origins moved to loopback)", async () => {
+		// The export's origins are made up: each pool's are pointed at one loopback origin, debug headers on.
+		const document = structuredClone(original) as typeof original & { load_balancers: Raw[] };
+		const poolOrigin = ["a", "b", "c"];
+		document.pools.forEach((pool, i) => {
+			for (const origin of pool.origins) {
+				origin.address = originUrl(poolOrigin[i] as string);
+				delete origin.port;
+				delete origin.header;
+			}
+			delete pool.monitor;
+		});
+		for (const lb of document.load_balancers) lb.proxy = { debug_headers: true };
+		const put = await admin("PUT", "/config", document);
+		expect(put.status, await put.clone().text()).toBe(200);
+		await put.body?.cancel();
+		const singapore = "9cc2648c334a19b7097c1e328ce9a3f5";
+		const washington = "95933d949421fcc2b9e8879c06b5561b";
+		// The first request warms this isolate's replica; rules run in the Worker from it.
+		const first = await send("https://www.example.com/");
+		expect(first.headers.get("x-switchyard-pool")).toBe(washington);
+
+		// "/testing" goes to the Singapore pool: its overrides replace the default pools and turn geo steering off.
+		const testing = await send("https://www.example.com/testing/page");
+		expect(testing.status).toBe(200);
+		expect(testing.headers.get("x-switchyard-pool")).toBe(singapore);
+		// It also turns session affinity off: the load balancer's cookie is not issued.
+		expect(testing.headers.get("set-cookie")).toBeNull();
+		expect((await received("c")).map((request) => request.url)).toEqual(["/testing/page"]);
+
+		// The maintenance rule answers itself, by path or by query.
+		for (const path of ["/maintenance", "/shop?maintenance=1"]) {
+			const maintenance = await send(`https://www.example.com${path}`);
+			expect(maintenance.status).toBe(503);
+			expect(maintenance.headers.get("content-type")).toBe("text/html");
+			expect(await maintenance.text()).toBe("<h1>Down for maintenance</h1>");
+		}
+		// The disabled rule does nothing: /api/v1/ stays with the load balancer's own steering.
+		expect((await send("https://www.example.com/api/v1/items")).headers.get("x-switchyard-pool")).toBe(washington);
+		expect((await received("b")).map((request) => request.url)).toEqual([]);
+
+		const status = await readStatus();
+		expect(status.load_balancers[0]?.rules?.map((rule) => rule.matched)).toEqual([1, 2, 0]);
 	});
 });

@@ -4,7 +4,7 @@
  * page's one read, after known traffic to real origins on loopback: exact counts per counter
  * object and origin, the histogram, status and events, and the caller's role.
  */
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DashboardData } from "../../src/contract/dashboard";
 import { ADMIN, live, originControl, putConfig, send, startClean, TOKEN } from "./helpers";
 
@@ -12,6 +12,10 @@ const READ_TOKEN = "test-read-token";
 
 beforeEach(async () => {
 	await startClean();
+});
+
+// The origins are shared with the next test files: b answers normally again.
+afterEach(async () => {
 	await originControl("b", "traffic-status", "DELETE");
 });
 

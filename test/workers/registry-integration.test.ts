@@ -143,8 +143,8 @@ describe("the hot path's budget", () => {
 		// The calls go to the load balancer's counter shard; the authority gets none per request.
 		const shard = counterOf("app.test");
 		const authority = env.REGISTRY.getByName("global");
-		// The origins' first checks (due a second after the write) are stored before counting: on a
-		// busy machine the 1,000 requests take longer than that, and those rows are not the requests'.
+		// The origins' first checks (they are pending) store their health: a change, made before counting,
+		// and not by an alarm that falls inside the requests when they take more than a second.
 		await runDurableObjectAlarm(authority);
 		const before = await statsOf(shard);
 		const authorityBefore = await statsOf(authority);
@@ -207,7 +207,12 @@ describe("route requests that share a call", () => {
 		expect(seen?.route_calls).toBe((after.callsByMethod.route ?? 0) + (after.callsByMethod.routeMany ?? 0));
 		expect(seen?.route_calls).toBeLessThan(seen?.routed ?? 0);
 		// Round robin saw every request in turn: exactly a third each.
-		const counts = await Promise.all(["a", "b", "c"].map(async (name) => (await received(name)).length));
+		// (Only these requests: the origins' first health checks may fall in the middle on a busy machine.)
+		const counts = await Promise.all(
+			["a", "b", "c"].map(
+				async (name) => (await received(name)).filter((request) => request.url.startsWith("/together/")).length,
+			),
+		);
 		expect(counts).toEqual([10, 10, 10]);
 		const status = await adminResult<{ pools: { origins: { in_flight: number }[] }[] }>("/status");
 		expect(status.pools[0]?.origins.map((origin) => origin.in_flight)).toEqual([0, 0, 0]);

@@ -179,6 +179,14 @@ export function toHealth(origin: OriginStatus): {
 	return { state: "unhealthy", reason: origin.last_error ?? origin.last_check ?? "" };
 }
 
+/** Each region's view of the origin (a pool's check_regions), by region code in order; empty without. */
+export function toRegionViews(origin: OriginStatus): { region: string; healthy: boolean; reason: string }[] {
+	if (!origin.regions) return [];
+	return Object.entries(origin.regions)
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([region, view]) => ({ region, healthy: view.healthy, reason: view.last_check ?? "not reported yet" }));
+}
+
 /** What takes the origin out of rotation, or thins its share, besides health; empty when nothing does. */
 export function toConditions(origin: OriginStatus, nowMs: number): string[] {
 	const conditions: string[] = [];

@@ -14,6 +14,7 @@ import {
 	toConditions,
 	toHealth,
 	toOriginKey,
+	toRegionViews,
 } from "./model";
 
 type Child = Node | string | null | undefined | false;
@@ -63,7 +64,19 @@ function originRow(pool: PoolStatus, origin: OriginStatus, options: RenderOption
 		{ class: "origin", "data-origin": key, "data-health": health.state },
 		el("td", { class: "name" }, origin.name),
 		el("td", { class: "address" }, origin.address),
-		el("td", { class: "health" }, badge(health.state, health.state), el("span", { class: "reason" }, health.reason)),
+		el(
+			"td",
+			{ class: "health" },
+			badge(health.state, health.state),
+			el("span", { class: "reason" }, health.reason),
+			...toRegionViews(origin).map((view) =>
+				el(
+					"span",
+					{ class: "region", "data-region": view.region, "data-healthy": String(view.healthy), title: view.reason },
+					`${view.region} ${view.healthy ? "up" : "down"}`,
+				),
+			),
+		),
 		el("td", { class: "conditions" }, conditions.join(", ")),
 		el("td", { class: "num in-flight" }, String(origin.in_flight)),
 		el("td", { class: "num rps" }, traffic ? formatRate(traffic.requestsPerS) : "–"),
@@ -97,6 +110,10 @@ function poolSection(pool: PoolStatus, options: RenderOptions): HTMLElement {
 			{ class: "meta" },
 			`monitor: ${pool.monitor ?? "none"}`,
 			pool.rtt_ewma_ms === null ? null : ` · health-check RTT ${pool.rtt_ewma_ms.toFixed(1)} ms`,
+			pool.regions ? ` · checked from ${Object.keys(pool.regions).sort().join(", ")}` : null,
+			pool.load_shedding
+				? ` · sheds ${pool.load_shedding.default_percent}% of new requests (${pool.load_shedding.default_policy}), ${pool.load_shedding.session_percent}% of sessions; ${pool.shed} shed so far`
+				: null,
 		),
 		el(
 			"table",
@@ -111,6 +128,12 @@ function poolSection(pool: PoolStatus, options: RenderOptions): HTMLElement {
 	);
 }
 
+/** "api 12 · maintenance 0 (disabled)", or "none". */
+function describeRules(rules: DashboardData["load_balancers"][number]["rules"]): string {
+	if (!rules || rules.length === 0) return "none";
+	return rules.map((rule) => `${rule.name} ${rule.matched}${rule.disabled ? " (disabled)" : ""}`).join(" · ");
+}
+
 function loadBalancers(data: DashboardData): HTMLElement {
 	return el(
 		"section",
@@ -119,7 +142,18 @@ function loadBalancers(data: DashboardData): HTMLElement {
 		el(
 			"table",
 			{},
-			el("thead", {}, el("tr", {}, el("th", {}, "Hostname"), el("th", {}, "Pools"), el("th", {}, "Fallback"))),
+			el(
+				"thead",
+				{},
+				el(
+					"tr",
+					{},
+					el("th", {}, "Hostname"),
+					el("th", {}, "Pools"),
+					el("th", {}, "Fallback"),
+					el("th", {}, "Rules matched"),
+				),
+			),
 			el(
 				"tbody",
 				{},
@@ -130,6 +164,7 @@ function loadBalancers(data: DashboardData): HTMLElement {
 						el("td", {}, lb.name, lb.enabled ? null : badge("disabled", "disabled")),
 						el("td", {}, lb.default_pools.join(", ")),
 						el("td", {}, lb.fallback_pool),
+						el("td", { class: "rules" }, describeRules(lb.rules)),
 					),
 				),
 			),

@@ -214,9 +214,31 @@ describe("validateConfig: errors name the field", () => {
 			path: "monitors[0].timeout",
 		},
 		{
-			name: "unsupported monitor type",
-			input: aConfig({ monitors: [aMonitor("mon", { type: "tcp" as "http" })] }),
+			name: "unknown check region",
+			input: aConfig({ pools: [aPool("primary", [anOrigin("a")], { check_regions: ["MARS" as "WEU"] })] }),
+			path: "pools[0].check_regions[0]",
+		},
+		{
+			name: "load shedding over 100%",
+			input: aConfig({ pools: [aPool("primary", [anOrigin("a")], { load_shedding: { default_percent: 101 } })] }),
+			path: "pools[0].load_shedding.default_percent",
+		},
+		{
+			name: "session load shedding at random",
+			input: aConfig({
+				pools: [aPool("primary", [anOrigin("a")], { load_shedding: { session_policy: "random" as "hash" } })],
+			}),
+			path: "pools[0].load_shedding.session_policy",
+		},
+		{
+			name: "unknown monitor type",
+			input: aConfig({ monitors: [aMonitor("mon", { type: "dns" as "http" })] }),
 			path: "monitors[0].type",
+		},
+		{
+			name: "an HTTP monitor with TCP's method",
+			input: aConfig({ monitors: [aMonitor("mon", { type: "http", method: "connection_established" })] }),
+			path: "monitors[0].method",
 		},
 		{
 			name: "unknown origin policy",
@@ -333,22 +355,72 @@ describe("validateConfig: messages", () => {
 
 	it.each([
 		{ field: "location_strategy", value: { prefer_ecs: "always", mode: "resolver_ip" }, at: "load_balancers[0]" },
-		{ field: "rules", value: [{ name: "r1" }], at: "load_balancers[0]" },
-	])("says the Cloudflare field $field is kept but not acted on", ({ field, value, at }) => {
+		// Rules are acted on since issue 20: a rule's DNS-only overrides are what is kept and not acted on.
+		{ field: "ttl", value: 30, at: "load_balancers[0].rules[0].overrides" },
+		{
+			field: "location_strategy",
+			value: { prefer_ecs: "never", mode: "pop" },
+			at: "load_balancers[0].rules[0].overrides",
+		},
+	])("says the Cloudflare field $field at $at is kept but not acted on", ({ field, value, at }) => {
+		const inRule = at.endsWith("overrides");
+		const fields = inRule ? { rules: [{ name: "r1", overrides: { [field]: value } }] } : { [field]: value };
 		const input = aConfig({
-			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { fallback_pool: "primary", [field]: value })],
+			load_balancers: [aLoadBalancer("app.example.com", ["primary"], { fallback_pool: "primary", ...fields })],
 		});
 		const result = accepted(validateConfig(input));
 		expect(result.messages).toContain(`${at}.${field}: kept, but not acted on by this version`);
-		expect(result.config.load_balancers[0]?.[field]).toEqual(value);
+		const lb = result.config.load_balancers[0];
+		expect(inRule ? lb?.rules?.[0]?.overrides?.[field] : lb?.[field]).toEqual(value);
 	});
 
+	it.each([{ field: "notification_email", value: "ops@example.com" }])(
+		"says the pool field $field is kept but not acted on",
+		({ field, value }) => {
+			const input = aConfig({ pools: [aPool("primary", [anOrigin("a")], { monitor: "mon", [field]: value })] });
+			expect(messagesOf(input)).toContain(`pools[0].${field}: kept, but not acted on by this version`);
+		},
+	);
+
+	it("runs tcp monitors (issue 21): no message", () => {
+		const input = aConfig({
+			monitors: [aMonitor("mon", { type: "tcp", method: "connection_established", port: 5432 })],
+		});
+		expect(messagesOf(input).filter((message) => message.startsWith("monitors[0]"))).toEqual([]);
+	});
+
+	it("says what a tcp monitor does not use, and that check_regions without a monitor checks nothing", () => {
+		const input = aConfig({
+			monitors: [aMonitor("mon", { type: "tcp", expected_body: "ok" })],
+			pools: [aPool("primary", [anOrigin("a")], { check_regions: ["WEU"] })],
+		});
+		expect(messagesOf(input)).toEqual(
+			expect.arrayContaining([
+				"monitors[0]: a tcp monitor only opens a connection; its expected_body and header are kept, not used",
+				"pools[0].check_regions: the pool has no monitor, so nothing is checked from these regions",
+			]),
+		);
+	});
+
+	it.each(["udp_icmp", "icmp_ping", "smtp"] as const)("keeps a %s monitor and says it is not run", (type) => {
+		const input = aConfig({ monitors: [aMonitor("mon", { type, port: 25 })] });
+		const result = accepted(validateConfig(input));
+		expect(result.config.monitors[0]?.type).toBe(type);
+		expect(result.messages).toContain(
+			`monitors[0].type: "${type}" is kept, but not run by this version (it runs http, https, tcp); pools using this monitor are not checked, their origins count as healthy`,
+		);
+	});
+
+	// Issue 21: acted on now, so not reported.
 	it.each([
-		{ field: "check_regions", value: ["WEU"] },
-		{ field: "notification_email", value: "ops@example.com" },
-	])("says the pool field $field is kept but not acted on", ({ field, value }) => {
+		{ field: "check_regions", value: ["WEU", "ALL_REGIONS"] },
+		{
+			field: "load_shedding",
+			value: { default_percent: 20, default_policy: "hash", session_percent: 5, session_policy: "hash" },
+		},
+	])("takes the pool field $field without a message", ({ field, value }) => {
 		const input = aConfig({ pools: [aPool("primary", [anOrigin("a")], { monitor: "mon", [field]: value })] });
-		expect(messagesOf(input)).toContain(`pools[0].${field}: kept, but not acted on by this version`);
+		expect(messagesOf(input).filter((message) => message.includes(field))).toEqual([]);
 	});
 
 	// These Cloudflare fields are in the schema (so they are typed) yet nothing acts on them; the
@@ -507,7 +579,7 @@ describe("validateConfig: a Cloudflare export", () => {
 		expect(messages).toEqual(
 			expect.arrayContaining([
 				"monitors[0].probe_zone: kept, but not acted on by this version",
-				"pools[0].check_regions: kept, but not acted on by this version",
+				"pools[0].notification_filter: kept, but not acted on by this version",
 			]),
 		);
 		// Ids and timestamps are fields of the model (issue 17), not unknown ones.

@@ -92,6 +92,18 @@ describe("toDataPoint", () => {
 		expect(point.blobs).toEqual(["app.example.com", "q", "", "AMS", "error"]);
 		expect(point.doubles).toEqual([0, 0, 1]);
 	});
+
+	it("a request that matched load balancing rules: their names in blob6 (issue 20); none, no blob6", () => {
+		expect(toDataPoint(sample({ rules: "api,tagged" }), 1).blobs).toEqual([
+			"app.example.com",
+			"p",
+			"a",
+			"AMS",
+			"2xx",
+			"api,tagged",
+		]);
+		expect(toDataPoint(sample(), 1).blobs).toHaveLength(5);
+	});
 });
 
 describe("isSampled", () => {

@@ -17,6 +17,7 @@ import {
 	toHealth,
 	toOriginTraffic,
 	toQuantileMs,
+	toRegionViews,
 } from "../../../src/observe/dashboard/model";
 
 const BOUNDS = DURATION_BUCKETS_S;
@@ -167,6 +168,7 @@ describe("what the page writes", () => {
 		ejected_until: null,
 		slow_start: null,
 		changed_at: null,
+		regions: null,
 	};
 
 	it("names the health state and its reason", () => {
@@ -189,6 +191,18 @@ describe("what the page writes", () => {
 			),
 		).toEqual(["disabled", "drained", "ejected until 12:00:30 UTC", "slow start 25%"]);
 		expect(toConditions({ ...origin, ejected_until: "2026-12-07T11:59:00.000Z" }, now)).toEqual([]);
+	});
+
+	it("lists each region's view in region order, with its last check as the reason", () => {
+		expect(toRegionViews(origin)).toEqual([]);
+		const regions = {
+			WEU: { healthy: false, last_check: "status 503, expected 200", last_check_at: null, rtt_ms: 4 },
+			ENAM: { healthy: true, last_check: null, last_check_at: null, rtt_ms: null },
+		};
+		expect(toRegionViews({ ...origin, regions })).toEqual([
+			{ region: "ENAM", healthy: true, reason: "not reported yet" },
+			{ region: "WEU", healthy: false, reason: "status 503, expected 200" },
+		]);
 	});
 
 	it("formats rates, latencies and shares for table cells", () => {

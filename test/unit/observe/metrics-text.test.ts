@@ -26,11 +26,22 @@ function aReport(overrides: Partial<MetricsReport> = {}): MetricsReport {
 	};
 }
 
-function aCounter(key: string, metrics: Partial<CounterMetrics>, inFlight: Record<string, number> = {}) {
+function aCounter(
+	key: string,
+	metrics: Partial<CounterMetrics>,
+	inFlight: Record<string, number> = {},
+	rules?: Record<string, number>,
+) {
 	return {
 		key,
 		answered: true,
-		counters: { inFlight, passiveFailures: {}, ejectedUntil: {}, metrics: { ...NO_TRAFFIC, ...metrics } },
+		counters: {
+			inFlight,
+			passiveFailures: {},
+			ejectedUntil: {},
+			...(rules ? { rules } : {}),
+			metrics: { ...NO_TRAFFIC, ...metrics },
+		},
 	};
 }
 
@@ -75,6 +86,7 @@ describe("toMetricsText", () => {
 							replicaAgeS: 2.5,
 						},
 						{ "p/a": 3 },
+						{ api: 4, maintenance: 1 },
 					),
 					aCounter("lb:app.test@LHR", { requests: [{ pool: "p", origin: "a", codeClass: "2xx", count: 4 }] }),
 					aCounter("lb:world.test", { requests: [{ pool: "p", origin: "a", codeClass: "2xx", count: 1 }] }),
@@ -93,6 +105,7 @@ describe("toMetricsText", () => {
 			"switchyard_origin_healthy",
 			"switchyard_pool_healthy",
 			"switchyard_ejections_total",
+			"switchyard_rule_matches_total",
 			"switchyard_health_checks_total",
 			"switchyard_health_check_rtt_seconds",
 			"switchyard_config_version",
@@ -113,6 +126,10 @@ describe("toMetricsText", () => {
 		expect(sumOf(families, "switchyard_failures_total", { kind: "5xx", origin: "b" })).toBe(1);
 		expect(sumOf(families, "switchyard_in_flight", { colo: "FRA", origin: "a" })).toBe(3);
 		expect(sumOf(families, "switchyard_ejections_total", { origin: "b" })).toBe(1);
+		expect(samplesOf(families, "switchyard_rule_matches_total", {})).toEqual([
+			expect.objectContaining({ labels: { load_balancer: "app.test", rule: "api", colo: "FRA" }, value: "4" }),
+			expect.objectContaining({ labels: { load_balancer: "app.test", rule: "maintenance", colo: "FRA" }, value: "1" }),
+		]);
 		expect(sumOf(families, "switchyard_replica_age_seconds", { colo: "FRA" })).toBe(2.5);
 		expect(sumOf(families, "switchyard_config_version")).toBe(7);
 		expect(sumOf(families, "switchyard_origin_healthy", { origin: "a" })).toBe(1);

@@ -300,7 +300,7 @@ describe("check-layout: the layer order", () => {
 		const violations = checkLayout(root);
 		expect(where(violations)).toEqual(["order deadline.ts:2", "order env.ts:2", "order seed/seed.ts:2"]);
 		expect(violations[1]?.message).toBe(
-			'env.ts imports routing/plan.ts ("./routing/plan"), which is above it (layer order: routing/ > health/ > [steering/ balancing/] > config/ > [contract/ env.ts deadline.ts digest.ts seed/])',
+			'env.ts imports routing/plan.ts ("./routing/plan"), which is above it (layer order: routing/ > health/ > [steering/ balancing/] > config/ > rules/ > [contract/ env.ts deadline.ts digest.ts seed/])',
 		);
 		expect(violations[0]?.message).toBe(
 			'deadline.ts imports digest.ts ("./digest"), a sibling in its own layer [contract/ env.ts deadline.ts digest.ts seed/], whose members may import no other member but contract/',
@@ -356,6 +356,7 @@ describe("check-layout: the layer order", () => {
 			"health/",
 			"steering/ balancing/",
 			"config/",
+			"rules/",
 			"contract/ env.ts deadline.ts digest.ts seed/",
 		]);
 	});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REGIONS } from "../../../src/config/schema";
+import { REGIONS } from "../../../src/config/regions";
 import { PLACED_COUNTRIES, toRegion } from "../../../src/steering/regions";
 
 describe("toRegion", () => {
