@@ -92,7 +92,8 @@ beforeAll(async () => {
 	// "base" checked healthy by the alarm: a new origin is pending beside it until its own first check.
 	await vi.waitFor(
 		async () => {
-			if ((await originsOf("web"))[0]?.healthy !== true) throw new Error("base is not checked healthy yet");
+			const base = (await originsOf("web"))[0];
+			if (base?.pending !== false || !base.healthy) throw new Error("base is not checked healthy yet");
 		},
 		{ interval: 200, timeout: 15_000 },
 	);
@@ -172,14 +173,22 @@ describe("self-registration under wrangler dev", () => {
 				async () => {
 					const renewed = await register("short", { address: origins.short?.url, ttl_s: 3 });
 					expiresAt = Date.parse(((await renewed.json()) as { result: { expires_at: string } }).result.expires_at);
-					return (await servedBy("localhost", 2)).includes("short");
+					const short = (await originsOf("web")).find((origin) => origin.name === "short");
+					return short?.pending === false && (await servedBy("localhost", 2)).includes("short");
 				},
 				{ interval: 200, timeout: 10_000 },
 			)
 			.toBe(true);
-		// No more heartbeats: the authority's alarm ends the lease, and the push takes it out of rotation.
+		// The authority's alarm ends the lease, and the push takes it out of rotation.
+		// No more heartbeats: once its lease has run out, it stops taking requests within 2 s.
 		await expect
-			.poll(async () => !(await servedBy("localhost", 2)).includes("short"), { interval: 100, timeout: 8_000 })
+			.poll(
+				async () => {
+					const served = await servedBy("localhost", 2);
+					return Date.now() >= expiresAt && !served.includes("short");
+				},
+				{ interval: 100, timeout: 8_000 },
+			)
 			.toBe(true);
 		expect(Date.now() - expiresAt).toBeLessThanOrEqual(2_000);
 		const events = await adminResult<EventEntry[]>(wrangler.url, TOKEN, "/events?limit=20");
