@@ -12,6 +12,8 @@ export function workersPool() {
 			bindings: {
 				ADMIN_TOKEN: "test-admin-token",
 				ADMIN_READ_TOKEN: "test-read-token",
+				// Issue 22: the token that may only register and deregister origins.
+				REGISTRATION_TOKEN: "test-registration-token",
 				ADMIN_HOSTNAMES: "admin.test,localhost",
 				// The secret the alert tests' notifications name (secret_name).
 				ALERT_TEST_SECRET: "test-alert-secret",

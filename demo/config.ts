@@ -1,7 +1,8 @@
 /**
  * The demo configuration, in Cloudflare Load Balancing's JSON shapes: one monitor on /health, one
  * pool of the demo origins (round robin) behind a catch-all load balancer, and the same origins as
- * three "regional" pools behind geo.localhost with proximity steering. Debug headers are on, so
+ * three "regional" pools behind geo.localhost with proximity steering. The main pool also takes
+ * origins that register themselves (`npm run agent`). Debug headers are on, so
  * every response says which origin and pool served it.
  */
 
@@ -59,6 +60,8 @@ export function toDemoConfig(origins: readonly DemoOrigin[]) {
 				monitor: "demo-health",
 				origin_steering: { policy: "round_robin" },
 				origins: origins.map((origin) => ({ name: origin.name, address: origin.url, weight: 1, enabled: true })),
+				// More origins may join by registering themselves (npm run agent; README, "Service discovery").
+				discovery: { self_registration: true, ttl_s: 30 },
 			},
 			...regional,
 		],

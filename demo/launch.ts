@@ -166,6 +166,8 @@ Try:
   curl -s -X POST ${origins[1]?.url}/_origin/fail      # origin-2 fails /health: out of rotation within ${DEMO_CHECK_INTERVAL_S} s
   curl -s -X POST ${origins[1]?.url}/_origin/recover   # and back in
   curl -s -H "Authorization: Bearer $(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)" ${lb}/_lb/api/status
+  node demo/origin.ts --name origin-4 --port 9004 &   # a fourth origin, registered by its agent (Ctrl-C deregisters it):
+  npm run agent -- --url ${lb} --pool demo --name origin-4 --address http://127.0.0.1:9004 --ttl 9
   curl -s -D - -o /dev/null -H 'Host: geo.localhost' -H 'x-switchyard-dev-lat: 50.1' -H 'x-switchyard-dev-lon: 8.7' ${lb}/ | grep -i x-switchyard   # a visitor in Frankfurt: the EU pool
 
 Ctrl-C stops everything.

@@ -1,7 +1,7 @@
 /**
  * The commands of scripts/lb.ts about objects: `pools`, `origins <pool>`, `origins add`,
- * `origins remove` and `lbs`. Each takes --json (the API's answer as JSON) and --dry-run (a change
- * is checked and shown, not stored; a read changes nothing either way).
+ * `origins remove`, `registrations <pool>` and `lbs`. Each takes --json (the API's answer as
+ * JSON) and --dry-run (a change is checked and shown, not stored; a read changes nothing either way).
  */
 import { CliError, type ConfigChange, formatChange, type Options, printMessages, request, table } from "./lb-client.ts";
 
@@ -54,6 +54,28 @@ export async function origins(options: Options, poolId: string): Promise<void> {
 	for (const origin of result)
 		rows.push([origin.name, origin.address, String(origin.weight), origin.enabled ? "yes" : "no"]);
 	console.log(rows.length > 1 ? table(rows) : `pool ${poolId} has no origins`);
+}
+
+/** Mirrors RegistrationView in src/contract/discovery.ts. */
+interface RegistrationDoc {
+	name: string;
+	address: string;
+	port: number | null;
+	weight: number;
+	ttl_s: number;
+	registered_at: string;
+	expires_at: string;
+}
+
+export async function registrations(options: Options, poolId: string): Promise<void> {
+	const { result } = await request<RegistrationDoc[]>(options, "GET", `${pool(poolId)}/registrations`);
+	if (options.json) return console.log(JSON.stringify(result, null, 2));
+	const rows = [["ORIGIN", "ADDRESS", "WEIGHT", "TTL", "REGISTERED", "EXPIRES"]];
+	for (const item of result) {
+		const address = item.port === null ? item.address : `${item.address}:${item.port}`;
+		rows.push([item.name, address, String(item.weight), `${item.ttl_s}s`, item.registered_at, item.expires_at]);
+	}
+	console.log(rows.length > 1 ? table(rows) : `pool ${poolId} has no registered origins`);
 }
 
 /** Prints a write's outcome: JSON with --json, else a line saying what was (or would be) done, its changes and notes. */

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDevVars } from "../demo/dev-vars.ts";
 import { CliError, type ConfigChange, formatChange, type Options, printMessages, request, table } from "./lb-client.ts";
-import { addOrigin, balancers, origins, pools, removeOrigin } from "./lb-objects.ts";
+import { addOrigin, balancers, origins, pools, registrations, removeOrigin } from "./lb-objects.ts";
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_URL = "http://localhost:8787";
@@ -45,6 +45,11 @@ const COMMANDS: readonly { name: string; synopsis: string; does: string }[] = [
 		does: "remove an origin from a pool",
 	},
 	{ name: "lbs", synopsis: "lbs [--json]", does: "the load balancers: hostname, id, pools, zone" },
+	{
+		name: "registrations",
+		synopsis: "registrations <pool> [--json]",
+		does: "the origins registered in a pool (self-registration): address, weight, lease",
+	},
 	{ name: "drain", synopsis: "drain <pool> <origin>", does: "send no new requests to an origin" },
 	{ name: "enable", synopsis: "enable <pool> <origin>", does: "end a drain (and enable the origin)" },
 	{
@@ -246,6 +251,9 @@ function toRun(name: string, args: readonly string[]): ((options: Options) => Pr
 			return (options) => removeOrigin(options, args[0] as string, args[1] as string);
 		case "lbs":
 			return balancers;
+		case "registrations":
+			need(1, "a pool id");
+			return (options) => registrations(options, args[0] as string);
 		case "drain":
 		case "enable":
 			return (options) => drainOrEnable(options, name, [...args]);

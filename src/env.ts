@@ -14,6 +14,8 @@ export interface Env {
 	readonly ADMIN_TOKEN?: string;
 	/** A second bearer token that may read config, status and events, but not change anything (a secret). */
 	readonly ADMIN_READ_TOKEN?: string;
+	/** A third bearer token that may only register and deregister origins (issue 22; a secret). */
+	readonly REGISTRATION_TOKEN?: string;
 	/** How the audit log names the admin token's changes ("admin:<name>"; default "admin"). */
 	readonly ADMIN_TOKEN_NAME?: string;
 	/** How the audit log names the read token ("read:<name>"; default "read"). */

@@ -3,12 +3,13 @@
  * `Authorization: Bearer <token>`. ADMIN_TOKEN may read and write; ADMIN_READ_TOKEN may only
  * read. Without ADMIN_TOKEN the API refuses everything (fails closed). Tokens are compared in
  * constant time. The audit log names a caller by role and an operator-set name (ADMIN_TOKEN_NAME,
- * ADMIN_READ_TOKEN_NAME), never by anything derived from the token.
+ * ADMIN_READ_TOKEN_NAME), never by anything derived from the token. REGISTRATION_TOKEN (issue 22) may
+ * only register and deregister origins: every other route answers it 403.
  */
 import { sha256 } from "../digest";
 import { AdminError } from "./envelope";
 
-export type Role = "admin" | "read";
+export type Role = "admin" | "read" | "registration";
 
 export interface Caller {
 	readonly role: Role;
@@ -21,6 +22,7 @@ export interface AuthEnv {
 	readonly ADMIN_READ_TOKEN?: string;
 	readonly ADMIN_TOKEN_NAME?: string;
 	readonly ADMIN_READ_TOKEN_NAME?: string;
+	readonly REGISTRATION_TOKEN?: string;
 }
 
 /** The hostnames listed in ADMIN_HOSTNAMES, lower-cased; empty when unset. */
@@ -54,8 +56,15 @@ export function toActor(role: Role, name: string | undefined): string {
 	return trimmed ? `${role}:${trimmed}` : role;
 }
 
-/** The caller's role, or an AdminError (503 no token configured, 401 missing or wrong token). */
-export async function authenticate(authorization: string | null, env: AuthEnv): Promise<Caller> {
+/**
+ * The caller's role, or an AdminError (503 no token configured, 401 missing or wrong token, 403 the
+ * registration token where `registrationRoute` is not set).
+ */
+export async function authenticate(
+	authorization: string | null,
+	env: AuthEnv,
+	registrationRoute = false,
+): Promise<Caller> {
 	if (!env.ADMIN_TOKEN) {
 		throw new AdminError(
 			"admin_disabled",
@@ -69,11 +78,21 @@ export async function authenticate(authorization: string | null, env: AuthEnv): 
 	const token = toBearerToken(authorization);
 	if (token === undefined) throw unauthorized();
 	// Both comparisons always run, so timing does not say which token was close.
-	const [admin, read] = await Promise.all([
+	const [admin, read, registration] = await Promise.all([
 		isSameSecret(token, env.ADMIN_TOKEN),
 		env.ADMIN_READ_TOKEN ? isSameSecret(token, env.ADMIN_READ_TOKEN) : Promise.resolve(false),
+		env.REGISTRATION_TOKEN ? isSameSecret(token, env.REGISTRATION_TOKEN) : Promise.resolve(false),
 	]);
 	if (admin) return { role: "admin", actor: toActor("admin", env.ADMIN_TOKEN_NAME) };
 	if (read) return { role: "read", actor: toActor("read", env.ADMIN_READ_TOKEN_NAME) };
+	if (registration) {
+		if (!registrationRoute) {
+			throw new AdminError(
+				"forbidden",
+				"this token may only register and deregister origins (PUT and DELETE /_lb/api/pools/:pool/registrations/:name)",
+			);
+		}
+		return { role: "registration", actor: "registration" };
+	}
 	throw unauthorized();
 }

@@ -29,6 +29,7 @@ import {
 	writeItem,
 	writeOptions,
 } from "./handlers";
+import { addRegistrationRoutes, isRegistrationRoute } from "./registration-routes";
 
 /** Paths under this prefix are reserved for Switchyard and never proxied. */
 export const RESERVED_PREFIX = "/_lb/";
@@ -38,8 +39,9 @@ const COLLECTIONS: readonly Collection[] = ["monitors", "pools", "load_balancers
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
 async function withCaller(request: IRequest, env: Env): Promise<undefined> {
-	const caller = await authenticate(request.headers.get("authorization"), env);
-	if (caller.role !== "admin" && !READ_METHODS.has(request.method)) {
+	const registration = isRegistrationRoute(request.method, new URL(request.url).pathname);
+	const caller = await authenticate(request.headers.get("authorization"), env, registration);
+	if (caller.role === "read" && !READ_METHODS.has(request.method)) {
 		throw new AdminError("forbidden", "this token may only read; changes need ADMIN_TOKEN");
 	}
 	(request as AdminRequest).caller = caller;
@@ -112,7 +114,9 @@ router
 	// The dashboard's one read (/_lb/): status, each counter object's counts, the latest events, the caller's role.
 	.get("/dashboard", async (request, env) => {
 		const report = await getAuthority(env).dashboard(DASHBOARD_EVENTS);
-		return toSuccess(toDashboardData(report, (request as AdminRequest).caller.role, Date.now()));
+		// The registration token never gets here (auth.ts answers it 403).
+		const role = (request as AdminRequest).caller.role === "admin" ? "admin" : "read";
+		return toSuccess(toDashboardData(report, role, Date.now()));
 	});
 
 for (const collection of COLLECTIONS) {
@@ -208,6 +212,7 @@ router
 	});
 
 addCloudflareRoutes(router);
+addRegistrationRoutes(router);
 
 router.post("/affinity/rotate", async (request, env) => {
 	// An empty body rotates; a JSON body may say { "drop_earlier_keys": true }.

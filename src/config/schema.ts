@@ -7,6 +7,7 @@
  * Reference: https://developers.cloudflare.com/api/resources/load_balancers/
  */
 import { z } from "zod";
+import { discoverySchema } from "./discovery";
 import { notificationSchema } from "./notification-schema";
 import { CHECK_REGIONS, REGIONS } from "./regions";
 
@@ -164,6 +165,8 @@ export const poolSchema = z.looseObject({
 	check_regions: absentWhenNull(z.array(z.enum(CHECK_REGIONS))),
 	load_shedding: absentWhenNull(loadSheddingSchema),
 	origins: z.array(originSchema),
+	/** Switchyard's own: origins found at run time, by self-registration or DNS SRV (config/discovery.ts). */
+	discovery: discoverySchema.optional(),
 });
 
 /** Where a load balancer's requests are planned and counted. */

@@ -164,8 +164,12 @@ export function validateConfig(input: unknown): ValidationResult {
 				messages.push(`${oat}.header.Host: not acted on by this version; requests carry the address's host`);
 			}
 		});
-		if (!pool.origins.some((origin) => origin.enabled)) {
+		const discovers = pool.discovery?.self_registration === true || pool.discovery?.dns_srv !== undefined;
+		if (!discovers && !pool.origins.some((origin) => origin.enabled)) {
 			messages.push(`${at}: pool "${pool.id}" has no enabled origin; it is never healthy`);
+		}
+		if (pool.discovery && !discovers) {
+			messages.push(`${at}.discovery: neither self_registration nor dns_srv is set; it discovers nothing`);
 		}
 	});
 

@@ -3,6 +3,7 @@
  * drains, ejections, slow starts), as counter objects and Worker isolates hold it. One type, one
  * way to fetch it (`Registry.replica`), pushed to counter objects as it changes.
  */
+import type { DiscoveredOrigin } from "./discovery";
 
 export interface Replica {
 	/** The authority's state: moves on every change of configuration, health, drains or ejections. */
@@ -12,6 +13,8 @@ export interface Replica {
 	/** Left out when the holder has this `state` already: the configuration never changes without it moving. */
 	readonly configJson?: string;
 	readonly version: number;
+	/** Origins found at run time (registered, DNS SRV): sent with the configuration, part of the pools. */
+	readonly discovered?: readonly DiscoveredOrigin[];
 	/** Origins of monitored pools that have been checked or loaded: up or down, since when, RTT average. */
 	readonly health: readonly { key: string; healthy: boolean; changedAt: number; rttEwmaMs?: number }[];
 	/** When an origin last became healthy or was added: the start of its slow start. */

@@ -4,6 +4,7 @@
  * `registry/registry.ts` (the authority) and `registry/counter.ts` implement them.
  */
 import type { CounterReport, IsolateReport, ReportedEjection, ShardCounters } from "./counters";
+import type { RegistrationResult, RegistrationView } from "./discovery";
 import type { OutcomeRecord } from "./outcome";
 import type { ProbeResult, RegionTarget } from "./probe";
 import type { Replica, ReplicaMark } from "./replica";
@@ -55,6 +56,12 @@ export interface AuthorityRpc extends Rpc.DurableObjectBranded {
 		actor: string,
 		dropEarlier: boolean,
 	): Promise<{ rotated_at: string; earlier_keys_valid_until: string | null; earlier_keys: number }>;
+	/** Registers an origin in a pool that allows it, or renews its lease (issue 22). */
+	register(poolId: string, name: string, body: unknown, actor: string): Promise<RegistrationResult>;
+	/** Ends a registration at once; 404 when there is none. */
+	deregister(poolId: string, name: string, actor: string): Promise<RegistrationResult>;
+	/** A pool's registrations; undefined when there is no such pool. */
+	registrations(poolId: string): RegistrationView[] | undefined;
 	/** The cron's probe round, at its scheduled time. */
 	sweep(scheduledTime: number): Promise<SweepSummary>;
 	/** Arms the alarm if it is not set. */

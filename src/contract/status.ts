@@ -112,6 +112,13 @@ export interface OriginStatus {
 	changed_at: string | null;
 	/** Its pool's check_regions: each region's view, by region code (`healthy` by their majority); null without. */
 	regions: Record<string, OriginRegionStatus> | null;
+	/** Found at run time, not configured (issue 22): registered itself, or from DNS SRV. Absent for configured origins. */
+	discovered?: "registration" | "dns";
+	/** A registered origin: true, with when its lease ends unless renewed. */
+	registered?: boolean;
+	expires_at?: string | null;
+	/** A DNS SRV origin's failover tier (0: the lowest priority value, which takes the traffic). */
+	tier?: number;
 }
 
 /** One region's view of an origin (check_regions): its own rise/fall, its last check. */

@@ -44,6 +44,14 @@ export function rotateSecrets(
 }
 
 /** What a rotation answers: when, and until when the earlier keys open cookies (never the keys). */
+/** The audit log's words for a rotation. */
+export function toRotationAction(result: RotationResult, dropEarlier: boolean): string {
+	const until = dropEarlier
+		? "cookies issued before no longer open"
+		: `earlier keys open cookies until ${result.earlier_keys_valid_until}`;
+	return `rotated the session affinity key (${until})`;
+}
+
 export interface RotationResult {
 	readonly rotated_at: string;
 	readonly earlier_keys_valid_until: string | null;

@@ -126,7 +126,8 @@ export class ConfigStore {
 		};
 		if (options.dryRun || !changed) return { ...base, version: current };
 		const version = current + 1;
-		const next = toSnapshot(config, version);
+		// Discovered origins (registered, DNS SRV) stay, with their health, in the pools that still take them.
+		const next = toSnapshot(config, version, this.routing.discovered);
 		const keys = new Set(next.origins.keys());
 		// Origins whose address, port or monitor changed start again as pending: their stored health was the old one's.
 		const renewed = toRenewedOrigins(this.routing.snapshot, next);

@@ -46,7 +46,7 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 		if (held && held.state === replica.state && held.checks === replica.checks) return null;
 		if (held?.state === replica.state) {
 			// Only RTT averages moved: the configuration stays where it was.
-			const { configJson: _same, ...rest } = replica;
+			const { configJson: _same, discovered: _too, ...rest } = replica;
 			return rest;
 		}
 		return replica;
@@ -109,8 +109,10 @@ export class Hub extends DurableObject<Env> implements HubRpc {
 	/** Takes a newer replica (one without configuration keeps the one held); false for an older one. */
 	private take(replica: Replica, now: number): boolean {
 		if (!isNewerReplica(replica, this.held)) return false;
+		// The discovered origins travel with the configuration: kept with it.
 		const configJson = replica.configJson ?? this.held?.configJson;
-		this.held = configJson === undefined ? replica : { ...replica, configJson };
+		const discovered = replica.configJson !== undefined ? replica.discovered : this.held?.discovered;
+		this.held = configJson === undefined ? replica : { ...replica, configJson, ...(discovered ? { discovered } : {}) };
 		this.validatedAt = now;
 		return true;
 	}

@@ -4,7 +4,8 @@
  * answering the admin API. It routes nothing: counter objects (counter.ts) plan requests from
  * replicas it pushes them (replication.ts). A thin RPC shell: configuration writes live in
  * config-store.ts, status and events in status.ts, what is due in health/schedule.ts, what
- * planning knows in routing/routing-state.ts; this class adds SQLite, the alarm and the calls.
+ * planning knows in routing/routing-state.ts, registered and DNS SRV origins in discovery-store.ts;
+ * this class adds SQLite, the alarm and the calls.
  *
  * The class keeps the name `Registry`: local storage (Miniflare) and deployed objects are keyed by it.
  */
@@ -22,20 +23,20 @@ import { applyProbeResults } from "../health/record";
 import { toNextDueAt } from "../health/schedule";
 import { runHealthSweep } from "../health/sweep";
 import { BoundedMap } from "../routing/bounded-map";
-import { toNoLoadBalancer } from "../routing/plan";
 import { RoutingState } from "../routing/routing-state";
-import { AUTHORITY, counterKeyFor } from "../routing/shard-keys";
-import { findLoadBalancer } from "../routing/snapshot";
+import { AUTHORITY, toOtherShard } from "../routing/shard-keys";
 import { SEED } from "../seed/seed.generated";
-import { AffinityKeyStore, longestAffinityTtlS, type RotationResult } from "./affinity-keys";
+import { AffinityKeyStore, longestAffinityTtlS, type RotationResult, toRotationAction } from "./affinity-keys";
 import { ConfigStore } from "./config-store";
+import { DiscoveryStore } from "./discovery-store";
+import { decideEjections } from "./ejections";
 import { toMetricsReport } from "./metrics-report";
 import { Notifier } from "./notifications";
 import { handOutProbes, toProbeBook } from "./probe-hand-out";
 import { RegionProbes } from "./region-probes";
 import { Replication } from "./replication";
 import { gatherCounterReports, listEvents, toStatusReport } from "./status";
-import { type HealthEvent, loadHealth, migrate, saveHealth } from "./storage";
+import { type HealthEvent, loadHealth, migrate, restoreHealth, saveHealth } from "./storage";
 
 /** The alarm never fires more often than this, whatever the monitors ask. */
 const MIN_ALARM_GAP_MS = 1000;
@@ -66,6 +67,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	private readonly notifier: Notifier;
 	/** The probe objects of pools' check_regions (region-probes.ts). */
 	private readonly regions: RegionProbes;
+	private readonly discovery: DiscoveryStore;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -79,11 +81,16 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			background: (promise) => ctx.waitUntil(promise),
 			roundsWaiting: () => void this.armAlarm(),
 		});
+		this.discovery = new DiscoveryStore(this.routing, ctx.storage, this.notifier, {
+			changed: () => this.bumpState(),
+			settle: () => this.armAlarm().then(() => this.replication.settled()),
+		});
 		this.config = new ConfigStore(this.routing, sql, {
 			transaction: (body) => ctx.storage.transactionSync(body),
 			changed: () => this.bumpState(),
 			hasSecret: (name) => Notifier.hasSecret(env, name),
 			installed: (_before, _after, written) => {
+				this.discovery.prune();
 				// A stored configuration keeps the alarm it had; a written one may be due sooner.
 				if (written) void this.armAlarm();
 				ctx.waitUntil(this.regions.sync());
@@ -95,14 +102,10 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		if (ctx.id.name !== undefined && ctx.id.name !== AUTHORITY) return;
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(sql);
+			this.discovery.load();
 			this.config.load();
 			this.affinity.load();
-			for (const [key, stored] of loadHealth(sql)) {
-				this.routing.health.set(key, {
-					state: { healthy: stored.healthy, upStreak: 0, downStreak: 0, changedAt: stored.changedAt },
-					lastReason: stored.reason,
-				});
-			}
+			restoreHealth(this.routing.health, loadHealth(sql));
 			if (SEED) this.config.applySeed(SEED, Date.now());
 			// Not before: counter objects that outlived a restart see the new state when they next revalidate.
 			this.replication.pushing = true;
@@ -138,10 +141,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		const now = Date.now();
 		const keepMs = longestAffinityTtlS(this.routing.snapshot.config) * 1000;
 		const result = this.affinity.rotate(now, keepMs, dropEarlier);
-		const until = dropEarlier
-			? "cookies issued before no longer open"
-			: `earlier keys open cookies until ${result.earlier_keys_valid_until}`;
-		this.config.audit(actor, `rotated the session affinity key (${until})`, []);
+		this.config.audit(actor, toRotationAction(result, dropEarlier), []);
 		this.bumpState();
 		await this.replication.settled();
 		return result;
@@ -149,10 +149,7 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 
 	/** Which counter object plans for `hostname`: asked by isolates whose replica has no load balancer for it (yet). */
 	resolve(hostname: string, colo: string = LOCAL_COLO): OtherShard | RoutePlan {
-		const lb = findLoadBalancer(this.routing.snapshot, hostname);
-		if (!lb) return toNoLoadBalancer(hostname);
-		const shard = counterKeyFor(lb, colo);
-		return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard, state: this.state };
+		return toOtherShard(this.routing.snapshot, hostname, colo, this.state);
 	}
 
 	/**
@@ -163,21 +160,12 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	 */
 	async recordEjections(ejections: readonly ReportedEjection[]): Promise<{ refused: string[] }> {
 		const now = Date.now();
-		const refused: string[] = [];
-		for (const ejection of ejections) {
-			const decision = this.routing.decideEjection(ejection, now);
-			if (!decision.accepted) refused.push(ejection.key);
-			if (decision.event) {
-				console.warn(`switchyard: ${ejection.key} ${ejection.reason}`);
-				const { at, key: originKey, reason } = ejection;
-				this.pendingEvents.push({ at, originKey, healthy: false, reason, ejection: true });
-				// Written off the caller's path: the alarm flushes pending events soon.
-				void this.armAlarm(now + MIN_ALARM_GAP_MS);
-			}
-			if (decision.moved) this.bumpState();
-		}
-		await this.replication.settled();
-		return { refused };
+		const { refused, events, moved } = decideEjections(this.routing, ejections, now);
+		this.pendingEvents.push(...events);
+		// Written off the caller's path: the alarm flushes pending events soon.
+		if (events.length > 0) void this.armAlarm(now + MIN_ALARM_GAP_MS);
+		if (moved) this.bumpState();
+		return this.pushed({ refused });
 	}
 
 	// --- The admin API ---
@@ -187,17 +175,13 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 	}
 
 	/** Replaces the whole configuration, all or nothing. */
-	async putConfig(input: unknown, options: WriteOptions): Promise<WriteResult> {
-		const result = this.config.write(input, options, "replaced the configuration");
-		await this.replication.settled();
-		return result;
+	putConfig(input: unknown, options: WriteOptions): Promise<WriteResult> {
+		return this.pushed(this.config.write(input, options, "replaced the configuration"));
 	}
 
 	/** One CRUD change, applied to the current document and validated as a whole, atomically. */
-	async changeConfig(op: ConfigOperation, options: WriteOptions): Promise<WriteResult> {
-		const result = this.config.applyChange(op, options);
-		await this.replication.settled();
-		return result;
+	changeConfig(op: ConfigOperation, options: WriteOptions): Promise<WriteResult> {
+		return this.pushed(this.config.applyChange(op, options));
 	}
 
 	/** The object a CRUD read names, as JSON, or undefined. */
@@ -205,16 +189,28 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 		return this.config.readItem(target, key, pool);
 	}
 
-	async drain(poolId: string, originName: string, actor: string): Promise<DrainResult> {
-		const result = this.config.drain(poolId, originName, actor);
+	drain(poolId: string, originName: string, actor: string): Promise<DrainResult> {
+		return this.pushed(this.config.drain(poolId, originName, actor));
+	}
+
+	enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult> {
+		return this.pushed(this.config.enable(poolId, originName, actor));
+	}
+
+	/** `result`, once the change it made was pushed to the counter objects (or PUSH_WAIT_MS passed). */
+	private async pushed<T>(result: T): Promise<T> {
 		await this.replication.settled();
 		return result;
 	}
 
-	async enable(poolId: string, originName: string, actor: string): Promise<DrainResult | WriteResult> {
-		const result = this.config.enable(poolId, originName, actor);
-		await this.replication.settled();
-		return result;
+	register(poolId: string, name: string, body: unknown, actor: string) {
+		return this.discovery.register(poolId, name, body, actor, Date.now());
+	}
+	deregister(poolId: string, name: string, actor: string) {
+		return this.discovery.deregister(poolId, name, actor);
+	}
+	registrations(poolId: string) {
+		return this.discovery.list(poolId);
 	}
 
 	/** Configuration, health and drains as the authority holds them, with every counter object's counters added up. */
@@ -288,12 +284,14 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			this.pendingEvents.push({ at: now, originKey: key, healthy: true, reason: READMITTED });
 			this.bumpState();
 		}
-		this.replication.deferring = false;
 		try {
+			// Leases that ran out, DNS lookups due: pushed with the readmissions; lookups spend the round's subrequests.
+			const looked = await this.discovery.runDue(now, fetch);
+			this.replication.deferring = false;
 			this.flushEvents();
-			// Alerts first; their fetches come out of the round's subrequest budget.
-			await this.runRound(now, await this.notifier.deliverDue(Date.now()));
+			await this.runRound(now, looked + (await this.notifier.deliverDue(Date.now())));
 		} finally {
+			this.replication.deferring = false;
 			await this.armAlarm(); // issue 15: a round that threw left no alarm (the runtime's few retries, then the cron)
 		}
 	}
@@ -370,6 +368,8 @@ export class Registry extends DurableObject<Env> implements AuthorityRpc {
 			now,
 		);
 		if (probe !== undefined) next = Math.min(next, probe);
+		const discovery = this.discovery.nextDueAt(now);
+		if (discovery !== undefined) next = Math.min(next, discovery);
 		const delivery = this.notifier.nextDueAt();
 		if (delivery !== undefined) next = Math.min(next, delivery);
 		const current = await this.ctx.storage.getAlarm();

@@ -6,14 +6,22 @@
 
 import type { LoadBalancer, Pool } from "../config/schema";
 import type { CounterReport, ShardCounters } from "../contract/counters";
-import type { ConfigChange, CounterStatus, EventEntry, PoolStatus, RuleStatus, StatusReport } from "../contract/status";
+import type {
+	ConfigChange,
+	CounterStatus,
+	EventEntry,
+	OriginStatus,
+	PoolStatus,
+	RuleStatus,
+	StatusReport,
+} from "../contract/status";
 import { withTimeout } from "../deadline";
 import type { Env } from "../env";
 import { MAX_CALLS_PER_INVOCATION } from "../routing/fan-out";
 import { isPoolHealthy } from "../routing/plan";
 import type { RoutingState } from "../routing/routing-state";
 import { fromCounterKey, HUB_KEY_PREFIX, mergeShardCounters } from "../routing/shard-keys";
-import { poolOfKey } from "../routing/snapshot";
+import { type OriginEntry, poolOfKey, toOriginKey } from "../routing/snapshot";
 import { toRuleName } from "../rules/rule-set";
 import { listAlertEvents } from "./notifications";
 import { toCheckRegions, toOriginRegions, toPoolRegions } from "./region-status";
@@ -98,6 +106,10 @@ export function toStatusReport(
 	const isHealthy = (key: string) => healthAt(key) && !((merged.ejectedUntil[key] ?? 0) > now);
 	const { snapshot } = routing;
 	const config = snapshot.config;
+	// A discovered origin's weight as registered or resolved (the snapshot's is scaled with its pool's).
+	const discoveredWeights = new Map(
+		routing.discovered.map((origin) => [toOriginKey(origin.pool, origin.name), origin.weight]),
+	);
 	return {
 		version: snapshot.version,
 		...(loadErrors.length > 0 ? { load_errors: [...loadErrors] } : {}),
@@ -123,9 +135,9 @@ export function toStatusReport(
 				const warmth = routing.warmthOf(origin.key, now);
 				return {
 					name: origin.name,
-					address: entry.pool.origins[i]?.address ?? "",
+					address: entry.pool.origins[i]?.address ?? origin.address ?? "",
 					enabled: origin.enabled,
-					weight: entry.pool.origins[i]?.weight ?? origin.weight,
+					weight: entry.pool.origins[i]?.weight ?? discoveredWeights.get(origin.key) ?? origin.weight,
 					healthy,
 					monitored: entry.monitor !== undefined,
 					// Monitored, and no check has spoken since it was added or its address changed.
@@ -144,11 +156,20 @@ export function toStatusReport(
 					slow_start: warmth < 1 ? Math.round(warmth * 100) / 100 : null,
 					changed_at: toIso(health?.state.changedAt),
 					regions: toOriginRegions(toCheckRegions(entry.pool.check_regions), health),
+					...(origin.discovered === undefined ? {} : toDiscoveredStatus(origin, routing.leases.get(origin.key))),
 				};
 			}),
 		})),
 		counters: reports.map((report) => toCounterStatus(report, snapshot.loadBalancers)),
 	};
+}
+
+/** What /status adds for an origin found at run time: how, and a registered one's lease. */
+function toDiscoveredStatus(origin: OriginEntry, expiresAt: number | undefined): Partial<OriginStatus> {
+	if (origin.discovered === "registration") {
+		return { discovered: "registration", registered: true, expires_at: toIso(expiresAt) };
+	}
+	return { discovered: "dns", tier: origin.tier ?? 0 };
 }
 
 /** A load balancer's rules with their matches, summed over its counter objects' reports. */

@@ -174,6 +174,19 @@ export function loadHealth(sql: SqlStorage): Map<string, StoredHealth> {
 	);
 }
 
+/** Health loaded at start-up into the authority's map: up or down since when, streaks afresh. */
+export function restoreHealth(
+	health: Map<
+		string,
+		{ state: { healthy: boolean; upStreak: number; downStreak: number; changedAt: number }; lastReason?: string }
+	>,
+	stored: ReadonlyMap<string, StoredHealth>,
+): void {
+	for (const [key, { healthy, changedAt, reason }] of stored) {
+		health.set(key, { state: { healthy, upStreak: 0, downStreak: 0, changedAt }, lastReason: reason });
+	}
+}
+
 export function saveHealth(sql: SqlStorage, key: string, health: StoredHealth): void {
 	sql.exec(
 		"INSERT OR REPLACE INTO health (origin_key, healthy, changed_at, reason) VALUES (?, ?, ?, ?)",

@@ -37,6 +37,21 @@ function usableOrigins(entry: PoolEntry, isDraining: (key: string) => boolean): 
 	return entry.origins.filter((origin) => origin.enabled && origin.weight > 0 && !isDraining(origin.key));
 }
 
+/**
+ * DNS SRV priorities (RFC 2782): of these origins, only those of the lowest failover tier present;
+ * the others are its failover. Configured origins are all tier 0, so this returns its input.
+ */
+export function toLowestTier(origins: OriginEntry[]): OriginEntry[] {
+	let lowest = Number.POSITIVE_INFINITY;
+	let mixed = false;
+	for (const origin of origins) {
+		const tier = origin.tier ?? 0;
+		if (lowest !== Number.POSITIVE_INFINITY && tier !== lowest) mixed = true;
+		if (tier < lowest) lowest = tier;
+	}
+	return mixed ? origins.filter((origin) => (origin.tier ?? 0) === lowest) : origins;
+}
+
 export function isPoolHealthy(
 	entry: PoolEntry | undefined,
 	isHealthy: (key: string) => boolean,
@@ -150,7 +165,7 @@ export function planRoute(
 	const poolId = pinned?.pool ?? (pools[0] as string);
 	const entry = snapshot.pools.get(poolId);
 	const usable = entry ? usableOrigins(entry, isDraining) : [];
-	const healthy = usable.filter((origin) => ctx.isHealthy(origin.key));
+	const healthy = toLowestTier(usable.filter((origin) => ctx.isHealthy(origin.key)));
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
 	let ordered: OriginEntry[];

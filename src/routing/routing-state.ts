@@ -10,6 +10,7 @@ import type { Config } from "../config/schema";
 import { outlierDetectionSchema } from "../config/schema";
 import { validateConfig } from "../config/validate";
 import type { ReportedEjection } from "../contract/counters";
+import type { DiscoveredOrigin } from "../contract/discovery";
 import type { Replica } from "../contract/replica";
 import { type OutlierSettings, OutlierTracker } from "../health/outliers";
 import type { OriginHealth } from "../health/record";
@@ -60,6 +61,12 @@ export class RoutingState {
 	renewed: readonly string[] = [];
 	/** The configuration text of the replica last installed (adoptReplica). */
 	private replicaConfigJson: string | undefined;
+	/** Origins found at run time (registered, DNS SRV), which install adds to their pools. */
+	discovered: readonly DiscoveredOrigin[] = [];
+	/** The discovered origins' text of the replica last installed (adoptReplica). */
+	private replicaDiscoveredJson = "[]";
+	/** The authority only: when each registered origin's lease ends (not replicated; the authority ends them). */
+	readonly leases = new Map<string, number>();
 
 	/**
 	 * Installs a validated configuration. Origins added by a change (`now` given; not those loaded
@@ -68,7 +75,7 @@ export class RoutingState {
 	install(config: Config, version: number, now?: number): Set<string> {
 		const earlier = this.snapshot;
 		const before = new Set(earlier.origins.keys());
-		this.snapshot = toSnapshot(config, version);
+		this.snapshot = toSnapshot(config, version, this.discovered);
 		this.policies = new PolicyCache(this.snapshot);
 		this.poolSettings = new Map();
 		for (const lb of config.load_balancers) {
@@ -92,6 +99,12 @@ export class RoutingState {
 		if (now !== undefined) for (const key of keys) if (!before.has(key)) this.healthySince.set(key, now);
 		this.noteWarming();
 		return keys;
+	}
+
+	/** Replaces the discovered origins: the same configuration installed again with them (`now`: new ones warm up). */
+	installDiscovered(discovered: readonly DiscoveredOrigin[], now?: number): Set<string> {
+		this.discovered = discovered;
+		return this.install(this.snapshot.config, this.snapshot.version, now);
 	}
 
 	/** Called whenever healthySince or slow start settings change (never per request); warmthOf relies on it. */
@@ -280,7 +293,7 @@ export class RoutingState {
 		return {
 			state,
 			checks,
-			...(withConfig ? { configJson: JSON.stringify(this.snapshot.config) } : {}),
+			...(withConfig ? { configJson: JSON.stringify(this.snapshot.config), discovered: this.discovered } : {}),
 			version: this.snapshot.version,
 			// A pending origin is left out: absent is pending to every holder.
 			health: [...this.health]
@@ -305,11 +318,17 @@ export class RoutingState {
 	 */
 	adoptReplica(replica: Replica, now: number, wholeOrNothing = false): { readonly refused?: string } {
 		let refused: string | undefined;
-		if (replica.configJson !== undefined && replica.configJson !== this.replicaConfigJson) {
+		const discoveredJson = replica.configJson === undefined ? undefined : JSON.stringify(replica.discovered ?? []);
+		if (
+			replica.configJson !== undefined &&
+			(replica.configJson !== this.replicaConfigJson || discoveredJson !== this.replicaDiscoveredJson)
+		) {
 			const checked = validateConfig(JSON.parse(replica.configJson));
 			if (checked.ok) {
+				this.discovered = replica.discovered ?? [];
 				this.install(checked.config, replica.version);
 				this.replicaConfigJson = replica.configJson;
+				this.replicaDiscoveredJson = discoveredJson as string;
 			} else {
 				refused = checked.errors.map((error) => `${error.path}: ${error.message}`).join("; ");
 				// A holder that would rather keep what it has than mix (the isolate's replica cache).

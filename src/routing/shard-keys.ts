@@ -10,7 +10,9 @@ import type { CounterScope } from "../config/schema";
 import type { ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { ReplicaMark } from "../contract/replica";
-import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
+import { LOCAL_COLO, type OtherShard, type RoutePlan, type ShardRouteRequest } from "../contract/route";
+import { toNoLoadBalancer } from "./plan";
+import { findLoadBalancer, type Snapshot } from "./snapshot";
 export const HUB_KEY_PREFIX = "colo:";
 
 /** The hub of a data center: one per colo, created by that colo's traffic. */
@@ -36,6 +38,18 @@ export function counterKeyFor(
 	colo: string,
 ): string {
 	return lb.counter_scope === "global" ? shardKeyFor(lb.name) : `${shardKeyFor(lb.name)}@${colo}`;
+}
+
+/** Which counter object plans for `hostname` from data center `colo`, at the authority's `state`. */
+export function toOtherShard(
+	snapshot: Snapshot,
+	hostname: string,
+	colo: string,
+	state: number,
+): OtherShard | RoutePlan {
+	const lb = findLoadBalancer(snapshot, hostname);
+	if (!lb) return toNoLoadBalancer(hostname);
+	return { ok: false, problem: "other_shard", loadBalancer: lb.name, shard: counterKeyFor(lb, colo), state };
 }
 
 /** What a counter object's key says: its load balancer, scope and data center (null for the global scope). */

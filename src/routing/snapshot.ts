@@ -4,7 +4,15 @@
  * memo of which load balancer each hostname asked about resolves to.
  */
 import { type OriginBase, toOriginBase } from "../config/origin-address";
-import { type Config, type LoadBalancer, MONITOR_TYPES_RUN, type Monitor, type Pool } from "../config/schema";
+import {
+	type Config,
+	type LoadBalancer,
+	MONITOR_TYPES_RUN,
+	type Monitor,
+	type Origin,
+	type Pool,
+} from "../config/schema";
+import type { DiscoveredOrigin, DiscoverySource } from "../contract/discovery";
 import { BoundedMap } from "./bounded-map";
 
 export interface OriginEntry {
@@ -21,6 +29,11 @@ export interface OriginEntry {
 	 * about the old one is dropped.
 	 */
 	readonly identity: string;
+	/** Found at run time (contract/discovery.ts), not configured: how, and its address as given. */
+	readonly discovered?: DiscoverySource;
+	readonly address?: string;
+	/** Failover tier of a discovered origin (DNS SRV priority); absent: 0. */
+	readonly tier?: number;
 }
 
 export interface PoolEntry {
@@ -73,15 +86,44 @@ export function poolOfKey(originKey: string): string {
 	return originKey.slice(0, originKey.indexOf("/"));
 }
 
-/** Compiles a config that validateConfig accepted (addresses are known to parse). */
-export function toSnapshot(config: Config, version: number): Snapshot {
+function isDiscovered(origin: Origin | DiscoveredOrigin): origin is DiscoveredOrigin {
+	return "source" in origin;
+}
+
+/**
+ * The discovered origins a pool takes: those of a source its `discovery` block turns on, whose
+ * name no configured origin of the pool has (the configuration wins), each name once.
+ */
+export function toPoolDiscovered(pool: Pool, discovered: readonly DiscoveredOrigin[]): DiscoveredOrigin[] {
+	const discovery = pool.discovery;
+	if (!discovery || discovered.length === 0) return [];
+	const names = new Set(pool.origins.map((origin) => origin.name));
+	const taken: DiscoveredOrigin[] = [];
+	for (const origin of discovered) {
+		if (origin.pool !== pool.id || names.has(origin.name)) continue;
+		const on = origin.source === "registration" ? discovery.self_registration : discovery.dns_srv !== undefined;
+		if (!on || typeof toOriginBase(origin.address, origin.port) === "string") continue;
+		names.add(origin.name);
+		taken.push(origin);
+	}
+	return taken;
+}
+
+/**
+ * Compiles a config that validateConfig accepted (addresses are known to parse), with the origins
+ * discovered at run time appended to the pools that take them.
+ */
+export function toSnapshot(config: Config, version: number, discovered: readonly DiscoveredOrigin[] = []): Snapshot {
 	const monitors = new Map(config.monitors.map((monitor) => [monitor.id, monitor]));
 	const pools = new Map<string, PoolEntry>();
 	const originsByKey = new Map<string, OriginEntry>();
 	for (const pool of config.pools) {
+		const found = toPoolDiscovered(pool, discovered);
+		const members: readonly (Origin | DiscoveredOrigin)[] =
+			found.length === 0 ? pool.origins : [...pool.origins, ...found];
 		// Cloudflare writes weights from 0 to 1; whole numbers (5, 1, 1) are scaled into that range.
-		const maxWeight = Math.max(1, ...pool.origins.map((origin) => origin.weight));
-		const origins = pool.origins.map((origin): OriginEntry => {
+		const maxWeight = Math.max(1, ...members.map((origin) => origin.weight));
+		const origins = members.map((origin): OriginEntry => {
 			const base = toOriginBase(origin.address, origin.port || undefined);
 			if (typeof base === "string") throw new Error(`pool "${pool.id}": ${base}`);
 			return {
@@ -89,9 +131,12 @@ export function toSnapshot(config: Config, version: number): Snapshot {
 				pool: pool.id,
 				name: origin.name,
 				base,
-				enabled: origin.enabled,
+				enabled: isDiscovered(origin) || origin.enabled,
 				weight: origin.weight / maxWeight,
 				identity: toOriginIdentity(origin.address, origin.port, pool.monitor),
+				...(isDiscovered(origin)
+					? { discovered: origin.source, address: origin.address, ...(origin.tier ? { tier: origin.tier } : {}) }
+					: {}),
 			};
 		});
 		// A monitor of a type this build does not run checks nothing: the pool is as if unmonitored (validation says so).

@@ -10,6 +10,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startOrigin } from "../../demo/origin.ts";
 import { PROJECT_ROOT } from "../../demo/wrangler-dev.ts";
 import { freePort } from "../support/ports.ts";
 
@@ -106,6 +107,39 @@ describe("npm run dev (demo/launch.ts)", () => {
 
 		const originPids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
 		expect(originPids).toHaveLength(3);
+
+		// The banner's agent line (issue 22): a fourth origin registers itself into the demo pool, with
+		// the ADMIN_TOKEN of .dev.vars, takes traffic once checked, and deregisters when stopped.
+		expect(output).toContain(`npm run agent -- --url http://localhost:${port} --pool demo --name origin-4`);
+		const fourth = await startOrigin({ name: "origin-4" });
+		const agent = spawn(
+			process.execPath,
+			["scripts/agent.ts", "--url", `http://localhost:${port}`, "--pool", "demo", "--name", "origin-4"].concat([
+				"--address",
+				fourth.url,
+				"--ttl",
+				"9",
+			]),
+			{ cwd: PROJECT_ROOT, stdio: "ignore" },
+		);
+		const agentExited = new Promise<number | null>((resolve) => agent.once("exit", (code) => resolve(code)));
+		try {
+			await expect
+				.poll(
+					async () => {
+						const response = await fetch(`http://localhost:${port}/`);
+						await response.arrayBuffer();
+						return response.headers.get("x-switchyard-origin");
+					},
+					{ interval: 100, timeout: 20_000 },
+				)
+				.toBe("origin-4");
+			agent.kill("SIGTERM");
+			expect(await agentExited).toBe(0);
+		} finally {
+			if (agent.exitCode === null) agent.kill("SIGKILL");
+			await fourth.close();
+		}
 
 		launcher?.kill("SIGINT");
 		expect(await exited).toBe(0);

@@ -360,7 +360,7 @@ describe("npm run lb: pools, origins and load balancers (issue 17, item 4)", () 
 
 	it("--help for every command exits 0 with that command's usage; an unknown one exits 2", async () => {
 		const commands = ["apply", "get", "status", "pools", "origins", "origins add", "origins remove", "lbs"];
-		commands.push("drain", "enable", "events", "rotate-affinity-key");
+		commands.push("drain", "enable", "events", "rotate-affinity-key", "registrations");
 		for (const command of commands) {
 			const run = await lb(...command.split(" "), "--help");
 			expect(run.code, command).toBe(0);

@@ -8,6 +8,7 @@ import { type OriginServer, startOrigin } from "../../demo/origin.ts";
 
 import "./provided-context.ts";
 import { startAlertReceiver } from "../support/alert-receiver.ts";
+import { startDohResponder } from "../support/doh-responder.ts";
 import { freePort } from "../support/ports.ts";
 
 export const ORIGIN_NAMES = ["a", "b", "c", "d", "e"] as const;
@@ -18,7 +19,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	project.provide("deadOrigin", `http://127.0.0.1:${await freePort()}`);
 	const receiver = await startAlertReceiver();
 	project.provide("alertReceiver", receiver.url);
+	const doh = await startDohResponder();
+	project.provide("doh", { url: doh.url, control: doh.control });
 	return async () => {
-		await Promise.all([...servers.map((server) => server.close()), receiver.close()]);
+		await Promise.all([...servers.map((server) => server.close()), receiver.close(), doh.close()]);
 	};
 }

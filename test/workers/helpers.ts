@@ -10,6 +10,8 @@ import worker from "../../src/index";
 
 export const ADMIN = "http://admin.test";
 export const TOKEN = "test-admin-token";
+/** May only register and deregister origins (issue 22). */
+export const REGISTRATION_TOKEN = "test-registration-token";
 
 export interface Received {
 	method: string;
@@ -107,12 +109,14 @@ export async function clearReceived(...names: string[]): Promise<void> {
 export const ORIGINS = ["a", "b", "c", "d", "e"] as const;
 
 /**
- * The start of a test: a fresh registry (storage and memory), every origin healthy, their request
- * logs empty. Use as `beforeEach(startClean)`.
+ * The start of a test: a fresh registry (storage and memory), every origin healthy and answering
+ * its traffic normally, their request logs empty. Use as `beforeEach(startClean)`.
  */
 export async function startClean(): Promise<void> {
 	await reset();
 	await Promise.all(ORIGINS.map((name) => setOriginHealthy(name, true)));
+	// A file that made an origin answer its traffic with an error (dashboard.test.ts, say) leaves no trace.
+	await Promise.all(ORIGINS.map((name) => originControl(name, "traffic-status", "DELETE")));
 	await clearReceived(...ORIGINS);
 }
 

@@ -7,6 +7,8 @@ declare module "vitest" {
 		deadOrigin: string;
 		/** A webhook receiver on loopback (test/support/alert-receiver.ts). */
 		alertReceiver: string;
+		/** A DNS-over-HTTPS responder on loopback (test/support/doh-responder.ts): resolver URL and control base. */
+		doh: { url: string; control: string };
 	}
 }
 
