@@ -215,6 +215,11 @@ export function toConditions(origin: OriginStatus, nowMs: number): string[] {
 	if (origin.ejected_until !== null && Date.parse(origin.ejected_until) > nowMs)
 		conditions.push(`ejected until ${origin.ejected_until.slice(11, 19)} UTC`);
 	if (origin.slow_start !== null) conditions.push(`slow start ${Math.round(origin.slow_start * 100)}%`);
+	if (origin.discovered === "dns") conditions.push("from DNS SRV");
+	if (origin.registered)
+		conditions.push(
+			origin.expires_at ? `registered, lease until ${origin.expires_at.slice(11, 19)} UTC` : "registered",
+		);
 	return conditions;
 }
 

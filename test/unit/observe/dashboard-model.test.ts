@@ -202,6 +202,14 @@ describe("what the page writes", () => {
 			),
 		).toEqual(["disabled", "drained", "ejected until 12:00:30 UTC", "slow start 25%"]);
 		expect(toConditions({ ...origin, ejected_until: "2026-12-07T11:59:00.000Z" }, now)).toEqual([]);
+		// Discovered at run time (issue 22): a lease, or DNS SRV.
+		expect(
+			toConditions(
+				{ ...origin, discovered: "registration", registered: true, expires_at: "2026-12-07T12:00:30.000Z" },
+				now,
+			),
+		).toEqual(["registered, lease until 12:00:30 UTC"]);
+		expect(toConditions({ ...origin, discovered: "dns" }, now)).toEqual(["from DNS SRV"]);
 	});
 
 	it("lists each region's view in region order, with its last check as the reason", () => {
