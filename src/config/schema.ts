@@ -7,6 +7,7 @@
  * Reference: https://developers.cloudflare.com/api/resources/load_balancers/
  */
 import { z } from "zod";
+import { toHeaderValueProblem } from "../rules/header-value";
 import { notificationSchema } from "./notification-schema";
 import { CHECK_REGIONS, REGIONS } from "./regions";
 
@@ -331,6 +332,17 @@ export const ruleOverridesSchema = z.looseObject({
 	location_strategy: loadBalancerFields.shape.location_strategy,
 });
 
+/** A string sent as a header's value: no line break, no control character, nothing above U+00FF. */
+function headerValueSchema(maxLength: number) {
+	return z
+		.string()
+		.max(maxLength)
+		.superRefine((value, ctx) => {
+			const problem = toHeaderValueProblem(value);
+			if (problem) ctx.addIssue({ code: "custom", message: problem });
+		});
+}
+
 /** A rule's answer given by the balancer itself (status 0 or absent: 200). */
 export const fixedResponseSchema = z.looseObject({
 	status_code: z
@@ -338,9 +350,9 @@ export const fixedResponseSchema = z.looseObject({
 		.int()
 		.refine((code) => code === 0 || (code >= 200 && code <= 599), "0, or a status from 200 to 599")
 		.optional(),
-	content_type: z.string().max(256).optional(),
+	content_type: headerValueSchema(256).optional(),
 	message_body: z.string().max(1024).optional(),
-	location: z.string().max(2048).optional(),
+	location: headerValueSchema(2048).optional(),
 });
 
 /**
