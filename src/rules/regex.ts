@@ -158,7 +158,16 @@ interface Machine {
 	readonly b: Int32Array;
 	readonly latin: Uint8Array;
 	readonly tests: readonly CharTest[];
+	/**
+	 * Scratch space, allocated once and reused by every run (a run never yields, so no two
+	 * overlap): the two lists of states, the stack (2 × size + 1: each state marked pushes at most
+	 * two), and `seen`, whose marks are `epoch` plus the position, so it needs no clearing between runs.
+	 */
+	readonly scratch: { lists: [Int32Array, Int32Array]; stack: Int32Array; seen: Int32Array; epoch: number };
 }
+
+/** Marks stay below 2^31: past this, `seen` is cleared and the epochs start again. */
+const MAX_EPOCH = 2 ** 30;
 
 function toMachine(program: readonly Instruction[]): Machine {
 	const size = program.length;
@@ -197,7 +206,13 @@ function toMachine(program: readonly Instruction[]): Machine {
 	tests.forEach((test, index) => {
 		for (let code = 0; code < 256; code++) latin[index * 256 + code] = test(code) ? 1 : 0;
 	});
-	return { op, a, b, latin, tests };
+	const scratch = {
+		lists: [new Int32Array(size), new Int32Array(size)] as [Int32Array, Int32Array],
+		stack: new Int32Array(2 * size + 1),
+		seen: new Int32Array(size).fill(-1),
+		epoch: 0,
+	};
+	return { op, a, b, latin, tests, scratch };
 }
 
 /** A pattern that can only match at the input's start (^… or \A…): no thread need start later. */
@@ -220,15 +235,18 @@ function toPlainLiteral(source: string): string | undefined {
  * the run ends when no thread is left).
  */
 function run(machine: Machine, input: string, anchored: boolean): boolean {
-	const { op, a, b, latin, tests } = machine;
-	const size = op.length;
-	const seen = new Int32Array(size).fill(-1);
-	let current = new Int32Array(size);
-	let next = new Int32Array(size);
-	let currentLength = 0;
-	// Each state marked pushes at most two: the stack never holds more.
-	const stack = new Int32Array(2 * size + 1);
+	const { op, a, b, latin, tests, scratch } = machine;
 	const length = input.length;
+	if (scratch.epoch + length + 1 >= MAX_EPOCH) {
+		scratch.seen.fill(-1);
+		scratch.epoch = 0;
+	}
+	// Marks of this run: base + position, above every mark an earlier run left.
+	const base = scratch.epoch;
+	scratch.epoch += length + 1;
+	const { seen, stack } = scratch;
+	let [current, next] = scratch.lists;
+	let currentLength = 0;
 
 	// Adds `start` and what it reaches without reading, at position `at`, to `list` (holding
 	// `listLength` states); the list's new length, or -1 when that reaches a match.
@@ -262,7 +280,7 @@ function run(machine: Machine, input: string, anchored: boolean): boolean {
 
 	for (let at = 0; at <= length; at++) {
 		if (at === 0 || !anchored) {
-			currentLength = add(current, currentLength, 0, at, at);
+			currentLength = add(current, currentLength, 0, at, base + at);
 			if (currentLength < 0) return true;
 		}
 		if (at === length || (anchored && currentLength === 0)) break;
@@ -272,7 +290,7 @@ function run(machine: Machine, input: string, anchored: boolean): boolean {
 			const pc = current[i] as number;
 			const index = b[pc] as number;
 			if (code < 256 ? latin[index * 256 + code] === 1 : (tests[index] as CharTest)(code)) {
-				nextLength = add(next, nextLength, a[pc] as number, at + 1, at + 1);
+				nextLength = add(next, nextLength, a[pc] as number, at + 1, base + at + 1);
 				if (nextLength < 0) return true;
 			}
 		}
