@@ -22,10 +22,7 @@ export class RuleSyntaxError extends Error {
 /** Longest condition accepted (Cloudflare's own limit for an expression is 4,096 characters). */
 export const MAX_CONDITION_LENGTH = 4096;
 
-/**
- * Deepest nesting of parentheses, `not`s and function calls: the parser and the compiler recurse
- * once per level, and 2,000 levels would overflow the stack.
- */
+/** Deepest nesting of (…), not and calls: parser and compiler recurse per level (2,000 overflowed). */
 export const MAX_NESTING_DEPTH = 64;
 
 export type Token =
@@ -359,13 +356,8 @@ class Parser {
 			else if (key.kind === "punct" && key.text === "*") index = "*";
 			else this.fail(`expected a key ("name"), an index (0) or *, found ${describe(key)}`, key);
 			this.expect("]", '"]"');
-			expression = {
-				kind: "index",
-				target: expression,
-				key: index,
-				at: open.at,
-				keyAt: key.kind === "string" ? key.textAt : key.at,
-			};
+			const keyAt = key.kind === "string" ? key.textAt : key.at;
+			expression = { kind: "index", target: expression, key: index, at: open.at, keyAt };
 		}
 		return expression;
 	}
