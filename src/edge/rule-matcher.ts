@@ -57,14 +57,17 @@ export function matchRequestRules(
 	try {
 		return toRuledRequest(replicas, request, facts);
 	} catch (error) {
-		const lb = replicas.loadBalancerOf(facts.url.hostname);
-		const routing = replicas.routingState;
-		const key = (lb && routing ? rulesOf(routing.snapshot, lb) : undefined) ?? replicas;
+		let key: object = replicas;
+		try {
+			const lb = replicas.loadBalancerOf(facts.url.hostname);
+			const routing = replicas.routingState;
+			key = (lb && routing ? rulesOf(routing.snapshot, lb) : undefined) ?? replicas;
+		} catch {
+			// Logged under the replica cache: once per isolate.
+		}
 		if (!loggedFailures.has(key)) {
 			loggedFailures.add(key);
-			console.error(
-				`rules of ${lb?.name ?? facts.url.hostname}: evaluation failed, treated as no rule matched: ${String(error)}`,
-			);
+			console.error(`rules of ${facts.url.hostname}: evaluation failed, treated as no rule matched: ${String(error)}`);
 		}
 		return undefined;
 	}
