@@ -7,7 +7,7 @@
  * Reference: https://developers.cloudflare.com/api/resources/load_balancers/
  */
 import { z } from "zod";
-import { toHeaderValueProblem } from "../rules/header-value";
+import { headerValueSchema } from "./header-value-schema";
 import { notificationSchema } from "./notification-schema";
 import { CHECK_REGIONS, REGIONS } from "./regions";
 
@@ -331,17 +331,6 @@ export const ruleOverridesSchema = z.looseObject({
 	ttl: z.number().int().min(0).optional(),
 	location_strategy: loadBalancerFields.shape.location_strategy,
 });
-
-/** A string sent as a header's value: no line break, no control character, nothing above U+00FF. */
-function headerValueSchema(maxLength: number) {
-	return z
-		.string()
-		.max(maxLength)
-		.superRefine((value, ctx) => {
-			const problem = toHeaderValueProblem(value);
-			if (problem) ctx.addIssue({ code: "custom", message: problem });
-		});
-}
 
 /** A rule's answer given by the balancer itself (status 0 or absent: 200). */
 export const fixedResponseSchema = z.looseObject({
