@@ -53,3 +53,39 @@ export function rulesCase(matching: boolean): RulesCase {
 	};
 	return { match: () => matchRules(compiled, request)?.matched.length ?? 0 };
 }
+
+/**
+ * The worst regular expression the limits accept (src/rules/regex.ts: 1,000 instructions, repeats
+ * to 100), about 960 instructions all alive at once on letters, found by trying the shapes that
+ * keep the most states alive (chains of [a-z]{0,n}, (?:[a-z]?){100}, .{0,100}): the cost of a
+ * match is the input's length times those states.
+ */
+export const WORST_REGEX = "(?:[a-z]{0,24}){20}x";
+
+/** Longest input of each kind in the long-input rows: a header value, and a path. */
+export const LONG_HEADER_BYTES = 16 * 1024;
+export const LONG_PATH_BYTES = 8 * 1024;
+
+/**
+ * One rule with WORST_REGEX, matched against a request whose header (`"header"`: 16 KB) or path
+ * (`"path"`: 8 KB) is letters with no x, so the match runs to the end of the input and fails.
+ */
+export function longInputCase(where: "header" | "path"): RulesCase {
+	const condition =
+		where === "header"
+			? `any(http.request.headers["x-long"][*] matches "${WORST_REGEX}")`
+			: `http.request.uri.path matches "${WORST_REGEX}"`;
+	const compiled = compileRules([{ name: "worst", condition }]);
+	const path = where === "path" ? `/${"a".repeat(LONG_PATH_BYTES - 1)}` : "/";
+	const request: RuleRequest = {
+		loadBalancer: "bench.example.com",
+		region: "WEU",
+		clientIp: "203.0.113.7",
+		method: "GET",
+		url: new URL(`https://app.example.com${path}`),
+		headers: new Headers(where === "header" ? { "x-long": "a".repeat(LONG_HEADER_BYTES) } : {}),
+		httpVersion: "HTTP/2",
+		nowMs: 1_700_000_000_000,
+	};
+	return { match: () => matchRules(compiled, request)?.matched.length ?? 0 };
+}

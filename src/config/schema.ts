@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { discoverySchema } from "./discovery";
+import { headerValueSchema } from "./header-value-schema";
 import { notificationSchema } from "./notification-schema";
 import { CHECK_REGIONS, REGIONS } from "./regions";
 
@@ -349,9 +350,9 @@ export const fixedResponseSchema = z.looseObject({
 		.int()
 		.refine((code) => code === 0 || (code >= 200 && code <= 599), "0, or a status from 200 to 599")
 		.optional(),
-	content_type: z.string().max(256).optional(),
+	content_type: headerValueSchema(256).optional(),
 	message_body: z.string().max(1024).optional(),
-	location: z.string().max(2048).optional(),
+	location: headerValueSchema(2048).optional(),
 });
 
 /**

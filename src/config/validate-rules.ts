@@ -1,7 +1,9 @@
 /**
  * Validates a load balancer's `rules` (validate.ts calls it for each load balancer): every
  * condition must parse and type-check in the Rules language (src/rules/), an error naming the
- * rule and the character (1-based) where it goes wrong; every pool an override names must exist.
+ * rule and the character (1-based) where it goes wrong (any other failure to compile is a 400
+ * naming the rule too, never a 500); every pool an override names must exist; two rules of one
+ * load balancer may not share a name (/status counts matches by name).
  * What is kept but does nothing is reported: a fixed response's rule's overrides. Pure.
  */
 import type { FieldError } from "../contract/status";
@@ -17,16 +19,30 @@ export function checkRules(
 	errors: FieldError[],
 	messages: string[],
 ): void {
+	// /status and the events count matches by name: two rules of one load balancer may not share one.
+	const firstByName = new Map<string, number>();
 	(lb.rules ?? []).forEach((rule, i) => {
 		const rat = `${at}.rules[${i}]`;
 		const name = toRuleName(rule, i);
 		const fail = (path: string, message: string) => errors.push({ path, message });
+		const first = firstByName.get(name);
+		if (first === undefined) firstByName.set(name, i);
+		else {
+			fail(
+				`${rat}.name`,
+				`rule "${name}": the same name as rules[${first}]; each rule of a load balancer needs its own (/status counts matches by name)`,
+			);
+		}
 		if (rule.condition?.trim()) {
 			try {
 				compileCondition(rule.condition);
 			} catch (error) {
-				if (!(error instanceof RuleSyntaxError)) throw error;
-				fail(`${rat}.condition`, `rule "${name}": ${error.message}, at character ${error.position + 1}`);
+				fail(
+					`${rat}.condition`,
+					error instanceof RuleSyntaxError
+						? `rule "${name}": ${error.message}, at character ${error.position + 1}`
+						: `rule "${name}": the condition cannot be compiled (${error instanceof Error ? error.message : String(error)})`,
+				);
 			}
 		}
 		const overrides = rule.overrides;

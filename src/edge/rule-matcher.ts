@@ -10,6 +10,7 @@ import type { OutcomeRecord } from "../contract/outcome";
 import { LOCAL_COLO, type RouteRules, type VisitorLocation } from "../contract/route";
 import { rulesOf } from "../routing/rule-overrides";
 import { counterKeyFor, toLeasePrefix } from "../routing/shard-keys";
+import { isHeaderValue } from "../rules/header-value";
 import { type FixedResponse, matchRules } from "../rules/rule-set";
 import { toRegion } from "../steering/regions";
 import type { ReplicaCache } from "./replica-cache";
@@ -39,12 +40,40 @@ export interface RuleFacts {
 /** The lease id of a fixed response's outcome: it names the counter object, and no lease is held under it. */
 const FIXED_RESPONSE_LEASE = "fixed-response";
 
-/** The rules `request` matches in the replica's configuration; undefined when none does (or there is no replica yet). */
+/** Rule sets whose evaluation threw: each is logged once, not once per request. */
+const loggedFailures = new WeakSet<object>();
+
+/**
+ * The rules `request` matches in the replica's configuration; undefined when none does (or there
+ * is no replica yet). Never throws: a rule that fails unexpectedly counts as no rule matched, so
+ * the request is balanced as if the load balancer had no rules, and the failure is logged once
+ * per compiled rule set (validation refuses every condition known to fail, config/validate-rules.ts).
+ */
 export function matchRequestRules(
 	replicas: ReplicaCache,
 	request: Request,
 	facts: RuleFacts,
 ): RuledRequest | undefined {
+	try {
+		return toRuledRequest(replicas, request, facts);
+	} catch (error) {
+		let key: object = replicas;
+		try {
+			const lb = replicas.loadBalancerOf(facts.url.hostname);
+			const routing = replicas.routingState;
+			key = (lb && routing ? rulesOf(routing.snapshot, lb) : undefined) ?? replicas;
+		} catch {
+			// Logged under the replica cache: once per isolate.
+		}
+		if (!loggedFailures.has(key)) {
+			loggedFailures.add(key);
+			console.error(`rules of ${facts.url.hostname}: evaluation failed, treated as no rule matched: ${String(error)}`);
+		}
+		return undefined;
+	}
+}
+
+function toRuledRequest(replicas: ReplicaCache, request: Request, facts: RuleFacts): RuledRequest | undefined {
 	const routing = replicas.routingState;
 	if (!routing) return undefined;
 	const lb = replicas.loadBalancerOf(facts.url.hostname);
@@ -83,9 +112,10 @@ export function toFixedResponse(fixed: FixedResponse, method: string): Response 
 	const status = fixed.status_code || 200;
 	const headers = new Headers();
 	const body = NO_BODY.has(status) || method === "HEAD" ? null : (fixed.message_body ?? "");
-	if (fixed.content_type) headers.set("content-type", fixed.content_type);
+	// Validation refuses a value Headers would throw on (config/schema.ts); one stored by an older version is left out.
+	if (fixed.content_type && isHeaderValue(fixed.content_type)) headers.set("content-type", fixed.content_type);
 	else if (body) headers.set("content-type", "text/plain; charset=utf-8");
-	if (fixed.location) headers.set("location", fixed.location);
+	if (fixed.location && isHeaderValue(fixed.location)) headers.set("location", fixed.location);
 	return new Response(body, { status, headers });
 }
 

@@ -109,11 +109,12 @@ function toIndexed(node: Extract<Expression, { kind: "index" }>): Typed {
 		const key = node.key;
 		// One header by name: asked of the request, not of the whole map (the runtime joins a repeated one's values).
 		if (node.target.kind === "field" && node.target.name === "http.request.headers") {
+			checkHeaderKey(key, node.keyAt);
 			return {
 				type: "array",
 				each: false,
 				run: (scope) => {
-					const value = key === key.toLowerCase() ? scope.request.headers.get(key) : null;
+					const value = scope.request.headers.get(key);
 					return value === null ? undefined : [value];
 				},
 			};
@@ -129,6 +130,37 @@ function toIndexed(node: Extract<Expression, { kind: "index" }>): Typed {
 		return { type: "string", each: false, run: (scope) => (run(scope) as readonly string[] | undefined)?.[index] };
 	}
 	throw new RuleSyntaxError(`a ${target.type} cannot be indexed`, node.at);
+}
+
+/** A header name as `http.request.headers` keys it: an RFC 9110 token, lower-cased. */
+const HEADER_KEY_CHARACTER = /[!#$%&'*+.^_`|~0-9a-z-]/;
+
+/**
+ * Refuses a header key no request can have: `Headers.get` throws on a name that is not a token
+ * (which would fail every request), and the map's keys are lower case, as Cloudflare's are, so
+ * ["X-Foo"] would silently never match. `keyAt`: where the key's text begins in the condition.
+ */
+function checkHeaderKey(key: string, keyAt: number): void {
+	if (key === "") throw new RuleSyntaxError("a header name cannot be empty", keyAt);
+	for (let i = 0; i < key.length; i++) {
+		const c = key[i] as string;
+		if (HEADER_KEY_CHARACTER.test(c)) continue;
+		if (c >= "A" && c <= "Z") {
+			throw new RuleSyntaxError(
+				`header names are lower case in http.request.headers, as Cloudflare's are: write ["${key.toLowerCase()}"]`,
+				keyAt + i,
+			);
+		}
+		throw new RuleSyntaxError(`${toCharacterName(c)} cannot be part of a header name`, keyAt + i);
+	}
+}
+
+/** A character as an error names it: quoted when printable ASCII, with its code point otherwise. */
+function toCharacterName(c: string): string {
+	const code = c.codePointAt(0) as number;
+	const point = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+	if (code > 0x20 && code < 0x7f) return `"${c}"`;
+	return code === 0x20 || code > 0x7f ? `"${c}" (${point})` : point;
 }
 
 /** What the left side's type may be compared with, and by which operators. */

@@ -22,9 +22,13 @@ export class RuleSyntaxError extends Error {
 /** Longest condition accepted (Cloudflare's own limit for an expression is 4,096 characters). */
 export const MAX_CONDITION_LENGTH = 4096;
 
+/** Deepest nesting of (…), not and calls: parser and compiler recurse per level (2,000 overflowed). */
+export const MAX_NESTING_DEPTH = 64;
+
 export type Token =
 	| { readonly kind: "word"; readonly text: string; readonly at: number }
-	| { readonly kind: "string"; readonly text: string; readonly at: number }
+	/** `textAt`: where the string's text begins (after its opening quote). */
+	| { readonly kind: "string"; readonly text: string; readonly at: number; readonly textAt: number }
 	| { readonly kind: "int"; readonly value: number; readonly at: number }
 	| { readonly kind: "ip"; readonly text: string; readonly at: number }
 	| { readonly kind: "punct"; readonly text: string; readonly at: number }
@@ -77,8 +81,8 @@ export function tokenize(source: string): Token[] {
 			continue;
 		}
 		if (c === '"' || (c === "r" && /^r#*"/.test(rest))) {
-			const { text, length } = readString(source, at);
-			tokens.push({ kind: "string", text, at });
+			const { text, length, textAt } = readString(source, at);
+			tokens.push({ kind: "string", text, at, textAt });
 			at += length;
 			continue;
 		}
@@ -107,18 +111,18 @@ export function tokenize(source: string): Token[] {
 }
 
 /** A quoted string ("…" with \" and \\ escapes) or a raw one (r"…", r#"…"#); `length` is of its source. */
-function readString(source: string, start: number): { text: string; length: number } {
+function readString(source: string, start: number): { text: string; length: number; textAt: number } {
 	if (source[start] === "r") {
 		const hashes = (/^r(#*)"/.exec(source.slice(start)) as RegExpExecArray)[1] as string;
 		const open = start + 2 + hashes.length;
 		const close = source.indexOf(`"${hashes}`, open);
 		if (close === -1) throw new RuleSyntaxError("an unterminated raw string", start);
-		return { text: source.slice(open, close), length: close + 1 + hashes.length - start };
+		return { text: source.slice(open, close), length: close + 1 + hashes.length - start, textAt: open };
 	}
 	let text = "";
 	for (let at = start + 1; at < source.length; at++) {
 		const c = source[at] as string;
-		if (c === '"') return { text, length: at + 1 - start };
+		if (c === '"') return { text, length: at + 1 - start, textAt: start + 1 };
 		if (c === "\\") {
 			const next = source[at + 1];
 			if (next !== '"' && next !== "\\") {
@@ -146,6 +150,8 @@ export type Expression =
 			readonly target: Expression;
 			readonly key: string | number | "*";
 			readonly at: number;
+			/** Where a string key's text begins in the condition (after its quote). */
+			readonly keyAt: number;
 	  }
 	| {
 			readonly kind: "call";
@@ -211,6 +217,7 @@ export function parseCondition(source: string): Expression {
 
 class Parser {
 	private at = 0;
+	private depth = 0;
 	private readonly tokens: Token[];
 
 	constructor(tokens: Token[]) {
@@ -248,6 +255,18 @@ class Parser {
 		return this.logic(["or", "xor", "and"]);
 	}
 
+	/** Runs `parse` one nesting level deeper; refuses a level past MAX_NESTING_DEPTH, naming where. */
+	private nested<T>(token: Token, parse: () => T): T {
+		if (++this.depth > MAX_NESTING_DEPTH) {
+			this.fail(`nested more than ${MAX_NESTING_DEPTH} levels deep (parentheses, not, function calls)`, token);
+		}
+		try {
+			return parse();
+		} finally {
+			this.depth--;
+		}
+	}
+
 	/** Left-associative logic, loosest first: or, then xor, then and. */
 	private logic(levels: readonly ("and" | "or" | "xor")[]): Expression {
 		const [op, ...tighter] = levels;
@@ -268,7 +287,7 @@ class Parser {
 		const text = this.textOf(token);
 		if (text === "not" || text === "!") {
 			this.next();
-			return { kind: "not", operand: this.negation(), at: token.at };
+			return { kind: "not", operand: this.nested(token, () => this.negation()), at: token.at };
 		}
 		return this.comparison();
 	}
@@ -300,7 +319,7 @@ class Parser {
 	private operand(): Expression {
 		const token = this.next();
 		if (token.kind === "punct" && token.text === "(") {
-			const inner = this.expression();
+			const inner = this.nested(token, () => this.expression());
 			this.expect(")", '")"');
 			return inner;
 		}
@@ -317,7 +336,7 @@ class Parser {
 					args.push(
 						argument.kind === "string" || argument.kind === "int" || argument.kind === "ip"
 							? this.literal(false)
-							: this.expression(),
+							: this.nested(token, () => this.expression()),
 					);
 					if (this.textOf(this.peek()) !== ",") break;
 					this.next();
@@ -337,7 +356,8 @@ class Parser {
 			else if (key.kind === "punct" && key.text === "*") index = "*";
 			else this.fail(`expected a key ("name"), an index (0) or *, found ${describe(key)}`, key);
 			this.expect("]", '"]"');
-			expression = { kind: "index", target: expression, key: index, at: open.at };
+			const keyAt = key.kind === "string" ? key.textAt : key.at;
+			expression = { kind: "index", target: expression, key: index, at: open.at, keyAt };
 		}
 		return expression;
 	}

@@ -29,7 +29,8 @@ export type Node =
 	| { readonly kind: "repeat"; readonly item: Node; readonly min: number; readonly max: number };
 
 export const UNBOUNDED = -1;
-const MAX_REPEAT = 1000;
+/** Largest count of a counted repetition ({m,n}): each counts its item that many times (regex.ts). */
+export const MAX_REPEAT = 100;
 
 const isDigit: CharTest = (c) => c >= 48 && c <= 57;
 export const isWord: CharTest = (c) => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;

@@ -22,8 +22,19 @@ import { type CharTest, isWord, type Node, Parser, RegexError, UNBOUNDED } from 
 
 export { RegexError };
 
-/** Instructions a compiled pattern may have (Rust's default size limit plays the same part). */
-export const MAX_PROGRAM_SIZE = 10_000;
+/**
+ * Instructions a compiled pattern may have. Matching costs the input's length times the states
+ * alive at once (at most this many), and the client chooses the input: this bound keeps the worst
+ * accepted pattern on the longest request line or header workerd accepts within the figures in
+ * docs/benchmarks.md ("load balancing rules"). Rust's regex has a size limit for the same reason.
+ */
+export const MAX_PROGRAM_SIZE = 1000;
+
+/**
+ * Steps the compiler may take, instructions or not: a repeat of something that emits nothing
+ * (`(a{0}){100}`) costs steps but no instructions, and nested ones would otherwise run 100^n times.
+ */
+export const MAX_COMPILE_STEPS = 4 * MAX_PROGRAM_SIZE;
 
 type Instruction =
 	| { readonly op: "char"; readonly test: CharTest; next: number }
@@ -35,10 +46,16 @@ type Instruction =
 /** Turns the parsed pattern into instructions. */
 class Compiler {
 	readonly program: Instruction[] = [];
+	private steps = 0;
 
 	emit(node: Node): void {
-		if (this.program.length > MAX_PROGRAM_SIZE)
-			throw new RegexError(`the pattern is too large (more than ${MAX_PROGRAM_SIZE} steps)`, 0);
+		if (this.program.length > MAX_PROGRAM_SIZE) throw tooLarge();
+		if (++this.steps > MAX_COMPILE_STEPS) {
+			throw new RegexError(
+				`the pattern is too large to compile (more than ${MAX_COMPILE_STEPS} steps: repeats of repeats?)`,
+				0,
+			);
+		}
 		const program = this.program;
 		switch (node.kind) {
 			case "empty":
@@ -107,14 +124,95 @@ export function toLinearRegex(source: string): LinearRegex {
 	const compiler = new Compiler();
 	compiler.emit(tree);
 	compiler.program.push({ op: "match" });
-	if (compiler.program.length > MAX_PROGRAM_SIZE) {
-		throw new RegexError(`the pattern is too large (more than ${MAX_PROGRAM_SIZE} steps)`, 0);
-	}
-	const program = compiler.program;
+	if (compiler.program.length > MAX_PROGRAM_SIZE) throw tooLarge();
 	const literal = toPlainLiteral(source);
 	if (literal !== undefined) return { source, test: (input) => input.includes(literal) };
+	const machine = toMachine(compiler.program);
 	const anchored = isAnchoredAtStart(tree);
-	return { source, test: (input) => run(program, input, anchored) };
+	return { source, test: (input) => run(machine, input, anchored) };
+}
+
+function tooLarge(): RegexError {
+	return new RegexError(
+		`the pattern is too large (more than ${MAX_PROGRAM_SIZE} instructions: a repetition such as {0,100} counts its item that many times)`,
+		0,
+	);
+}
+
+const CHAR = 0;
+const SPLIT = 1;
+const JUMP = 2;
+const ASSERT = 3;
+const MATCH = 4;
+const ASSERTIONS = ["start", "end", "word", "notWord"] as const;
+
+/**
+ * The program as flat arrays, which the simulation reads far faster than objects and closures:
+ * `op` per instruction; `a` its next (char, assert), first branch (split) or target (jump); `b` its
+ * second branch (split), assertion (assert) or character class (char). A class's answer for the
+ * codes below 256 is a table row (`latin`); above, its test runs.
+ */
+interface Machine {
+	readonly op: Uint8Array;
+	readonly a: Int32Array;
+	readonly b: Int32Array;
+	readonly latin: Uint8Array;
+	readonly tests: readonly CharTest[];
+	/**
+	 * Scratch space, allocated once and reused by every run (a run never yields, so no two
+	 * overlap): the two lists of states, the stack (2 × size + 1: each state marked pushes at most
+	 * two), and `seen`, whose marks are `epoch` plus the position, so it needs no clearing between runs.
+	 */
+	readonly scratch: { lists: [Int32Array, Int32Array]; stack: Int32Array; seen: Int32Array; epoch: number };
+}
+
+/** Marks stay below 2^31: past this, `seen` is cleared and the epochs start again. */
+const MAX_EPOCH = 2 ** 30;
+
+function toMachine(program: readonly Instruction[]): Machine {
+	const size = program.length;
+	const op = new Uint8Array(size);
+	const a = new Int32Array(size);
+	const b = new Int32Array(size);
+	const classes = new Map<CharTest, number>();
+	const tests: CharTest[] = [];
+	program.forEach((instruction, pc) => {
+		switch (instruction.op) {
+			case "char": {
+				let index = classes.get(instruction.test);
+				if (index === undefined) {
+					index = tests.length;
+					classes.set(instruction.test, index);
+					tests.push(instruction.test);
+				}
+				[op[pc], a[pc], b[pc]] = [CHAR, instruction.next, index];
+				break;
+			}
+			case "split":
+				[op[pc], a[pc], b[pc]] = [SPLIT, instruction.x, instruction.y];
+				break;
+			case "jump":
+				[op[pc], a[pc]] = [JUMP, instruction.to];
+				break;
+			case "assert":
+				[op[pc], a[pc], b[pc]] = [ASSERT, instruction.next, ASSERTIONS.indexOf(instruction.kind)];
+				break;
+			case "match":
+				op[pc] = MATCH;
+				break;
+		}
+	});
+	const latin = new Uint8Array(tests.length * 256);
+	tests.forEach((test, index) => {
+		for (let code = 0; code < 256; code++) latin[index * 256 + code] = test(code) ? 1 : 0;
+	});
+	const scratch = {
+		lists: [new Int32Array(size), new Int32Array(size)] as [Int32Array, Int32Array],
+		stack: new Int32Array(2 * size + 1),
+		seen: new Int32Array(size).fill(-1),
+		epoch: 0,
+	};
+	return { op, a, b, latin, tests, scratch };
 }
 
 /** A pattern that can only match at the input's start (^… or \A…): no thread need start later. */
@@ -136,61 +234,77 @@ function toPlainLiteral(source: string): string | undefined {
  * size. Unanchored: a fresh thread starts at every position (anchored at the start: only at 0, and
  * the run ends when no thread is left).
  */
-function run(program: readonly Instruction[], input: string, anchored: boolean): boolean {
-	const size = program.length;
-	const seen = new Int32Array(size).fill(-1);
-	let current: number[] = [];
-	let next: number[] = [];
-	const stack: number[] = [];
+function run(machine: Machine, input: string, anchored: boolean): boolean {
+	const { op, a, b, latin, tests, scratch } = machine;
 	const length = input.length;
+	if (scratch.epoch + length + 1 >= MAX_EPOCH) {
+		scratch.seen.fill(-1);
+		scratch.epoch = 0;
+	}
+	// Marks of this run: base + position, above every mark an earlier run left.
+	const base = scratch.epoch;
+	scratch.epoch += length + 1;
+	const { seen, stack } = scratch;
+	let [current, next] = scratch.lists;
+	let currentLength = 0;
 
-	// Adds `pc` and what it reaches without reading, at position `at`; true when that reaches a match.
-	const add = (list: number[], start: number, at: number, mark: number): boolean => {
-		stack.push(start);
-		while (stack.length > 0) {
-			const pc = stack.pop() as number;
+	// Adds `start` and what it reaches without reading, at position `at`, to `list` (holding
+	// `listLength` states); the list's new length, or -1 when that reaches a match.
+	const add = (list: Int32Array, listLength: number, start: number, at: number, mark: number): number => {
+		let top = 0;
+		let added = listLength;
+		stack[top++] = start;
+		while (top > 0) {
+			const pc = stack[--top] as number;
 			if (seen[pc] === mark) continue;
 			seen[pc] = mark;
-			const instruction = program[pc] as Instruction;
-			switch (instruction.op) {
-				case "match":
-					stack.length = 0;
-					return true;
-				case "jump":
-					stack.push(instruction.to);
+			switch (op[pc]) {
+				case MATCH:
+					return -1;
+				case JUMP:
+					stack[top++] = a[pc] as number;
 					break;
-				case "split":
-					stack.push(instruction.y, instruction.x);
+				case SPLIT:
+					stack[top++] = b[pc] as number;
+					stack[top++] = a[pc] as number;
 					break;
-				case "assert":
-					if (holds(instruction.kind, input, at, length)) stack.push(instruction.next);
+				case ASSERT:
+					if (holds(b[pc] as number, input, at, length)) stack[top++] = a[pc] as number;
 					break;
-				case "char":
-					list.push(pc);
-					break;
+				default:
+					list[added++] = pc;
 			}
 		}
-		return false;
+		return added;
 	};
 
 	for (let at = 0; at <= length; at++) {
-		if ((at === 0 || !anchored) && add(current, 0, at, at)) return true;
-		if (at === length || (anchored && current.length === 0)) break;
+		if (at === 0 || !anchored) {
+			currentLength = add(current, currentLength, 0, at, base + at);
+			if (currentLength < 0) return true;
+		}
+		if (at === length || (anchored && currentLength === 0)) break;
 		const code = input.charCodeAt(at);
-		next.length = 0;
-		for (const pc of current) {
-			const instruction = program[pc] as Extract<Instruction, { op: "char" }>;
-			if (instruction.test(code) && add(next, instruction.next, at + 1, at + 1)) return true;
+		let nextLength = 0;
+		for (let i = 0; i < currentLength; i++) {
+			const pc = current[i] as number;
+			const index = b[pc] as number;
+			if (code < 256 ? latin[index * 256 + code] === 1 : (tests[index] as CharTest)(code)) {
+				nextLength = add(next, nextLength, a[pc] as number, at + 1, base + at + 1);
+				if (nextLength < 0) return true;
+			}
 		}
 		[current, next] = [next, current];
+		currentLength = nextLength;
 	}
 	return false;
 }
 
-function holds(kind: "start" | "end" | "word" | "notWord", input: string, at: number, length: number): boolean {
-	if (kind === "start") return at === 0;
-	if (kind === "end") return at === length;
+/** Whether an assertion (its index in ASSERTIONS) holds at position `at`. */
+function holds(kind: number, input: string, at: number, length: number): boolean {
+	if (kind === 0) return at === 0;
+	if (kind === 1) return at === length;
 	const before = at > 0 && isWord(input.charCodeAt(at - 1));
 	const after = at < length && isWord(input.charCodeAt(at));
-	return (before !== after) === (kind === "word");
+	return (before !== after) === (kind === 2);
 }

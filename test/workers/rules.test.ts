@@ -5,9 +5,10 @@
  * got), a fixed response is answered by the Worker without any registry call, rules layer in
  * priority order until one terminates, and /status counts the matches.
  */
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { StatusReport } from "../../src/contract/status";
 import { AFFINITY_COOKIE } from "../../src/proxy/affinity";
+import { RuleScope } from "../../src/rules/fields";
 import { parseMetrics, sumOf } from "../support/prometheus";
 import {
 	ADMIN,
@@ -302,6 +303,38 @@ describe("order, layering and counting", () => {
 		expect(await poolFor("/api/x")).toBe("api");
 		expect(await poolFor("/x")).toBe("web");
 		expect(await routeCalls()).toBe(callsBefore);
+	});
+});
+
+describe("a rule that throws (review of issue 20)", () => {
+	it("counts as no rule matched: the request is balanced as without rules, and the failure is logged once", async () => {
+		await install(
+			rulesConfig([
+				{
+					name: "names",
+					condition: 'any(http.request.headers.names[*] eq "x-beta")',
+					overrides: { default_pools: ["canary"] },
+				},
+				{ name: "api", condition: API, overrides: { default_pools: ["api"] } },
+			]),
+		);
+		const headers = vi.spyOn(RuleScope.prototype, "headers").mockImplementation(() => {
+			throw new TypeError("a rule failed");
+		});
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			expect(await poolFor("/home", { headers: { "x-beta": "1" } })).toBe("web");
+			expect(await poolFor("/api/x", { headers: { "x-beta": "1" } })).toBe("web");
+			expect(headers).toHaveBeenCalledTimes(2);
+			const failures = logged.mock.calls.filter((call) => String(call[0]).includes("treated as no rule matched"));
+			expect(failures).toHaveLength(1);
+			expect(String(failures[0]?.[0])).toContain("rules of app.test: evaluation failed");
+		} finally {
+			headers.mockRestore();
+			logged.mockRestore();
+		}
+		// The rules work again once they stop throwing.
+		expect(await poolFor("/home", { headers: { "x-beta": "1" } })).toBe("canary");
 	});
 });
 

@@ -116,4 +116,84 @@ describe("validateConfig: rules", () => {
 			"load_balancers[0].rules[0].overrides: not used, the rule answers with its fixed_response",
 		);
 	});
+
+	it("refuses a content type or Location a header cannot carry, naming the field (review of issue 20)", () => {
+		const result = validateConfig(
+			withRules([
+				{ name: "a", fixed_response: { content_type: "text/html\r\nx-injected: 1" } },
+				{ name: "b", fixed_response: { location: "https://x.test/\u2603" } },
+				{ name: "c", fixed_response: { location: "https://x.test/\n" } },
+				{ name: "d", fixed_response: { content_type: "text/plain\u0000" } },
+				{ name: "ok", fixed_response: { content_type: 'text/html; charset="utf-8"', location: "/caf%C3%A9\u00e9" } },
+			]),
+		);
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors).toEqual([
+			{
+				path: "load_balancers[0].rules[0].fixed_response.content_type",
+				message: "a header value cannot hold a line break (U+000D at character 10)",
+			},
+			{
+				path: "load_balancers[0].rules[1].fixed_response.location",
+				message: expect.stringContaining("characters up to U+00FF only (U+2603 at character 16)"),
+			},
+			{
+				path: "load_balancers[0].rules[2].fixed_response.location",
+				message: "a header value cannot hold a line break (U+000A at character 16)",
+			},
+			{
+				path: "load_balancers[0].rules[3].fixed_response.content_type",
+				message: "a header value cannot hold the control character U+0000 (at character 11)",
+			},
+		]);
+	});
+
+	it("refuses two rules with the same name, naming the second (review of issue 20)", () => {
+		const result = validateConfig(
+			withRules([
+				{ name: "api", condition: 'http.host eq "a"' },
+				{ name: "web", condition: 'http.host eq "b"' },
+				{ name: "api", condition: 'http.host eq "c"' },
+				{ condition: 'http.host eq "d"' },
+				{ name: "#3", condition: 'http.host eq "e"' },
+			]),
+		);
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors).toEqual([
+			{
+				path: "load_balancers[0].rules[2].name",
+				message:
+					'rule "api": the same name as rules[0]; each rule of a load balancer needs its own (/status counts matches by name)',
+			},
+			{
+				path: "load_balancers[0].rules[4].name",
+				message:
+					'rule "#3": the same name as rules[3]; each rule of a load balancer needs its own (/status counts matches by name)',
+			},
+		]);
+		// Two load balancers may each have a rule of that name.
+		const two = aConfig({
+			pools: [aPool("primary", [anOrigin("a")])],
+			load_balancers: [
+				aLoadBalancer("a.example.com", ["primary"], { rules: [{ name: "api" }] as never }),
+				aLoadBalancer("b.example.com", ["primary"], { rules: [{ name: "api" }] as never }),
+			],
+		});
+		expect(validateConfig(two).ok).toBe(true);
+	});
+
+	it("refuses 2,000 nested parentheses with a 400 naming the rule, not a 500 (review of issue 20)", () => {
+		const deep = `${"(".repeat(2000)}http.host eq "a"${")".repeat(2000)}`;
+		const result = validateConfig(withRules([{ name: "deep", condition: deep }]));
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors).toEqual([
+			{
+				path: "load_balancers[0].rules[0].condition",
+				message: expect.stringMatching(/^rule "deep": nested more than 64 levels deep .*, at character 65$/),
+			},
+		]);
+	});
 });

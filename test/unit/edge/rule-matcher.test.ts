@@ -33,6 +33,20 @@ describe("toFixedResponse", () => {
 	});
 });
 
+describe("toFixedResponse with values a header cannot carry (review of issue 20)", () => {
+	it("answers without them rather than throwing (a configuration stored before validation refused them)", async () => {
+		const response = toFixedResponse(
+			{ status_code: 302, content_type: "text/html\r\nx-injected: 1", message_body: "moved", location: "/\u2603" },
+			"GET",
+		);
+		expect(response.status).toBe(302);
+		expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+		expect(response.headers.get("location")).toBeNull();
+		expect(response.headers.get("x-injected")).toBeNull();
+		expect(await response.text()).toBe("moved");
+	});
+});
+
 describe("toFixedOutcome", () => {
 	it("names the counter object, holds no lease, made no attempt, and carries the rules", () => {
 		const ruled: RuledRequest = {

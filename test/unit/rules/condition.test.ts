@@ -303,3 +303,54 @@ describe("parse errors name the character", () => {
 		expect(errorOf(`http.request.method eq "${"a".repeat(4100)}"`).message).toMatch(/longer than 4096/);
 	});
 });
+
+describe("header keys (review of issue 20)", () => {
+	it("refuses a key that is not a header name, naming its character, rather than failing every request", () => {
+		const cases: [string, RegExp, number][] = [
+			// The key's text begins at 22 (after `http.request.headers["`).
+			['http.request.headers["x y"][0] eq "a"', /" " \(U\+0020\) cannot be part of a header name/, 23],
+			['http.request.headers[""][0] eq "a"', /a header name cannot be empty/, 22],
+			['http.request.headers["café"][0] eq "a"', /"é" \(U\+00E9\) cannot be part of a header name/, 25],
+			['any(http.request.headers["a:b"][*] eq "a")', /":" cannot be part of a header name/, 27],
+			['http.request.headers[r"x\\y"][0] eq "a"', /"\\" cannot be part of a header name/, 24],
+			['http.request.headers["x\ty"][0] eq "a"', /U\+0009 cannot be part of a header name/, 23],
+		];
+		for (const [condition, message, position] of cases) {
+			const error = errorOf(condition);
+			expect(error.message, condition).toMatch(message);
+			expect(error.position, condition).toBe(position);
+		}
+	});
+
+	it("refuses an upper-case key: the map's keys are lower case, as Cloudflare's are", () => {
+		const error = errorOf('http.request.headers["X-Foo"][0] eq "a"');
+		expect(error.message).toMatch(/header names are lower case .* write \["x-foo"\]/);
+		expect(error.position).toBe(22);
+		expect(errorOf('http.request.headers["x-Foo"][0] eq "a"').position).toBe(24);
+	});
+
+	it("accepts every token character, and the header then matches whatever case the client sent", () => {
+		expect(
+			matches('http.request.headers["x-a!#$%&\'*+.^_`|~09"][0] eq "1"', { headers: [["X-A!#$%&'*+.^_`|~09", "1"]] }),
+		).toBe(true);
+		expect(matches('http.request.headers["x-foo"][0] eq "a"', { headers: [["X-Foo", "a"]] })).toBe(true);
+	});
+});
+
+describe("nesting (review of issue 20)", () => {
+	it("refuses more than 64 levels of parentheses with a syntax error at the 65th, not a stack overflow", () => {
+		const deep = `${"(".repeat(2000)}http.request.method eq "GET"${")".repeat(2000)}`;
+		const error = errorOf(deep);
+		expect(error.message).toMatch(/nested more than 64 levels deep/);
+		expect(error.position).toBe(64);
+	});
+
+	it("counts not and function calls as levels too, and accepts 64 levels", () => {
+		expect(errorOf(`${"!".repeat(2000)}http.request.method eq "GET"`).message).toMatch(/nested more than 64/);
+		expect(errorOf(`${"not ".repeat(100)}http.request.method eq "GET"`).position).toBe(64 * 4);
+		const calls = `${"lower(".repeat(100)}http.request.method${")".repeat(100)} eq "get"`;
+		expect(errorOf(calls).message).toMatch(/nested more than 64/);
+		const sixtyFour = `${"(".repeat(64)}http.request.method eq "GET"${")".repeat(64)}`;
+		expect(matches(sixtyFour)).toBe(true);
+	});
+});

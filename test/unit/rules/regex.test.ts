@@ -86,7 +86,8 @@ describe("toLinearRegex", () => {
 		["[z-a]", /class range out of order/, 3],
 		["[a-\\d]", /class range ending in a class/, 3],
 		["a{3,1}", /maximum is below its minimum/, 1],
-		["a{1001}", /repetition count above 1000/, 1],
+		["a{101}", /repetition count above 100/, 1],
+		["a{0,101}", /repetition count above 100/, 1],
 		["a{x}", /a repetition such as/, 1],
 		["a\\", /lone backslash/, 1],
 		["\\p{L}", /unsupported escape "\\p"/, 0],
@@ -106,5 +107,26 @@ describe("toLinearRegex", () => {
 
 	it(`refuses a pattern of more than ${MAX_PROGRAM_SIZE} steps`, () => {
 		expect(() => toLinearRegex("(a{100}){100}")).toThrow(/too large/);
+	});
+
+	it("keeps the worst patterns the review measured out (review of issue 20)", () => {
+		// 85 ms per 8 KB path and 2.3 s per 16 KB header under the old limits (10,000 instructions, repeats to 1,000).
+		expect(() => toLinearRegex("\\w{1,200}\\.example")).toThrow(/repetition count above 100/);
+		expect(() => toLinearRegex("[a-z]{0,1000}[a-z]{0,1000}[a-z]{0,1000}[a-z]{0,1000}x")).toThrow(/above 100/);
+		expect(() => toLinearRegex(`${"[a-z]{0,100}".repeat(5)}x`)).toThrow(/too large \(more than 1000 instructions/);
+		expect(MAX_PROGRAM_SIZE).toBe(1000);
+		// Within the limits, and still matching as before.
+		const largest = toLinearRegex(`${"[a-z]{0,100}".repeat(4)}x`);
+		expect(largest.test(`${"a".repeat(400)}x`)).toBe(true);
+		expect(largest.test("1x")).toBe(true);
+		expect(largest.test("a".repeat(2000))).toBe(false);
+	});
+
+	it("counts repeats of what emits nothing against the limit, rather than expanding them 100^n times (review of issue 20)", () => {
+		// Under the old compiler ((((a{0}){1000}){1000}){1000}){1000} made 10^12 steps; this one 10^8.
+		expect(() => toLinearRegex("((((a{0}){100}){100}){100}){100}")).toThrow(/too large to compile/);
+		expect(() => toLinearRegex("((((){100}){100}){100}){100}")).toThrow(/nothing to repeat/);
+		// A few are fine: they match the empty string.
+		expect(toLinearRegex("x(a{0}){3}y").test("xy")).toBe(true);
 	});
 });
