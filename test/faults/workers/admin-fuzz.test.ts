@@ -732,16 +732,34 @@ function newTally(): Tally {
 	return { runs: 0, violations: [], statuses: new Map(), unsendable: 0 };
 }
 
+/** The dashboard's page and files (src/observe/dashboard-page.ts). */
+const DASHBOARD_FILES = new Set(["/_lb/", "/_lb/dashboard.js", "/_lb/dashboard.css"]);
+
 /** What is wrong with an answer, or undefined when it keeps the rule. */
 async function judge(request: FuzzRequest, response: Response, before: Snapshot): Promise<string | undefined> {
 	const status = response.status;
 	const text = await response.text();
 	if (status >= 500) return `${status}: ${text.slice(0, 300)}`;
-	if (status < 200 || (status >= 300 && status < 400)) return `unexpected status ${status}`;
 	const isHead = request.method.toUpperCase() === "HEAD";
-	// "/_lb/api/.." and the like: the URL parser resolves the path out of the admin API (to "/_lb", a
-	// reserved path), so the Worker's reserved-path 404 answers it, as an RFC 9457 problem.
+	// "/_lb/api/.." and the like: the URL parser resolves the path out of the admin API, to the
+	// dashboard's page or files (issue 19: GET and HEAD only, under its CSP), to "/_lb" (a redirect to
+	// the page), or to another reserved path, which the Worker's 404 answers as an RFC 9457 problem.
 	const resolved = new URL(`${API}${request.path}`).pathname;
+	if (resolved === "/_lb")
+		return status === 308 && response.headers.get("location")?.endsWith("/_lb/")
+			? undefined
+			: `${status} for /_lb, not the redirect to the dashboard`;
+	if (status < 200 || (status >= 300 && status < 400)) return `unexpected status ${status}`;
+	if (DASHBOARD_FILES.has(resolved)) {
+		const readsIt = isHead || request.method.toUpperCase() === "GET";
+		if (readsIt)
+			return status === 200 && (response.headers.get("content-security-policy") ?? "").includes("default-src 'self'")
+				? undefined
+				: `${status} for the dashboard's ${resolved} without its CSP`;
+		return status === 405 && response.headers.get("allow") === "GET, HEAD"
+			? undefined
+			: `${status} for ${request.method} ${resolved}: the dashboard answers GET and HEAD only`;
+	}
 	if (resolved !== "/_lb/api" && !resolved.startsWith("/_lb/api/")) {
 		if (status !== 404 || !(response.headers.get("content-type") ?? "").startsWith("application/problem+json"))
 			return `${status} for ${resolved}, outside the admin API: ${text.slice(0, 200)}`;
