@@ -152,6 +152,9 @@ export function isHealthyByMajority(
 	return healthy * 2 >= regions.length;
 }
 
+/** A region's view older than this many of the monitor's intervals no longer counts toward the majority. */
+export const STALE_AFTER_INTERVALS = 3;
+
 /** What applying a region's results needs to know of the origins now. */
 export interface RegionBook {
 	/** The origin's identity and its pool's monitor and check regions now; undefined when gone or unmonitored. */
@@ -192,8 +195,16 @@ export function toMajorityResults(
 			rttMs: result.rttMs,
 		};
 		health.regions = views;
-		const ok = isHealthyByMajority(now.regions, views);
-		const down = now.regions.filter((listed) => views[listed]?.state.healthy === false);
+		// A region not heard from for STALE_AFTER_INTERVALS intervals (its probe object gone or stuck)
+		// counts as not reported: its last "down" must not outvote the regions that are checking.
+		const staleBefore = result.at - STALE_AFTER_INTERVALS * now.monitor.interval * 1000;
+		const counted: Partial<Record<CheckRegion, RegionView>> = {};
+		for (const listed of now.regions) {
+			const view = views[listed];
+			if (view && !(view.at < staleBefore)) counted[listed] = view;
+		}
+		const ok = isHealthyByMajority(now.regions, counted);
+		const down = now.regions.filter((listed) => counted[listed]?.state.healthy === false);
 		const seen = `${now.regions.length - down.length} of ${now.regions.length} regions see it healthy`;
 		const why = down.map((listed) => `${listed}: ${views[listed]?.reason}`).join("; ");
 		const { failure: _failure, ...rest } = result;

@@ -169,6 +169,29 @@ describe("toMajorityResults", () => {
 		expect(overall?.failure).toBeUndefined();
 	});
 
+	it("stops counting a region not heard from for three intervals: its last view no longer outvotes the others", () => {
+		const every60s = { ...monitor, interval: 60 } as Monitor;
+		const health: OriginHealth = { state: UNCHECKED };
+		const book: RegionBook = {
+			current: () => ({ identity: "id1", monitor: every60s, regions }),
+			healthOf: () => health,
+		};
+		toMajorityResults("ENAM", [result(false, 1_000)], book);
+		toMajorityResults("WEU", [result(false, 100_000)], book);
+		// Both heard from within 180 s: two of three see it down.
+		expect(toMajorityResults("WNAM", [result(true, 150_000)], book)[0]).toMatchObject({
+			ok: false,
+			reason: expect.stringMatching(/^1 of 3 regions see it healthy \(WEU: .*; ENAM: /),
+		});
+		// ENAM last spoke 189 s before: it no longer counts, and WEU alone does not make a majority.
+		expect(toMajorityResults("WNAM", [result(true, 190_000)], book)[0]).toMatchObject({
+			ok: true,
+			reason: "2 of 3 regions see it healthy (WEU: status 503, expected 2xx)",
+		});
+		// Its view is kept (and shown); it counts again when it reports.
+		expect(health.regions?.ENAM?.state.healthy).toBe(false);
+	});
+
 	it("drops results for a gone or renewed origin, and from a region the pool no longer lists", () => {
 		const health: OriginHealth = { state: UNCHECKED };
 		expect(toMajorityResults("WEU", [result(false, 1, { key: "p/gone" })], aBook(health))).toEqual([]);
