@@ -75,7 +75,8 @@ export function matchRequestRules(
 
 function toRuledRequest(replicas: ReplicaCache, request: Request, facts: RuleFacts): RuledRequest | undefined {
 	const routing = replicas.routingState;
-	if (!routing) return undefined;
+	// No load balancer has rules (the usual case): not even a lookup on the request path.
+	if (!routing?.snapshot.rules) return undefined;
 	const lb = replicas.loadBalancerOf(facts.url.hostname);
 	if (!lb?.enabled || !lb.rules?.length) return undefined;
 	const compiled = rulesOf(routing.snapshot, lb);

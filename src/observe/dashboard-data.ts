@@ -6,6 +6,7 @@
 import type { DashboardData, TrafficSeries } from "../contract/dashboard";
 import { DURATION_BUCKETS_S } from "../contract/metrics";
 import type { DashboardReport } from "../contract/status";
+import { toOriginKey } from "../routing/snapshot";
 
 /** Events the dashboard shows. */
 export const DASHBOARD_EVENTS = 20;
@@ -24,7 +25,7 @@ export function toDashboardData(report: DashboardReport, role: "admin" | "read",
 			{ pool: string; origin: string; requests: number; errors: number; buckets: number[] }
 		>();
 		const seriesOf = (pool: string, origin: string) => {
-			const id = `${pool}/${origin}`;
+			const id = toOriginKey(pool, origin);
 			let series = byOrigin.get(id);
 			if (!series) {
 				series = { pool, origin, requests: 0, errors: 0, buckets: DURATION_BUCKETS_S.map(() => 0).concat(0) };

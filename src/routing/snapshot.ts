@@ -53,6 +53,8 @@ export interface Snapshot {
 	readonly hostLookups: BoundedMap<string, LoadBalancer | null>;
 	/** Some pool sheds load (load_shedding above 0): planning looks only then. */
 	readonly shedding: boolean;
+	/** Some enabled load balancer has rules: the Worker matches rules (and looks its load balancer up for them) only then. */
+	readonly rules: boolean;
 }
 
 /**
@@ -150,7 +152,8 @@ export function toSnapshot(config: Config, version: number, discovered: readonly
 	const shedding = config.pools.some(
 		(pool) => (pool.load_shedding?.default_percent ?? 0) > 0 || (pool.load_shedding?.session_percent ?? 0) > 0,
 	);
-	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups, shedding };
+	const rules = config.load_balancers.some((lb) => lb.enabled && (lb.rules?.length ?? 0) > 0);
+	return { version, config, pools, loadBalancers, origins: originsByKey, hostLookups, shedding, rules };
 }
 
 /**
