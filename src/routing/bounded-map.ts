@@ -8,6 +8,8 @@
  */
 export class BoundedMap<K, V extends object | string | number | boolean | null> {
 	private readonly entries = new Map<K, V>();
+	/** The key used last (at the end of `entries`), or undefined: `get` moves nothing for it. */
+	private newest: K | undefined;
 
 	constructor(readonly capacity: number) {
 		if (!(Number.isInteger(capacity) && capacity >= 1))
@@ -22,8 +24,12 @@ export class BoundedMap<K, V extends object | string | number | boolean | null> 
 	get(key: K): V | undefined {
 		const value = this.entries.get(key);
 		if (value === undefined) return undefined;
-		this.entries.delete(key);
-		this.entries.set(key, value);
+		// Already the most recently used (the common case: one isolate, one host): nothing to move.
+		if (key !== this.newest) {
+			this.entries.delete(key);
+			this.entries.set(key, value);
+			this.newest = key;
+		}
 		return value;
 	}
 
@@ -31,6 +37,7 @@ export class BoundedMap<K, V extends object | string | number | boolean | null> 
 	set(key: K, value: V): this {
 		this.entries.delete(key);
 		this.entries.set(key, value);
+		this.newest = key;
 		if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K);
 		return this;
 	}
@@ -40,10 +47,12 @@ export class BoundedMap<K, V extends object | string | number | boolean | null> 
 	}
 
 	delete(key: K): boolean {
+		if (key === this.newest) this.newest = undefined;
 		return this.entries.delete(key);
 	}
 
 	clear(): void {
+		this.newest = undefined;
 		this.entries.clear();
 	}
 

@@ -26,6 +26,25 @@ describe("BoundedMap", () => {
 		expect(keysOf(map)).toEqual(["k4", "k3", "k5"]);
 	});
 
+	it("moves nothing for the key used last, and still orders every use after it", () => {
+		const map = new BoundedMap<string, number>(3);
+		map.set("k1", 1).set("k2", 2).set("k3", 3);
+		for (let i = 0; i < 5; i++) expect(map.get("k3")).toBe(3);
+		expect(keysOf(map)).toEqual(["k1", "k2", "k3"]);
+		expect(map.get("k1")).toBe(1);
+		expect(map.get("k1")).toBe(1);
+		expect(map.get("k2")).toBe(2);
+		expect(keysOf(map)).toEqual(["k3", "k1", "k2"]);
+		map.delete("k2");
+		map.set("k4", 4).set("k5", 5); // forgets k3
+		expect(map.get("k2")).toBeUndefined();
+		expect(keysOf(map)).toEqual(["k1", "k4", "k5"]);
+		map.clear();
+		map.set("k1", 1);
+		expect(map.get("k1")).toBe(1);
+		expect(keysOf(map)).toEqual(["k1"]);
+	});
+
 	it("has, values and size look without using", () => {
 		const map = new BoundedMap<string, number>(2);
 		map.set("k1", 1).set("k2", 2);
