@@ -7,6 +7,9 @@ import type { OutcomeRecord } from "../contract/outcome";
 import { BoundedMap } from "../routing/bounded-map";
 import { groupByShard, shardOfLease } from "../routing/shard-keys";
 
+/** How long outcomes wait for company by default (a counter object that route calls go to anyway). */
+export const DEFAULT_BATCH_WAIT_MS = 5;
+
 /**
  * Collects outcome records from concurrent requests of one isolate and sends them in few calls,
  * so releases never add a registry round trip to a request's critical path. Under steady traffic
@@ -22,7 +25,8 @@ export class OutcomeBatcher {
 
 	constructor(
 		private readonly send: (batch: OutcomeRecord[]) => Promise<unknown>,
-		private readonly delayMs = 5,
+		/** How long a flush waits: a number, or asked afresh at each flush (ShardedOutcomes). */
+		private readonly delayMs: number | (() => number) = DEFAULT_BATCH_WAIT_MS,
 	) {}
 
 	/**
@@ -66,7 +70,8 @@ export class OutcomeBatcher {
 
 	private async flushSoon(): Promise<void> {
 		try {
-			await new Promise<void>((resolve) => setTimeout(resolve, this.delayMs));
+			const delayMs = typeof this.delayMs === "number" ? this.delayMs : this.delayMs();
+			await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
 		} finally {
 			this.flushScheduled = false;
 		}
@@ -99,7 +104,11 @@ export class ShardedOutcomes {
 	constructor(
 		private readonly send: (shard: string, batch: OutcomeRecord[]) => Promise<unknown>,
 		private readonly delayMs?: number,
-		/** A longer wait for some objects' batches (those that get no route calls to ride along with). */
+		/**
+		 * A longer wait for some objects' batches (those that get no route calls to ride along with),
+		 * asked at every flush: whether an isolate plans an object's requests itself changes (its replica
+		 * learns the load balancer, the object goes over its latency budget and comes back).
+		 */
 		private readonly delayFor?: (shard: string) => number | undefined,
 		maxBatchers = MAX_OUTCOME_BATCHERS,
 	) {
@@ -133,7 +142,12 @@ export class ShardedOutcomes {
 	private batcherOf(shard: string): OutcomeBatcher {
 		let batcher = this.batchers.get(shard);
 		if (!batcher) {
-			batcher = new OutcomeBatcher((batch) => this.send(shard, batch), this.delayFor?.(shard) ?? this.delayMs);
+			const delayFor = this.delayFor;
+			const delayMs = this.delayMs ?? DEFAULT_BATCH_WAIT_MS;
+			batcher = new OutcomeBatcher(
+				(batch) => this.send(shard, batch),
+				delayFor ? () => delayFor(shard) ?? delayMs : delayMs,
+			);
 			this.batchers.set(shard, batcher);
 		}
 		return batcher;

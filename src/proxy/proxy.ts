@@ -88,7 +88,8 @@ export async function proxyRequest(
 	const now = hooks.now ?? Date.now;
 	const started = now();
 	const url = hooks.url ?? new URL(request.url);
-	const hops = countLoopHops(request.headers.get("cdn-loop"));
+	const cdnLoop = request.headers.get("cdn-loop");
+	const hops = countLoopHops(cdnLoop);
 	if (hops >= MAX_LOOP_HOPS) {
 		return toProblemResponse("loop_detected", {
 			detail: `this request has passed through the balancer ${hops} times already (CDN-Loop); an origin points back at it`,
@@ -201,7 +202,7 @@ export async function proxyRequest(
 			trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
 			proto: url.protocol.replace(":", ""),
 			host: url.host,
-			cdnLoop: withLoopEntry(request.headers.get("cdn-loop")),
+			cdnLoop: withLoopEntry(cdnLoop),
 		});
 		const webSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
 		if (webSocket) headers.set("upgrade", "websocket");

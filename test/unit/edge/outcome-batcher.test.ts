@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_OUTCOME_BATCHERS, OutcomeBatcher, ShardedOutcomes } from "../../../src/edge/outcome-batcher";
 import { toLeasePrefix } from "../../../src/routing/shard-keys";
 import { anOutcome } from "../../fixtures/outcomes";
@@ -53,5 +53,41 @@ describe("ShardedOutcomes (issue 14, item 3)", () => {
 		expect(sent.size).toBeGreaterThan(MAX_OUTCOME_BATCHERS);
 		expect(sent.size).toBe(shards.length);
 		for (const shard of shards) expect(sent.get(shard)).toEqual([lease(shard)]);
+	});
+});
+
+describe("ShardedOutcomes: the wait of each batch", () => {
+	it("asks for an object's wait at every flush: a load balancer this isolate starts planning itself gets its one-second batches", async () => {
+		// The bug: the wait was fixed when the object's batcher was made. An isolate whose first outcome
+		// for an object came from a plan the object made (a replica that did not know the load balancer
+		// yet, or before the object went over its latency budget) kept sending that object a call per
+		// 5 ms, one per request at low rates, after it had started planning the load balancer itself.
+		vi.useFakeTimers();
+		try {
+			const shard = "lb:app.test@local";
+			const sends: number[] = [];
+			let plansHere = false;
+			const outcomes = new ShardedOutcomes(
+				async () => {
+					sends.push(Date.now());
+				},
+				5,
+				() => (plansHere ? 1_000 : undefined),
+			);
+			const started = Date.now();
+			const first = outcomes.add(aRecord(`${toLeasePrefix(shard, "obj")}-1`));
+			await vi.advanceTimersByTimeAsync(5);
+			await first;
+			expect(sends.map((at) => at - started)).toEqual([5]);
+			plansHere = true;
+			const second = outcomes.add(aRecord(`${toLeasePrefix(shard, "iso-1")}-2`));
+			await vi.advanceTimersByTimeAsync(999);
+			expect(sends).toHaveLength(1);
+			await vi.advanceTimersByTimeAsync(1);
+			await second;
+			expect(sends.map((at) => at - started)).toEqual([5, 1_005]);
+		} finally {
+			vi.useRealTimers();
+		}
 	});
 });
