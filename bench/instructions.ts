@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:instructions`: instructions per request, counted by Valgrind (callgrind) rather
+ * than timed. CPU time per request swings by ±10 µs between runs on this machine
+ * (docs/benchmarks.md), as much as the changes it is asked to judge; an instruction count repeats
+ * to about 1%. Each target runs under workerd inside callgrind with counting off; after a warm-up
+ * (the JIT settles: 30,000 requests by default), counting goes on for `--requests` requests sent
+ * one at a time from this process, and the count is read. The Durable Objects run in the same
+ * process and are counted, as the timed benchmark counts their CPU. What it does not see is what
+ * cache misses cost, and Valgrind's slower clock changes whatever is per second rather than per
+ * request (a batch a second is shared by fewer requests): a figure to compare code paths by,
+ * beside the timed benchmark, not instead of it. Keeps each target's callgrind file in
+ * bench-results/ (`callgrind_annotate` reads it).
+ *
+ *   node bench/instructions.ts [--targets floor,switchyard-rr-isolate] [--warmup 30000] [--requests 2000]
+ *
+ * Targets: floor, floor-lean (bench/lean.ts), floor-rpc (floor and one no-op Durable Object call), and Switchyard's rows as `npm run bench` configures
+ * them over round robin: switchyard-rr (colo), switchyard-rr-global, switchyard-rr-isolate.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { bundleReference, bundleSwitchyard, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
+import { startOrigins } from "./origins.ts";
+import {
+	cleanUp,
+	cleanUpOnSignals,
+	findExecutable,
+	freePort,
+	makeTempDir,
+	startChild,
+	wasInterrupted,
+} from "./processes.ts";
+import { configureSwitchyard } from "./switchyard.ts";
+import { durableObjectsOf, toCapnpConfig, type WorkerdOptions } from "./workerd.ts";
+
+const { values } = parseArgs({
+	options: {
+		targets: { type: "string", default: "floor,switchyard-rr-isolate" },
+		warmup: { type: "string", default: "30000" },
+		requests: { type: "string", default: "2000" },
+	},
+});
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const TOKEN = "bench-instructions";
+const SCOPES: Record<string, string> = {
+	"switchyard-rr": "colo",
+	"switchyard-rr-global": "global",
+	"switchyard-rr-isolate": "isolate",
+};
+
+/** Runs `command` to completion; rejects with its output when it fails. */
+function run(command: string, args: string[]): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+		let output = "";
+		child.stdout.on("data", (chunk) => {
+			output += chunk;
+		});
+		child.stderr.on("data", (chunk) => {
+			output += chunk;
+		});
+		child.on("error", reject);
+		child.on("close", (code) =>
+			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")}: exit ${code}: ${output}`)),
+		);
+	});
+}
+
+/** `count` requests, one at a time; every answer must be a 200. */
+async function send(url: string, count: number): Promise<void> {
+	for (let i = 0; i < count; i++) {
+		const response = await fetch(url);
+		await response.arrayBuffer();
+		if (response.status !== 200) throw new Error(`${url}: ${response.status} at request ${i + 1}`);
+	}
+}
+
+/** Waits for the server under Valgrind (it starts some 20 times slower than without). */
+async function waitUp(url: string): Promise<void> {
+	const deadline = Date.now() + 120_000;
+	for (;;) {
+		try {
+			await (await fetch(url)).arrayBuffer();
+			return;
+		} catch (error) {
+			if (Date.now() > deadline) throw new Error(`${url} did not come up under Valgrind: ${String(error)}`);
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	}
+}
+
+async function main(): Promise<void> {
+	if (!findExecutable("valgrind") || !findExecutable("callgrind_control")) {
+		log("valgrind is not installed. On Debian/Ubuntu: sudo apt-get install -y valgrind");
+		process.exitCode = 2;
+		return;
+	}
+	cleanUpOnSignals();
+	const targets = values.targets.split(",");
+	for (const target of targets) {
+		if (!["floor", "floor-lean", "floor-rpc", ...Object.keys(SCOPES)].includes(target))
+			throw new Error(`unknown target ${target}`);
+	}
+	const [floor, switchyard] = await Promise.all([bundleReference("floor.ts"), bundleSwitchyard()]);
+	const origins = await startOrigins();
+	const warmup = Number(values.warmup);
+	const requests = Number(values.requests);
+	const results = join(PROJECT_ROOT, "bench-results");
+	mkdirSync(results, { recursive: true });
+	log(`machine: ${new Date().toUTCString()}; warm-up ${warmup} requests, then ${requests} counted, one at a time`);
+	for (const target of targets) {
+		const reference = target.startsWith("floor");
+		const bundle = reference ? floor : switchyard;
+		const dir = makeTempDir(`instructions-${target}`);
+		const moduleName = basename(bundle.modulePath);
+		copyFileSync(bundle.modulePath, join(dir, moduleName));
+		mkdirSync(join(dir, "do"));
+		const port = await freePort();
+		const options: WorkerdOptions = {
+			name: target,
+			modulePath: bundle.modulePath,
+			compatibilityDate: compatibilityDate(),
+			compatibilityFlags: compatibilityFlags(),
+			...(reference
+				? {
+						text: {
+							ORIGIN: origins.map((origin) => origin.url).join(","),
+							...(target === "floor-lean" ? { LEAN: "true" } : {}),
+						},
+						...(target === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
+					}
+				: {
+						text: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
+						durableObjects: durableObjectsOf(PROJECT_ROOT),
+					}),
+		};
+		writeFileSync(join(dir, "config.capnp"), toCapnpConfig(options, moduleName, port, join(dir, "do")));
+		const child = startChild(
+			`callgrind (${target})`,
+			"valgrind",
+			[
+				"--tool=callgrind",
+				"--instr-atstart=no",
+				// V8 writes and rewrites machine code: Valgrind must notice code that changes.
+				"--smc-check=all-non-file",
+				`--callgrind-out-file=${join(dir, "callgrind.out")}`,
+				join(PROJECT_ROOT, "node_modules", ".bin", "workerd"),
+				"serve",
+				join(dir, "config.capnp"),
+				"config",
+			],
+			{ cwd: dir },
+		);
+		const url = `http://127.0.0.1:${port}`;
+		await waitUp(`${url}/`);
+		const scope = SCOPES[target];
+		if (scope) await configureSwitchyard(url, TOKEN, "round_robin", origins, scope);
+		log(`${target}: warming up (${warmup} requests)…`);
+		await send(`${url}/`, warmup);
+		const pid = String(child.process.pid);
+		await run("callgrind_control", ["--instr=on", pid]);
+		log(`${target}: counting ${requests} requests…`);
+		await send(`${url}/`, requests);
+		await run("callgrind_control", ["--dump", pid]);
+		await run("callgrind_control", ["--instr=off", pid]);
+		const dumps = readdirSync(dir).filter((file) => file.startsWith("callgrind.out"));
+		let total = 0;
+		let kept: string | undefined;
+		for (const file of dumps) {
+			const match = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(join(dir, file), "utf8"));
+			if (match && Number(match[1]) > total) {
+				total = Number(match[1]);
+				kept = file;
+			}
+		}
+		if (!kept) throw new Error(`${target}: callgrind wrote no counts`);
+		copyFileSync(join(dir, kept), join(results, `callgrind-${target}.out`));
+		process.stdout.write(
+			`${target.padEnd(22)}  ${(total / requests / 1000).toFixed(1).padStart(8)} thousand instructions per request\n`,
+		);
+	}
+}
+
+try {
+	await main();
+} catch (error) {
+	if (!wasInterrupted()) log(`bench:instructions: ${error instanceof Error ? error.message : String(error)}`);
+	process.exitCode = 1;
+} finally {
+	await cleanUp();
+}
