@@ -183,7 +183,6 @@ export async function proxyRequest(
 		const sent = reported ? hooks.report?.(record) : undefined;
 		if (sent) hooks.waitUntil?.(sent);
 	};
-
 	try {
 		const proxy = plan.proxy;
 		const idempotent = IDEMPOTENT.has(request.method);
