@@ -96,7 +96,8 @@ describe("counter_rtt_budget_ms", () => {
 		await Promise.all(settled); // the outcome batch (a second later) reached the object
 		expect(await counterStatus()).toMatchObject({ planned_over_budget: 10 + plannedHere, in_flight: 0 });
 
-		// The object is near again: each outcome batch measures it, and within a few the isolate asks it again.
+		// The object is near again: each outcome batch (a second apart) measures it, and within a few the
+		// isolate asks it again.
 		slow.ms = 0;
 		let back = -1;
 		for (let i = 0; i < 12 && back === -1; i++) {
@@ -108,5 +109,6 @@ describe("counter_rtt_budget_ms", () => {
 		const after = await counterStatus();
 		expect(after?.planned_over_budget).toBe(10 + plannedHere + back);
 		expect(after?.in_flight).toBe(0);
-	});
+		// Each recovering request waits for its outcome batch, a second apart (ISOLATE_OUTCOME_DELAY_MS).
+	}, 30_000);
 });

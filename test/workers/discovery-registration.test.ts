@@ -200,6 +200,9 @@ describe("self-registration", () => {
 			);
 			expect(await originOf("b")).toBeUndefined();
 		},
+		// Its polls' own bounds: up to 8 s to first traffic, then 3 s of lease and withinMs. The isolate
+		// scope hears of the change from its second-apart outcome batches or its hub check (≤ 5 s).
+		30_000,
 	);
 });
 
