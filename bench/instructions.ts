@@ -12,6 +12,7 @@
  * bench-results/ (`callgrind_annotate` reads it).
  *
  *   node bench/instructions.ts [--targets floor,switchyard-rr-isolate] [--warmup 30000] [--requests 2000]
+ *                              [--v8-flags --no-maglev,…]
  *
  * Targets: floor, floor-lean (bench/lean.ts), floor-rpc (floor and one no-op Durable Object call), and Switchyard's rows as `npm run bench` configures
  * them over round robin: switchyard-rr (colo), switchyard-rr-global, switchyard-rr-isolate.
@@ -39,6 +40,8 @@ const { values } = parseArgs({
 		targets: { type: "string", default: "floor,switchyard-rr-isolate" },
 		warmup: { type: "string", default: "30000" },
 		requests: { type: "string", default: "2000" },
+		/** V8 flags for workerd, comma-separated (its config's v8Flags): how the JIT's tiers change the count. */
+		"v8-flags": { type: "string" },
 	},
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -135,7 +138,15 @@ async function main(): Promise<void> {
 						durableObjects: durableObjectsOf(PROJECT_ROOT),
 					}),
 		};
-		writeFileSync(join(dir, "config.capnp"), toCapnpConfig(options, moduleName, port, join(dir, "do")));
+		let config = toCapnpConfig(options, moduleName, port, join(dir, "do"));
+		const v8Flags = values["v8-flags"]?.split(",").filter((flag) => flag !== "");
+		if (v8Flags?.length) {
+			config = config.replace(
+				"const config :Workerd.Config = (",
+				`const config :Workerd.Config = (\n  v8Flags = ${JSON.stringify(v8Flags)},`,
+			);
+		}
+		writeFileSync(join(dir, "config.capnp"), config);
 		const child = startChild(
 			`callgrind (${target})`,
 			"valgrind",
