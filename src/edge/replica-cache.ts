@@ -144,7 +144,7 @@ export class ReplicaCache {
 				...(request.location ? { steering: { location: request.location } } : {}),
 				...(request.pin ? { affinity: { pin: request.pin } } : {}),
 			},
-			found && request.rules ? applyRuleOverrides(snapshot, found, request.rules) : found,
+			applyRuleOverrides(snapshot, found, request.rules),
 		);
 		return plan.ok ? { ...plan, failOpen: true } : plan;
 	}

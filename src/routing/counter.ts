@@ -157,7 +157,7 @@ export class CounterCore {
 			return { ok: false, problem: "other_shard", loadBalancer: found.name, shard, state };
 		}
 		// The load balancer as the rules the request matched in the Worker make it.
-		const lb = found && request.rules ? applyRuleOverrides(routing.snapshot, found, request.rules) : found;
+		const lb = applyRuleOverrides(routing.snapshot, found, request.rules);
 		// The plan's clock and colo, read by the core's lookups (made once, below: route is synchronous).
 		this.planningAt = now;
 		this.planningColo = request.location?.colo;

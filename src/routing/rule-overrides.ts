@@ -45,12 +45,19 @@ export function rulesOf(snapshot: Snapshot, lb: LoadBalancer): CompiledRules | u
 }
 
 /** `lb` with the overrides of the rules `matched` names; `lb` itself when none applies. */
+export function applyRuleOverrides(snapshot: Snapshot, lb: LoadBalancer, matched: RouteRules | undefined): LoadBalancer;
+/** No load balancer (no host matched), no rules: nothing to override. */
 export function applyRuleOverrides(
 	snapshot: Snapshot,
-	lb: LoadBalancer,
+	lb: LoadBalancer | undefined,
 	matched: RouteRules | undefined,
-): LoadBalancer {
-	if (!matched || matched.matched.length === 0) return lb;
+): LoadBalancer | undefined;
+export function applyRuleOverrides(
+	snapshot: Snapshot,
+	lb: LoadBalancer | undefined,
+	matched: RouteRules | undefined,
+): LoadBalancer | undefined {
+	if (!lb || !matched || matched.matched.length === 0) return lb;
 	const compiled = rulesOf(snapshot, lb);
 	if (!compiled || compiled.digest !== matched.digest) return lb;
 	const memo = memoOf(snapshot);

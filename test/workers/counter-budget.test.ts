@@ -7,13 +7,12 @@
  * the env of its first request.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CounterStatus, StatusReport } from "../../src/contract/status";
 import { MIN_SAMPLES } from "../../src/edge/counter-rtt";
-import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { adminResult, onePoolConfig, putConfig, startClean } from "./helpers";
+import { envWithGetByName } from "./recording-env";
 
 beforeEach(startClean);
 
@@ -36,20 +35,10 @@ function slowStub(name: string, stub: object): object {
 }
 
 /** The test env with COUNTERS wrapped: every call to a counter object waits `slow.ms` first. */
-const slowEnv = new Proxy(env as unknown as Env, {
-	get(target, property) {
-		const value = (target as unknown as Record<PropertyKey, unknown>)[property];
-		if (property !== "COUNTERS") return value;
-		const namespace = value as DurableObjectNamespace;
-		return new Proxy(namespace, {
-			get(inner, key) {
-				if (key === "getByName") return (name: string) => slowStub(name, inner.getByName(name));
-				const member = (inner as unknown as Record<PropertyKey, unknown>)[key];
-				return typeof member === "function" ? member.bind(inner) : member;
-			},
-		});
-	},
-});
+const slowEnv = envWithGetByName(
+	"COUNTERS",
+	(name, _options, real) => slowStub(name, real.getByName(name)) as DurableObjectStub,
+);
 
 async function sendOne(path: string): Promise<{ calledObject: boolean; settled: Promise<void> }> {
 	const before = calls.length;

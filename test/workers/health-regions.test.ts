@@ -26,6 +26,7 @@ import {
 	send,
 	startClean,
 } from "./helpers";
+import { envWithGetByName } from "./recording-env";
 
 beforeEach(startClean);
 afterEach(async () => {
@@ -67,23 +68,9 @@ const prober = (region: string) => env.PROBES.getByName(`probe:${region}`);
 
 /** PROBES as the authority's code sees it, recording each object asked for and its location hint. */
 function recordingEnv(created: { name: string; locationHint: string | undefined }[]): Env {
-	return new Proxy(env as unknown as Env, {
-		get(target, property) {
-			const value = (target as unknown as Record<PropertyKey, unknown>)[property];
-			if (property !== "PROBES") return value;
-			const namespace = value as DurableObjectNamespace;
-			return new Proxy(namespace, {
-				get(inner, key) {
-					if (key === "getByName")
-						return (name: string, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
-							created.push({ name, locationHint: options?.locationHint });
-							return inner.getByName(name, options);
-						};
-					const member = (inner as unknown as Record<PropertyKey, unknown>)[key];
-					return typeof member === "function" ? member.bind(inner) : member;
-				},
-			});
-		},
+	return envWithGetByName("PROBES", (name, options, real) => {
+		created.push({ name, locationHint: options?.locationHint });
+		return real.getByName(name, options);
 	});
 }
 

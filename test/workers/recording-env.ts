@@ -56,3 +56,33 @@ export function recordingEnv(calls: string[]): Env {
 		},
 	});
 }
+
+/**
+ * The test env with one namespace's `getByName` replaced by `getByName(name, options, real)`, where
+ * `real` is the namespace as it is; every other binding and member as they are.
+ */
+export function envWithGetByName(
+	binding: string,
+	getByName: (
+		name: string,
+		options: DurableObjectNamespaceGetDurableObjectOptions | undefined,
+		real: DurableObjectNamespace,
+	) => DurableObjectStub,
+): Env {
+	return new Proxy(env as unknown as Env, {
+		get(target, property) {
+			const value = (target as unknown as Record<PropertyKey, unknown>)[property];
+			if (property !== binding) return value;
+			const namespace = value as DurableObjectNamespace;
+			return new Proxy(namespace, {
+				get(inner, key) {
+					if (key === "getByName")
+						return (name: string, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
+							getByName(name, options, inner);
+					const member = (inner as unknown as Record<PropertyKey, unknown>)[key];
+					return typeof member === "function" ? member.bind(inner) : member;
+				},
+			});
+		},
+	});
+}
