@@ -9,7 +9,7 @@
  * cache misses cost, and Valgrind's slower clock changes whatever is per second rather than per
  * request (a batch a second is shared by fewer requests): a figure to compare code paths by,
  * beside the timed benchmark, not instead of it. Keeps each target's callgrind file in
- * bench-results/ (`callgrind_annotate` reads it).
+ * bench-results/ (`callgrind_annotate` reads it), and what workerd printed, the counted stretch marked, beside it.
  *
  *   node bench/instructions.ts [--targets floor,switchyard-rr-isolate] [--warmup 30000] [--requests 2000]
  *                              [--v8-flags --no-maglev,…]
@@ -137,16 +137,9 @@ async function main(): Promise<void> {
 						text: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 						durableObjects: durableObjectsOf(PROJECT_ROOT),
 					}),
+			v8Flags: values["v8-flags"]?.split(",").filter((flag) => flag !== ""),
 		};
-		let config = toCapnpConfig(options, moduleName, port, join(dir, "do"));
-		const v8Flags = values["v8-flags"]?.split(",").filter((flag) => flag !== "");
-		if (v8Flags?.length) {
-			config = config.replace(
-				"const config :Workerd.Config = (",
-				`const config :Workerd.Config = (\n  v8Flags = ${JSON.stringify(v8Flags)},`,
-			);
-		}
-		writeFileSync(join(dir, "config.capnp"), config);
+		writeFileSync(join(dir, "config.capnp"), toCapnpConfig(options, moduleName, port, join(dir, "do")));
 		const child = startChild(
 			`callgrind (${target})`,
 			"valgrind",
@@ -163,6 +156,13 @@ async function main(): Promise<void> {
 			],
 			{ cwd: dir },
 		);
+		// Everything workerd prints, with the counted stretch marked (V8's traces, with --v8-flags).
+		let printed = "";
+		const keep = (chunk: Buffer) => {
+			printed += chunk.toString();
+		};
+		child.process.stdout?.on("data", keep);
+		child.process.stderr?.on("data", keep);
 		const url = `http://127.0.0.1:${port}`;
 		await waitUp(`${url}/`);
 		const scope = SCOPES[target];
@@ -172,8 +172,10 @@ async function main(): Promise<void> {
 		const pid = String(child.process.pid);
 		await run("callgrind_control", ["--instr=on", pid]);
 		log(`${target}: counting ${requests} requests…`);
+		printed += "\n--- bench:instructions: counting starts ---\n";
 		await send(`${url}/`, requests);
 		await run("callgrind_control", ["--dump", pid]);
+		printed += "\n--- bench:instructions: counting ends ---\n";
 		await run("callgrind_control", ["--instr=off", pid]);
 		const dumps = readdirSync(dir).filter((file) => file.startsWith("callgrind.out"));
 		let total = 0;
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
 		}
 		if (!kept) throw new Error(`${target}: callgrind wrote no counts`);
 		copyFileSync(join(dir, kept), join(results, `callgrind-${target}.out`));
+		writeFileSync(join(results, `workerd-${target}.log`), printed);
 		process.stdout.write(
 			`${target.padEnd(22)}  ${(total / requests / 1000).toFixed(1).padStart(8)} thousand instructions per request\n`,
 		);

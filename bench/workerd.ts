@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PROJECT_ROOT } from "./bundle.ts";
-import { type Child, freePort, makeTempDir, startChild, stopChild, waitForPort } from "./processes.ts";
+import { type Child, findExecutable, freePort, makeTempDir, startChild, stopChild, waitForPort } from "./processes.ts";
 
 export interface WorkerdOptions {
 	readonly name: string;
@@ -26,6 +26,10 @@ export interface WorkerdOptions {
 	 * to a service: here a sink Worker that answers 204 and keeps nothing.
 	 */
 	readonly analyticsBinding?: string;
+	/** V8 flags (the config's `v8Flags`): traces of the JIT (bench/deopts.ts), or its tiers (bench/instructions.ts). */
+	readonly v8Flags?: readonly string[];
+	/** Given everything workerd prints, as it prints it (line-buffered when there are v8Flags: V8's traces). */
+	readonly onOutput?: (text: string) => void;
 }
 
 export interface DurableObjectBinding {
@@ -92,7 +96,7 @@ export function toCapnpConfig(options: WorkerdOptions, moduleName: string, port:
 	}
 	return `using Workerd = import "/workerd/workerd.capnp";
 
-const config :Workerd.Config = (
+const config :Workerd.Config = (${options.v8Flags?.length ? `\n  v8Flags = ${JSON.stringify(options.v8Flags)},` : ""}
   services = [
     ${services.join(",\n    ")},
   ],
@@ -121,18 +125,25 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
 	const port = await freePort();
 	const configPath = join(dir, "config.capnp");
 	writeFileSync(configPath, toCapnpConfig(options, moduleName, port, storageDir));
-	const child = startChild(
-		`workerd (${options.name})`,
-		join(PROJECT_ROOT, "node_modules", ".bin", "workerd"),
-		[
-			"serve",
-			configPath,
-			"config",
-			...(options.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${options.inspectorPort}`]),
-			...(options.analyticsBinding ? ["--experimental"] : []),
-		],
-		{ cwd: dir },
-	);
+	const workerd = join(PROJECT_ROOT, "node_modules", ".bin", "workerd");
+	const args = [
+		"serve",
+		configPath,
+		"config",
+		...(options.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${options.inspectorPort}`]),
+		...(options.analyticsBinding ? ["--experimental"] : []),
+	];
+	// V8 prints its traces through C's stdio, which buffers whole blocks into a pipe: line by line,
+	// they arrive when they happen (and none is lost when workerd is stopped).
+	const lineBuffered = options.v8Flags?.length && findExecutable("stdbuf");
+	const child = lineBuffered
+		? startChild(`workerd (${options.name})`, lineBuffered, ["-oL", "-eL", workerd, ...args], { cwd: dir })
+		: startChild(`workerd (${options.name})`, workerd, args, { cwd: dir });
+	const onOutput = options.onOutput;
+	if (onOutput) {
+		child.process.stdout?.on("data", (chunk: Buffer) => onOutput(chunk.toString()));
+		child.process.stderr?.on("data", (chunk: Buffer) => onOutput(chunk.toString()));
+	}
 	await waitForPort(port, child);
 	return { name: options.name, url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) };
 }
