@@ -24,6 +24,7 @@ import { AffinityHeaderCache, type AffinityKey, toAffinityKeys } from "./proxy/a
 import { RetryBudget } from "./proxy/retry-budget";
 import { getAuthority, getCounter, getHub } from "./registry/objects";
 import { AUTHORITY, fromCounterKey } from "./routing/shard-keys";
+import { toWireOutcomes, toWireRoute } from "./routing/wire";
 
 export interface Isolate {
 	readonly planner: EdgePlanner;
@@ -75,9 +76,13 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 	const rtt = new CounterRtt();
 	const lanes = new RouteLanes<ShardRouteRequest, RouteReply>(
 		{
-			one: (key, request) => rtt.time(key, () => getCounter(env, key).route(request) as Promise<RouteReply>),
+			one: (key, request) =>
+				rtt.time(key, () => getCounter(env, key).route(toWireRoute(request)) as Promise<RouteReply>),
 			many: (key, requests) =>
-				rtt.time(key, () => getCounter(env, key).routeMany(requests) as Promise<(RouteReply | Error)[]>),
+				rtt.time(
+					key,
+					() => getCounter(env, key).routeMany(requests.map(toWireRoute)) as Promise<(RouteReply | Error)[]>,
+				),
 		},
 		{ maxWaitMs: wait.ms },
 	);
@@ -98,7 +103,8 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 	const outcomes = new ShardedOutcomes(
 		async (key, batch) => {
 			if (key === AUTHORITY) return;
-			const reply = await rtt.time(key, () => getCounter(env, key).release(batch, local.reportFor(key, Date.now())));
+			const wire = toWireOutcomes(batch);
+			const reply = await rtt.time(key, () => getCounter(env, key).release(wire, local.reportFor(key, Date.now())));
 			// The object's replica may be newer than ours: news even where no route reply brings any.
 			await replicas.refreshFor(reply.state, stubs, fromCounterKey(key).colo ?? undefined);
 		},

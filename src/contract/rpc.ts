@@ -8,7 +8,7 @@ import type { RegistrationResult, RegistrationView } from "./discovery";
 import type { OutcomeRecord } from "./outcome";
 import type { ProbeResult, RegionTarget } from "./probe";
 import type { Replica, ReplicaMark } from "./replica";
-import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
+import type { OtherShard, RoutePlan } from "./route";
 import type {
 	ConfigOperation,
 	DashboardReport,
@@ -19,7 +19,7 @@ import type {
 	WriteOptions,
 	WriteResult,
 } from "./status";
-import type { RouteReply } from "./wire";
+import type { RouteReply, WireOutcomes, WireRouteRequest } from "./wire";
 
 /** What a probe round did: origins probed, and how many of them failed. */
 export interface SweepSummary {
@@ -94,10 +94,16 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 
 /** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */
 export interface CounterRpc extends Rpc.DurableObjectBranded {
-	route(request: ShardRouteRequest): Promise<RouteReply>;
-	routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]>;
-	/** Outcomes of finished requests; answers with the state of its replica, news for the isolate that sent them. */
-	release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number; state?: number }>;
+	route(request: WireRouteRequest): Promise<RouteReply>;
+	routeMany(requests: readonly WireRouteRequest[]): Promise<(RouteReply | Error)[]>;
+	/**
+	 * Outcomes of finished requests (as WireOutcomes; records as objects from a Worker of the version
+	 * before); answers with the state of its replica, news for the isolate that sent them.
+	 */
+	release(
+		records: WireOutcomes | readonly OutcomeRecord[],
+		report?: IsolateReport,
+	): Promise<{ released: number; state?: number }>;
 	adopt(replica: Replica): { state: number | undefined };
 	/** Its counters; with its traffic counts for /_lb/metrics when asked. */
 	counters(withMetrics?: boolean): ShardCounters;

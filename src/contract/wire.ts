@@ -4,7 +4,8 @@
  * request; when the Worker's replica is the counter object's state, the object answers with the
  * lease and the chosen origins' keys only, and the Worker fills in the rest from its replica.
  */
-import type { OtherShard, RoutePlan } from "./route";
+import type { OutcomeRecord } from "./outcome";
+import type { OtherShard, RoutePlan, ShardRouteRequest } from "./route";
 
 /** ["plan", state, leaseId, pool, flags, ...origin keys in try order]. */
 export type CompactPlan = readonly [typeof COMPACT_TAG, number, string, string, number, ...string[]];
@@ -17,3 +18,18 @@ export function isCompactPlan(reply: unknown): reply is CompactPlan {
 
 /** What a counter object answers one route request with. */
 export type RouteReply = RoutePlan | OtherShard | CompactPlan;
+
+/**
+ * Outcome records on their way to a counter object (a release batch, or those riding a route
+ * request), as one JSON text of one array per record: [leaseId, servedBy, status, ttfbMs,
+ * totalMs, attempts, flags, error, colo, failures, rules], null where a record has no value,
+ * failures as [origin, kind, status]. Objects would be serialised property name by property name
+ * and read back into new objects, the names looked up again, on every proxied request: about
+ * three times the CPU of the text (docs/benchmarks.md). routing/wire.ts writes and reads it.
+ */
+export type WireOutcomes = string;
+
+/** A route request as a counter object receives it: the outcomes riding along as WireOutcomes (records from a Worker of the version before). */
+export type WireRouteRequest = Omit<ShardRouteRequest, "releases"> & {
+	readonly releases?: WireOutcomes | readonly OutcomeRecord[];
+};

@@ -7,7 +7,7 @@
  * cookie: https://developers.cloudflare.com/load-balancing/understand-basics/session-affinity/
  */
 
-import type { AffinityPlan, Pin } from "../contract/route";
+import type { AffinityPlan, Attempt, Pin, RoutePlan } from "../contract/route";
 import { fromBase64Url, toBase64Url } from "../digest";
 import { BoundedMap } from "../routing/bounded-map";
 
@@ -197,7 +197,60 @@ export class AffinityHeaderCache {
 		if (state !== this.state) {
 			this.byHost.clear();
 			this.state = state;
+		} else {
+			// Every reply teaches it: nothing to write when it says what is known already.
+			const known = this.byHost.get(hostname);
+			if (known?.location === needsLocation && isSameNames(known.names, names)) return;
 		}
 		this.byHost.set(hostname, { names: names.map((name) => name.toLowerCase()), location: needsLocation });
+	}
+}
+
+/** Whether `names` are `lowered` (lower case already), in the same order. */
+function isSameNames(lowered: readonly string[], names: readonly string[]): boolean {
+	if (lowered.length !== names.length) return false;
+	for (let i = 0; i < names.length; i++) if (lowered[i] !== names[i]?.toLowerCase()) return false;
+	return true;
+}
+
+/**
+ * The affinity cookie to set, if any: for `cookie` and `ip_cookie` affinity, pin the origin that
+ * answered — unless the request's own pin was honoured and answered (nothing to change), or the
+ * pinned origin failed over under zero_downtime_failover "temporary" (the pin stays for later).
+ */
+export async function toAffinityCookie(
+	plan: Extract<RoutePlan, { ok: true }>,
+	served: Attempt,
+	attemptIndex: number,
+	url: URL,
+	keys: (() => Promise<readonly AffinityKey[]> | readonly AffinityKey[]) | undefined,
+	nowMs: number,
+): Promise<string | undefined> {
+	const affinity = plan.affinity;
+	if (!affinity || affinity.mode === "header" || !keys || plan.failOpen) return undefined;
+	if (affinity.pinned && attemptIndex === 0) return undefined;
+	// "temporary": a visitor whose pinned origin is down is served elsewhere but keeps its pin.
+	if (affinity.pinPresent && affinity.zeroDowntimeFailover === "temporary") return undefined;
+	const signer = (await keysOrNone(keys))[0];
+	if (!signer) return undefined;
+	const value = await toCookieValue(
+		url.hostname,
+		{ pool: served.pool, origin: served.origin },
+		affinity.ttlS,
+		signer,
+		nowMs,
+	);
+	return toSetCookie(value, affinity, url.protocol === "https:");
+}
+
+/** The keys, or none when they cannot be had (a cold isolate whose hub does not answer: planning says so). */
+export async function keysOrNone(
+	keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[],
+): Promise<readonly AffinityKey[]> {
+	try {
+		return await keys();
+	} catch (error) {
+		console.error("switchyard: no session affinity keys", error);
+		return [];
 	}
 }

@@ -18,9 +18,9 @@ import {
 	AFFINITY_COOKIE,
 	type AffinityHeaderCache,
 	type AffinityKey,
+	keysOrNone,
 	readPin,
-	toCookieValue,
-	toSetCookie,
+	toAffinityCookie,
 } from "./affinity";
 import { ClientBodyError, NO_BODY, readReplayableBody, streamOnce, watchBody } from "./bodies";
 import { forward } from "./forward";
@@ -88,6 +88,8 @@ export async function proxyRequest(
 	const now = hooks.now ?? Date.now;
 	const started = now();
 	const url = hooks.url ?? new URL(request.url);
+	// Read once: each read of a URL's field makes a new string, which every map lookup hashes again.
+	const hostname = url.hostname;
 	const cdnLoop = request.headers.get("cdn-loop");
 	const hops = countLoopHops(cdnLoop);
 	if (hops >= MAX_LOOP_HOPS) {
@@ -101,13 +103,13 @@ export async function proxyRequest(
 	const cookie = affinityHooks ? request.headers.get("cookie") : null;
 	const pin =
 		affinityHooks && cookie?.includes(AFFINITY_COOKIE)
-			? await readPin(cookie, url.hostname, await keysOrNone(affinityHooks.keys), now())
+			? await readPin(cookie, hostname, await keysOrNone(affinityHooks.keys), now())
 			: undefined;
-	const affinityHeaders = affinityHooks?.headerCache.select(url.hostname, request.headers);
+	const affinityHeaders = affinityHooks?.headerCache.select(hostname, request.headers);
 	let location =
-		hooks.locate && (affinityHooks?.headerCache.wantsLocation(url.hostname) ?? true) ? hooks.locate() : undefined;
+		hooks.locate && (affinityHooks?.headerCache.wantsLocation(hostname) ?? true) ? hooks.locate() : undefined;
 	const routeRequest: RouteRequest = {
-		hostname: url.hostname,
+		hostname,
 		clientIp,
 		...(location ? { location } : {}),
 		...(pin ? { pin } : {}),
@@ -130,8 +132,8 @@ export async function proxyRequest(
 				wanted.length > 0 && !wanted.some((name) => affinityHeaders?.[name.toLowerCase()] !== undefined);
 			const missingLocation = plan.needsLocation === true && location === undefined && hooks.locate !== undefined;
 			if (missingHeaders || missingLocation) {
-				affinityHooks?.headerCache.learn(url.hostname, wanted, plan.state, plan.needsLocation);
-				const headers = missingHeaders ? affinityHooks?.headerCache.select(url.hostname, request.headers) : undefined;
+				affinityHooks?.headerCache.learn(hostname, wanted, plan.state, plan.needsLocation);
+				const headers = missingHeaders ? affinityHooks?.headerCache.select(hostname, request.headers) : undefined;
 				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
 				plan = await planner.route(
@@ -154,7 +156,7 @@ export async function proxyRequest(
 		return toProblemResponse(problem, { detail, load_balancer: loadBalancer, pool });
 	}
 	if (!plan.failOpen) {
-		affinityHooks?.headerCache.learn(url.hostname, plan.affinity?.headers ?? [], plan.state, plan.needsLocation);
+		affinityHooks?.headerCache.learn(hostname, plan.affinity?.headers ?? [], plan.state, plan.needsLocation);
 	}
 	const leave = hooks.retryBudget?.enter();
 	const tried: string[] = [];
@@ -299,48 +301,6 @@ export async function proxyRequest(
 			load_balancer: plan.loadBalancer,
 			pool: plan.pool,
 		});
-	}
-}
-
-/**
- * The affinity cookie to set, if any: for `cookie` and `ip_cookie` affinity, pin the origin that
- * answered — unless the request's own pin was honoured and answered (nothing to change), or the
- * pinned origin failed over under zero_downtime_failover "temporary" (the pin stays for later).
- */
-async function toAffinityCookie(
-	plan: Extract<RoutePlan, { ok: true }>,
-	served: Attempt,
-	attemptIndex: number,
-	url: URL,
-	keys: (() => Promise<readonly AffinityKey[]> | readonly AffinityKey[]) | undefined,
-	nowMs: number,
-): Promise<string | undefined> {
-	const affinity = plan.affinity;
-	if (!affinity || affinity.mode === "header" || !keys || plan.failOpen) return undefined;
-	if (affinity.pinned && attemptIndex === 0) return undefined;
-	// "temporary": a visitor whose pinned origin is down is served elsewhere but keeps its pin.
-	if (affinity.pinPresent && affinity.zeroDowntimeFailover === "temporary") return undefined;
-	const signer = (await keysOrNone(keys))[0];
-	if (!signer) return undefined;
-	const value = await toCookieValue(
-		url.hostname,
-		{ pool: served.pool, origin: served.origin },
-		affinity.ttlS,
-		signer,
-		nowMs,
-	);
-	return toSetCookie(value, affinity, url.protocol === "https:");
-}
-
-/** The keys, or none when they cannot be had (a cold isolate whose hub does not answer: planning says so). */
-async function keysOrNone(
-	keys: () => Promise<readonly AffinityKey[]> | readonly AffinityKey[],
-): Promise<readonly AffinityKey[]> {
-	try {
-		return await keys();
-	} catch (error) {
-		console.error("switchyard: no session affinity keys", error);
-		return [];
 	}
 }
 

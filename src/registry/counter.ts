@@ -9,13 +9,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { IsolateReport, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
-import type { ShardRouteRequest } from "../contract/route";
 import type { CounterRpc } from "../contract/rpc";
-import type { RouteReply } from "../contract/wire";
+import type { RouteReply, WireOutcomes, WireRouteRequest } from "../contract/wire";
 import type { Env } from "../env";
 import { CounterCore } from "../routing/counter";
 import { fromCounterKey, toLeasePrefix } from "../routing/shard-keys";
 import { TrafficMetrics } from "../routing/traffic-metrics";
+import { fromWireOutcomes, fromWireRoute } from "../routing/wire";
 import { getAuthority, getHub } from "./objects";
 
 export class Counter extends DurableObject<Env> implements CounterRpc {
@@ -40,7 +40,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	}
 
 	/** Plans one request (see CounterCore.route), with a lease on the chosen origin. */
-	async route(request: ShardRouteRequest): Promise<RouteReply> {
+	async route(request: WireRouteRequest): Promise<RouteReply> {
 		this.routeCalls++;
 		return this.routeOne(request);
 	}
@@ -50,7 +50,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	 * order, exactly as separate `route` calls arriving in this order would be. A request that
 	 * cannot be planned gets its Error in its place; the others are planned all the same.
 	 */
-	async routeMany(requests: readonly ShardRouteRequest[]): Promise<(RouteReply | Error)[]> {
+	async routeMany(requests: readonly WireRouteRequest[]): Promise<(RouteReply | Error)[]> {
 		this.routeCalls++;
 		const replies: (RouteReply | Error)[] = [];
 		for (const request of requests) {
@@ -68,7 +68,11 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	 * passive health learn. The ejections they caused are reported before answering (a release is
 	 * never on a request's critical path), so /status and /events show them when the batch is done.
 	 */
-	async release(records: OutcomeRecord[], report?: IsolateReport): Promise<{ released: number; state?: number }> {
+	async release(
+		batch: WireOutcomes | readonly OutcomeRecord[],
+		report?: IsolateReport,
+	): Promise<{ released: number; state?: number }> {
+		const records = fromWireOutcomes(batch);
 		if (!this.core.hasReplica) await this.fetchReplica();
 		const now = Date.now();
 		this.core.noteIsolates(records, report, now);
@@ -103,7 +107,8 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		};
 	}
 
-	private async routeOne(request: ShardRouteRequest): Promise<RouteReply> {
+	private async routeOne(wire: WireRouteRequest): Promise<RouteReply> {
+		const request = fromWireRoute(wire);
 		this.colo ??= request.colo;
 		if (!this.core.hasReplica) await this.fetchReplica();
 		const now = Date.now();

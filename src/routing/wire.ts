@@ -9,8 +9,9 @@
  * Pure.
  */
 import type { LoadBalancer } from "../config/schema";
-import type { RoutePlan } from "../contract/route";
-import { COMPACT_TAG, type CompactPlan } from "../contract/wire";
+import type { FailureKind, OutcomeRecord } from "../contract/outcome";
+import type { RoutePlan, ShardRouteRequest } from "../contract/route";
+import { COMPACT_TAG, type CompactPlan, type WireOutcomes, type WireRouteRequest } from "../contract/wire";
 import { toAttempt } from "./plan";
 import type { Snapshot } from "./snapshot";
 
@@ -53,4 +54,94 @@ export function fromCompactPlan(compact: CompactPlan, lb: LoadBalancer, snapshot
 		leaseId,
 		state,
 	};
+}
+
+const RETRIED = 1;
+const ABORTED = 2;
+const FAIL_OPEN = 4;
+
+type Failure = NonNullable<OutcomeRecord["failures"]>[number];
+
+/** `records` as the wire carries them (contract/wire.ts WireOutcomes). */
+export function toWireOutcomes(records: readonly OutcomeRecord[]): WireOutcomes {
+	let text = "[";
+	for (let i = 0; i < records.length; i++) {
+		const r = records[i] as OutcomeRecord;
+		const flags = (r.retried ? RETRIED : 0) | (r.aborted ? ABORTED : 0) | (r.failOpen ? FAIL_OPEN : 0);
+		const failures = r.failures ? r.failures.map((f) => [f.origin, f.kind, f.status ?? null]) : null;
+		if (i > 0) text += ",";
+		text += JSON.stringify([
+			r.leaseId,
+			r.servedBy ?? null,
+			r.status ?? null,
+			r.ttfbMs ?? null,
+			r.totalMs,
+			r.attempts,
+			flags,
+			r.error ?? null,
+			r.colo ?? null,
+			failures,
+			r.rules ?? null,
+		]);
+	}
+	return `${text}]`;
+}
+
+/** A route request as the wire carries it: the outcomes riding along as text. */
+export function toWireRoute(request: ShardRouteRequest): WireRouteRequest {
+	const releases = request.releases;
+	if (releases === undefined) return request as WireRouteRequest;
+	return { ...request, releases: toWireOutcomes(releases) };
+}
+
+/** A route request as the core plans it (its outcomes read back). */
+export function fromWireRoute(request: WireRouteRequest): ShardRouteRequest {
+	const releases = request.releases;
+	if (releases === undefined || typeof releases !== "string") return request as ShardRouteRequest;
+	return { ...request, releases: fromWireOutcomes(releases) };
+}
+
+/**
+ * The records again. Records as objects (from a Worker of the version before, during a deploy)
+ * are taken as they are. Throws on anything else: the sender logs the batch as lost, and its
+ * leases expire by themselves.
+ */
+export function fromWireOutcomes(wire: WireOutcomes | readonly OutcomeRecord[]): OutcomeRecord[] {
+	if (typeof wire !== "string") return [...wire];
+	const rows: unknown = JSON.parse(wire);
+	if (!Array.isArray(rows)) throw new TypeError("outcomes: not a list");
+	return rows.map(toOutcome);
+}
+
+function toOutcome(row: unknown): OutcomeRecord {
+	if (!Array.isArray(row) || row.length !== 11 || typeof row[0] !== "string") {
+		throw new TypeError(`outcomes: not an outcome: ${JSON.stringify(row)?.slice(0, 100)}`);
+	}
+	const [leaseId, servedBy, status, ttfbMs, totalMs, attempts, flags, error, colo, failures, rules] = row;
+	const record: { -readonly [K in keyof OutcomeRecord]: OutcomeRecord[K] } = {
+		leaseId,
+		attempts: Number(attempts),
+		retried: (flags & RETRIED) !== 0,
+		totalMs: Number(totalMs),
+		aborted: (flags & ABORTED) !== 0,
+	};
+	if (typeof servedBy === "string") record.servedBy = servedBy;
+	if (typeof status === "number") record.status = status;
+	if (typeof ttfbMs === "number") record.ttfbMs = ttfbMs;
+	if (typeof error === "string") record.error = error as OutcomeRecord["error"];
+	if (typeof colo === "string") record.colo = colo;
+	if ((flags & FAIL_OPEN) !== 0) record.failOpen = true;
+	if (Array.isArray(failures)) record.failures = failures.map(toFailure);
+	if (Array.isArray(rules)) record.rules = rules.filter((index): index is number => typeof index === "number");
+	return record;
+}
+
+function toFailure(row: unknown): Failure {
+	if (!Array.isArray(row) || typeof row[0] !== "string" || typeof row[1] !== "string") {
+		throw new TypeError(`outcomes: not a failure: ${JSON.stringify(row)?.slice(0, 100)}`);
+	}
+	const [origin, kind, status] = row;
+	return typeof status === "number"
+		? { origin, kind: kind as FailureKind | "status", status }
+		: { origin, kind: kind as FailureKind | "status" };
 }

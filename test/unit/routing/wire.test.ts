@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { createOriginPolicy } from "../../../src/balancing";
-import type { RoutePlan } from "../../../src/contract/route";
+import { type OutcomeRecord, toUnusedLease } from "../../../src/contract/outcome";
+import type { RoutePlan, ShardRouteRequest } from "../../../src/contract/route";
 import { isCompactPlan } from "../../../src/contract/wire";
 import { type PlanContext, planRoute } from "../../../src/routing/plan";
-import { fromCompactPlan, toCompactPlan } from "../../../src/routing/wire";
+import {
+	fromCompactPlan,
+	fromWireOutcomes,
+	fromWireRoute,
+	toCompactPlan,
+	toWireOutcomes,
+	toWireRoute,
+} from "../../../src/routing/wire";
 import { aConfig, aLoadBalancer, anOrigin, aPool, aSnapshot } from "../../fixtures/config";
 
 const context = (unhealthy: string[] = []): PlanContext => ({
@@ -87,5 +95,78 @@ describe("compact route replies", () => {
 		expect(isCompactPlan(okPlan(planRoute(snapshot, "app.test", context())))).toBe(false);
 		expect(isCompactPlan(planRoute(snapshot, "nope.test", context()))).toBe(false);
 		expect(isCompactPlan(["something", 1])).toBe(false);
+	});
+});
+
+describe("outcomes on the wire", () => {
+	const served: OutcomeRecord = {
+		leaseId: "lb:app@ams~x-1",
+		attempts: 2,
+		retried: true,
+		totalMs: 41,
+		failures: [{ origin: "eu/a", kind: "refused" }],
+		colo: "AMS",
+		servedBy: "eu/b",
+		status: 200,
+		ttfbMs: 12,
+		aborted: false,
+	};
+	const failed: OutcomeRecord = {
+		leaseId: "lb:app@ams~x-2",
+		attempts: 3,
+		retried: true,
+		totalMs: 5003,
+		failures: [
+			{ origin: "eu/a", kind: "timeout" },
+			{ origin: "eu/b", kind: "status", status: 503 },
+			{ origin: "us/c", kind: "unreachable" },
+		],
+		failOpen: true,
+		error: "unreachable",
+		aborted: false,
+		rules: [0, 2],
+	};
+	const unused = toUnusedLease("lb:app@ams~x-3");
+
+	it("come back as the records that were sent, every field and its absence kept", () => {
+		const batch = [served, failed, unused, { ...served, leaseId: "lb:app@ams~x-4", failures: [], aborted: true }];
+		const back = fromWireOutcomes(toWireOutcomes(batch));
+		expect(back).toStrictEqual(batch.map((record) => ({ ...record })));
+		expect(back[2]).not.toHaveProperty("servedBy");
+		expect(back[2]).not.toHaveProperty("failures");
+		expect(back[3]?.failures).toEqual([]);
+	});
+
+	it("are one text, without property names, so the runtime copies it whole", () => {
+		const wire = toWireOutcomes([served]);
+		expect(typeof wire).toBe("string");
+		expect(wire).not.toContain("leaseId");
+		expect(wire.length).toBeLessThan(JSON.stringify([served]).length / 2);
+		expect(toWireOutcomes([])).toBe("[]");
+		expect(fromWireOutcomes("[]")).toEqual([]);
+	});
+
+	it("are taken as records too, as a Worker of the version before sends them", () => {
+		expect(fromWireOutcomes([served, unused])).toEqual([served, unused]);
+	});
+
+	it("refuse what is not a batch of outcomes, naming it", () => {
+		expect(() => fromWireOutcomes('{"leaseId":"x"}')).toThrow("outcomes: not a list");
+		expect(() => fromWireOutcomes('[["x"]]')).toThrow('outcomes: not an outcome: ["x"]');
+		expect(() => fromWireOutcomes("[[1,null,null,null,0,0,0,null,null,null,null]]")).toThrow("not an outcome");
+		expect(() => fromWireOutcomes('[["x",null,null,null,0,1,0,null,null,[["eu/a"]],null]]')).toThrow(
+			'outcomes: not a failure: ["eu/a"]',
+		);
+		expect(() => fromWireOutcomes("not json")).toThrow(SyntaxError);
+	});
+
+	it("ride a route request as text and are read back by the counter object", () => {
+		const request: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1, releases: [served, unused] };
+		const wire = toWireRoute(request);
+		expect(typeof wire.releases).toBe("string");
+		expect(fromWireRoute(wire)).toStrictEqual({ ...request, releases: [{ ...served }, { ...unused }] });
+		const bare: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1 };
+		expect(toWireRoute(bare)).toBe(bare);
+		expect(fromWireRoute(toWireRoute(bare))).toBe(bare);
 	});
 });
