@@ -8,7 +8,7 @@
 import { isAdminHost, toAdminHostnames } from "./admin/auth";
 import { METRICS_PATH, serveMetrics } from "./admin/metrics-route";
 import { ADMIN_API_BASE, adminRouter, RESERVED_PREFIX } from "./admin/router";
-import { toUnusedLease } from "./contract/outcome";
+import { toOutcomeRecord, toUnusedLease } from "./contract/outcome";
 import { toFixedOutcome, toFixedResponse } from "./edge/rule-matcher";
 import type { Env } from "./env";
 import { isolateFor, isolateOf } from "./isolate";
@@ -64,7 +64,7 @@ export default {
 			locate,
 			colo,
 			affinity: { keys: () => isolate.affinityKeys.current(colo), headerCache: isolate.affinityHeaders },
-			report: matched ? (record) => isolate.report({ ...record, rules: matched }) : isolate.report,
+			report: matched ? (record) => isolate.report(toOutcomeRecord({ ...record, rules: matched })) : isolate.report,
 			observe: observe && rules !== undefined ? (sample) => observe({ ...sample, rules }) : observe,
 			url,
 			waitUntil,

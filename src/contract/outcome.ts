@@ -57,7 +57,32 @@ export interface RequestSample {
 	readonly rules?: string;
 }
 
+/**
+ * A record in the one shape every record has: each field present, undefined where it has no value,
+ * always in this order. Records are made on every request, by the proxy and by the wire's reader,
+ * and read by code shared between them; built field by field or spread together they took many
+ * shapes that nothing kept alive, and each garbage collection that took a shape away threw away
+ * the optimised code that had read it (bench:deopts).
+ */
+export function toOutcomeRecord(fields: OutcomeRecord): OutcomeRecord {
+	return {
+		leaseId: fields.leaseId,
+		servedBy: fields.servedBy,
+		status: fields.status,
+		error: fields.error,
+		attempts: fields.attempts,
+		retried: fields.retried,
+		ttfbMs: fields.ttfbMs,
+		totalMs: fields.totalMs,
+		aborted: fields.aborted,
+		failures: fields.failures,
+		failOpen: fields.failOpen,
+		colo: fields.colo,
+		rules: fields.rules,
+	};
+}
+
 /** The outcome of a lease that was taken but never used (a plan given up on or asked again). */
 export function toUnusedLease(leaseId: string): OutcomeRecord {
-	return { leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true };
+	return toOutcomeRecord({ leaseId, attempts: 0, retried: false, totalMs: 0, aborted: true });
 }

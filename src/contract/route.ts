@@ -156,6 +156,27 @@ export interface ShardRouteRequest extends RouteRequest {
 	readonly shardTry?: 1 | 2;
 }
 
+/**
+ * A route request in the one shape every route request has: each field present, undefined where it
+ * has no value, always in this order (as contract/outcome.ts toOutcomeRecord, and for the same
+ * reason: code shared by every request reads them, and shapes nothing keeps alive cost it its
+ * optimised code at each garbage collection).
+ */
+export function toRouteRequest(fields: ShardRouteRequest): ShardRouteRequest {
+	return {
+		hostname: fields.hostname,
+		clientIp: fields.clientIp,
+		releases: fields.releases,
+		location: fields.location,
+		pin: fields.pin,
+		headers: fields.headers,
+		known: fields.known,
+		colo: fields.colo,
+		rules: fields.rules,
+		shardTry: fields.shardTry,
+	};
+}
+
 /** "Ask that counter object": the hostname belongs to another load balancer than the Worker's replica said. */
 export interface OtherShard {
 	readonly ok: false;

@@ -13,7 +13,14 @@ import type { LoadBalancer } from "../config/schema";
 import type { OutcomeRecord } from "../contract/outcome";
 import { toUnusedLease } from "../contract/outcome";
 import type { Replica } from "../contract/replica";
-import { isOtherShard, LOCAL_COLO, type RoutePlan, type RouteRequest, type ShardRouteRequest } from "../contract/route";
+import {
+	isOtherShard,
+	LOCAL_COLO,
+	type RoutePlan,
+	type RouteRequest,
+	type ShardRouteRequest,
+	toRouteRequest,
+} from "../contract/route";
 import { isCompactPlan, type RouteReply } from "../contract/wire";
 import { toNoLoadBalancer } from "../routing/plan";
 import { AUTHORITY, counterKeyFor, shardOfLease } from "../routing/shard-keys";
@@ -138,22 +145,18 @@ export class CounterClient {
 	): Promise<RoutePlan> {
 		const replicas = this.replicas;
 		const known = lb ? replicas.state : undefined;
-		const first = await this.ask(
-			shard,
-			{ ...request, shardTry: 1, ...(known !== undefined ? { known } : {}) },
-			background,
-		);
-		const { releases: _sent, ...again } = request;
+		const first = await this.ask(shard, toRouteRequest({ ...request, shardTry: 1, known }), background);
 		if (isCompactPlan(first)) {
 			const whole = lb && replicas.expand(first, lb);
 			if (whole) return whole;
 			// The replica moved on while the question was out: ask for the whole plan, handing the lease back.
-			const retry = { ...again, shardTry: 2 as const, releases: [toUnusedLease(first[2])] };
+			const retry = toRouteRequest({ ...request, shardTry: 2, releases: [toUnusedLease(first[2])] });
 			return wholePlan(await this.ask(shard, retry, background), shard);
 		}
 		if (!isOtherShard(first)) return first;
 		// The replica is stale (the reply's state is newer, so the planner refreshes it in the background).
-		return wholePlan(await this.ask(first.shard, { ...again, shardTry: 2 }, background), first.shard);
+		const again = toRouteRequest({ ...request, shardTry: 2, releases: undefined });
+		return wholePlan(await this.ask(first.shard, again, background), first.shard);
 	}
 
 	/**
@@ -191,14 +194,15 @@ export class CounterClient {
 		request: ShardRouteRequest,
 		background: (promise: Promise<unknown>) => void,
 	): Promise<RouteReply> {
-		const { releases: carried = [], ...rest } = request;
+		const carried = request.releases ?? [];
 		const elsewhere = carried.filter((record) => shardOfLease(record.leaseId) !== shard);
 		if (elsewhere.length > 0) this.giveBack(elsewhere, background);
 		const own = elsewhere.length > 0 ? carried.filter((record) => !elsewhere.includes(record)) : carried;
 		const taken = this.outcomes.take(shard);
 		const releases = own.length > 0 ? [...own, ...taken] : taken;
 		try {
-			return await this.stubs.route(shard, releases.length > 0 ? { ...rest, releases } : rest, background);
+			const sent = toRouteRequest({ ...request, releases: releases.length > 0 ? releases : undefined });
+			return await this.stubs.route(shard, sent, background);
 		} catch (error) {
 			this.giveBack(releases, background);
 			throw error;

@@ -5,7 +5,7 @@
  * Every reply carries the authority's state; a newer one refreshes the replica in the background.
  * One per isolate.
  */
-import type { RoutePlan, RouteRequest, RouteRules } from "../contract/route";
+import { type RoutePlan, type RouteRequest, type RouteRules, toRouteRequest } from "../contract/route";
 import { type DeadlineTimer, withTimeout } from "../deadline";
 import type { ReplicaCache, ReplicaSource } from "./replica-cache";
 
@@ -42,7 +42,9 @@ export class EdgePlanner {
 		rules?: RouteRules,
 	): RequestPlanner {
 		if (rules) {
-			return { route: (request, timer) => this.route({ ...request, rules }, background, onLateLease, timer) };
+			return {
+				route: (request, timer) => this.route(toRouteRequest({ ...request, rules }), background, onLateLease, timer),
+			};
 		}
 		return { route: (request, timer) => this.route(request, background, onLateLease, timer) };
 	}

@@ -6,7 +6,7 @@
  * response is answered here, with no registry call at all; its outcome (no lease, no origin) goes
  * to the load balancer's counter object with the others, so /status counts its matches too.
  */
-import type { OutcomeRecord } from "../contract/outcome";
+import { type OutcomeRecord, toOutcomeRecord } from "../contract/outcome";
 import { LOCAL_COLO, type RouteRules, type VisitorLocation } from "../contract/route";
 import { rulesOf } from "../routing/rule-overrides";
 import { counterKeyFor, toLeasePrefix } from "../routing/shard-keys";
@@ -122,7 +122,7 @@ export function toFixedResponse(fixed: FixedResponse, method: string): Response 
 
 /** The outcome of a request a rule answered: no lease, no attempt; it carries the rules it matched. */
 export function toFixedOutcome(ruled: RuledRequest, status: number, totalMs: number): OutcomeRecord {
-	return {
+	return toOutcomeRecord({
 		leaseId: toLeasePrefix(ruled.shard, FIXED_RESPONSE_LEASE),
 		attempts: 0,
 		retried: false,
@@ -130,5 +130,5 @@ export function toFixedOutcome(ruled: RuledRequest, status: number, totalMs: num
 		aborted: false,
 		status,
 		rules: ruled.route.matched,
-	};
+	});
 }

@@ -11,8 +11,14 @@
  */
 import { toOriginUrl } from "../config/origin-address";
 import type { FailureKind } from "../contract/failure";
-import { type OutcomeRecord, type RequestSample, toUnusedLease } from "../contract/outcome";
-import type { Attempt, RoutePlan, RouteRequest, VisitorLocation } from "../contract/route";
+import { type OutcomeRecord, type RequestSample, toOutcomeRecord, toUnusedLease } from "../contract/outcome";
+import {
+	type Attempt,
+	type RoutePlan,
+	type RouteRequest,
+	toRouteRequest,
+	type VisitorLocation,
+} from "../contract/route";
 import { DeadlineTimer } from "../deadline";
 import {
 	AFFINITY_COOKIE,
@@ -108,14 +114,14 @@ export async function proxyRequest(
 	const affinityHeaders = affinityHooks?.headerCache.select(hostname, request.headers);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(hostname) ?? true) ? hooks.locate() : undefined;
-	const routeRequest: RouteRequest = {
+	const routeRequest = toRouteRequest({
 		hostname,
 		clientIp,
-		...(location ? { location } : {}),
-		...(pin ? { pin } : {}),
-		...(affinityHeaders ? { headers: affinityHeaders } : {}),
-		...(hooks.colo ? { colo: hooks.colo } : {}),
-	};
+		location,
+		pin,
+		headers: affinityHeaders,
+		colo: hooks.colo || undefined,
+	});
 	let plan: RoutePlan;
 	// One timer for every deadline of this request (the registry's answer, each attempt's headers).
 	const timer = new DeadlineTimer();
@@ -137,12 +143,12 @@ export async function proxyRequest(
 				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
 				plan = await planner.route(
-					{
+					toRouteRequest({
 						...routeRequest,
-						...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
-						...(location ? { location } : {}),
+						headers: headers && Object.keys(headers).length > 0 ? headers : routeRequest.headers,
+						location: location ?? routeRequest.location,
 						releases: unused,
-					},
+					}),
 					timer,
 				);
 			}
@@ -170,16 +176,20 @@ export async function proxyRequest(
 		leave?.();
 		const reported = leaseId !== undefined && hooks.report !== undefined;
 		if (!reported && !hooks.observe) return;
-		const record: OutcomeRecord = {
+		const record = toOutcomeRecord({
 			leaseId: leaseId ?? "",
+			servedBy: fields.servedBy,
+			status: fields.status,
+			error: fields.error,
 			attempts: tried.length,
 			retried: tried.length > 1,
+			ttfbMs: fields.ttfbMs,
 			totalMs: now() - started,
+			aborted: fields.aborted,
 			failures,
-			...(plan.ok && plan.failOpen ? { failOpen: true } : {}),
-			...(location?.colo ? { colo: location.colo } : {}),
-			...fields,
-		};
+			failOpen: plan.ok && plan.failOpen ? true : undefined,
+			colo: location?.colo || undefined,
+		});
 		const { loadBalancer, pool } = plan;
 		hooks.observe?.({ loadBalancer, pool, record, bytes: bytes?.() ?? 0, colo: hooks.colo ?? location?.colo ?? "" });
 		const sent = reported ? hooks.report?.(record) : undefined;

@@ -13,7 +13,7 @@ import { LOCAL_COLO, type ShardRouteRequest } from "../contract/route";
 import type { RouteReply } from "../contract/wire";
 import { BoundedMap } from "./bounded-map";
 import { LeaseTable } from "./leases";
-import { planRoute } from "./plan";
+import { type AffinityContext, type PlanContext, planRoute, type SteeringContext, toAffinityKey } from "./plan";
 import { RoutingState } from "./routing-state";
 import { RuleMatchCounts } from "./rule-matches";
 import { applyRuleOverrides } from "./rule-overrides";
@@ -27,7 +27,16 @@ import {
 } from "./shard-keys";
 import { findLoadBalancer, poolOfKey } from "./snapshot";
 import type { TrafficMetrics } from "./traffic-metrics";
-import { toCompactPlan } from "./wire";
+import { toCompactPlan, toLeasedPlan } from "./wire";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** What planRoute reads, kept by a core and set for each plan (see CounterCore.context). */
+interface PlanningContext extends Mutable<PlanContext> {
+	now: number;
+	readonly steering: Mutable<SteeringContext>;
+	readonly affinity: Mutable<AffinityContext>;
+}
 
 /** An isolate's report of what it has in flight counts for this long; one not renewed is dropped (the isolate went away). */
 export const ISOLATE_REPORT_TTL_MS = 30_000;
@@ -158,65 +167,84 @@ export class CounterCore {
 		}
 		// The load balancer as the rules the request matched in the Worker make it.
 		const lb = applyRuleOverrides(routing.snapshot, found, request.rules);
-		// The plan's clock and colo, read by the core's lookups (made once, below: route is synchronous).
-		this.planningAt = now;
-		this.planningColo = request.location?.colo;
-		const plan = planRoute(
-			routing.snapshot,
-			request.hostname,
-			{
-				...routing.planContext(now, random),
-				inFlight: this.inFlightOf,
-				latencyMs: this.latencyOf,
-				hashKey: request.clientIp,
-				noteShed: this.noteShed,
-				// Slow start only while some origin is still warming: otherwise every share is 1.
-				...(now < routing.warmingUntil ? { warmth: this.warmthOf } : {}),
-				steering: {
-					...(request.location ? { location: request.location } : {}),
-					facts: this.factsOf,
-				},
-				affinity: {
-					...(request.pin ? { pin: request.pin } : {}),
-					key: lb ? toAffinityKey(lb, request) : undefined,
-					drainingSince: this.drainingSinceOf,
-					hashPolicyFor: this.hashPolicyOf,
-				},
-			},
-			lb,
-		);
+		const plan = planRoute(routing.snapshot, request.hostname, this.contextFor(request, lb, now, random), lb);
+		this.releaseContext();
 		if (!plan.ok) return plan;
 		const leaseId = this.leases.take((plan.attempts[0] as { key: string }).key, now);
 		// The Worker's replica is this state: send only what it cannot fill in from it.
 		const compact = !here && request.known === state ? toCompactPlan(plan, state, leaseId) : undefined;
-		return compact ?? { ...plan, state, leaseId };
+		return compact ?? toLeasedPlan(plan, state, leaseId);
 	}
 
 	/**
-	 * The lookups planning makes, made once per core rather than once per plan (a request's CPU is
-	 * counted in microseconds): they read the plan's clock and colo from the fields route sets.
+	 * The context planning reads: one object per core, its fields set for each plan (route is
+	 * synchronous) rather than a new one spread together from several. Built afresh, the objects of
+	 * every plan had shapes nothing else kept alive, and each garbage collection that took those
+	 * shapes away threw away the optimised code of everything that had read them (bench:deopts).
 	 */
-	private planningAt = 0;
-	private planningColo: string | undefined;
-	private readonly inFlightOf = (key: string) => this.leases.inFlight(key);
-	/** Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers. */
-	private readonly latencyOf = (key: string) => {
-		const stored = this.latency.get(key);
-		return stored && updatePeakEwma(stored, 0, this.planningAt).valueMs;
+	private readonly context: PlanningContext = {
+		isHealthy: (key) => this.routing.isOriginHealthy(key, this.context.now, this.healthMemo),
+		isDraining: (key) => this.routing.drains.has(key),
+		policyFor: (poolId) => this.routing.policies.policyFor(poolId),
+		random: Math.random,
+		now: 0,
+		inFlight: (key) => this.leases.inFlight(key),
+		// Decayed as of now (Finagle decays on read too), so an origin that was slow once recovers.
+		latencyMs: (key) => {
+			const stored = this.latency.get(key);
+			return stored && updatePeakEwma(stored, 0, this.context.now).valueMs;
+		},
+		hashKey: undefined,
+		noteShed: (poolId) => {
+			this.shed.set(poolId, (this.shed.get(poolId) ?? 0) + 1);
+		},
+		warmth: undefined,
+		steering: {
+			location: undefined,
+			facts: (poolId) => {
+				const colo = this.context.steering.location?.colo;
+				const fromColo = colo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${colo}`);
+				return this.routing.poolFacts(poolId, this.context.now, this.context.inFlight, fromColo);
+			},
+		},
+		affinity: {
+			pin: undefined,
+			key: undefined,
+			drainingSince: (key) => this.routing.drains.get(key)?.since,
+			hashPolicyFor: (poolId) => this.routing.policies.hashPolicyFor(poolId),
+		},
 	};
-	private readonly warmthOf = (key: string) => this.routing.warmthOf(key, this.planningAt);
-	private readonly factsOf = (poolId: string) =>
-		this.routing.poolFacts(
-			poolId,
-			this.planningAt,
-			this.inFlightOf,
-			this.planningColo === undefined ? undefined : this.coloLatency.get(`${poolId}\u0000${this.planningColo}`),
-		);
-	private readonly noteShed = (poolId: string) => {
-		this.shed.set(poolId, (this.shed.get(poolId) ?? 0) + 1);
-	};
-	private readonly drainingSinceOf = (key: string) => this.routing.drains.get(key)?.since;
-	private readonly hashPolicyOf = (poolId: string) => this.routing.policies.hashPolicyFor(poolId);
+	/** Per pool, whether a checked origin of it can take traffic: worked out once per plan (RoutingState.isOriginHealthy). */
+	private readonly healthMemo = new Map<string, boolean>();
+	/** Slow start, while some origin is still warming (otherwise every share is 1). */
+	private readonly warmthOf = (key: string) => this.routing.warmthOf(key, this.context.now);
+
+	private contextFor(
+		request: ShardRouteRequest,
+		lb: LoadBalancer | undefined,
+		now: number,
+		random: () => number,
+	): PlanningContext {
+		const context = this.context;
+		this.healthMemo.clear();
+		context.now = now;
+		context.random = random;
+		context.hashKey = request.clientIp;
+		context.warmth = now < this.routing.warmingUntil ? this.warmthOf : undefined;
+		context.steering.location = request.location;
+		context.affinity.pin = request.pin;
+		context.affinity.key = lb ? toAffinityKey(lb, request) : undefined;
+		return context;
+	}
+
+	/** Nothing of the request stays reachable from the core once it is planned. */
+	private releaseContext(): void {
+		const context = this.context;
+		context.hashKey = undefined;
+		context.steering.location = undefined;
+		context.affinity.pin = undefined;
+		context.affinity.key = undefined;
+	}
 
 	/**
 	 * The outcome of a request an isolate planned itself: its lease ends and the serving origin's
@@ -354,15 +382,4 @@ export class CounterCore {
 		}
 		return counters;
 	}
-}
-
-/** What affinity hashes for a request: header values (`header`), the client's IP (`ip_cookie`), else nothing. */
-function toAffinityKey(lb: LoadBalancer, request: ShardRouteRequest): string | undefined {
-	if (lb.session_affinity === "ip_cookie") return request.clientIp;
-	if (lb.session_affinity !== "header") return undefined;
-	const attributes = lb.session_affinity_attributes;
-	const values = attributes.headers.map((name) => request.headers?.[name.toLowerCase()]);
-	const missing = values.filter((value) => value === undefined).length;
-	if (attributes.require_all_headers ? missing > 0 : missing === values.length) return undefined;
-	return values.map((value) => value ?? "").join("\u0000");
 }

@@ -9,7 +9,7 @@ import { murmur3 } from "../balancing/hash";
 import type { OriginPolicy, PickContext } from "../balancing/policy";
 import { toAttemptOrder } from "../balancing/policy";
 import { type LoadBalancer, POOL_MAP_FIELDS } from "../config/schema";
-import type { Attempt, Pin, RoutePlan } from "../contract/route";
+import type { Attempt, Pin, RoutePlan, ShardRouteRequest } from "../contract/route";
 import { getSteeringPolicy } from "../steering";
 import { applyLoadShedding, isShed, type ShedInput } from "../steering/load-shedding";
 import { type SteeringInput, toPoolPlan } from "../steering/policy";
@@ -98,11 +98,14 @@ export function toNoLoadBalancer(hostname: string): RoutePlan {
 	return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
 }
 
+/** What steering reads besides the load balancer's own settings: the visitor's location, the pools' facts. */
+export type SteeringContext = Omit<SteeringInput, "defaultPools" | "fallbackPool" | "isHealthy">;
+
 export function planRoute(
 	snapshot: Snapshot,
 	hostname: string,
 	ctx: PlanContext & {
-		steering?: Omit<SteeringInput, "defaultPools" | "fallbackPool" | "isHealthy">;
+		steering?: SteeringContext;
 		affinity?: AffinityContext;
 	},
 	/** The load balancer `hostname` resolves to, when the caller has looked it up already. */
@@ -119,8 +122,10 @@ export function planRoute(
 	}
 	const fallbackPool = lb.fallback_pool ?? (lb.default_pools.at(-1) as string);
 	const isDraining = ctx.isDraining ?? NOT_DRAINING;
+	// Every field named, none spread in: one shape for every plan (see CounterCore.context).
 	const steered = toPoolPlan(getSteeringPolicy(lb.steering_policy), {
-		...ctx.steering,
+		location: ctx.steering?.location,
+		facts: ctx.steering?.facts,
 		defaultPools: lb.default_pools,
 		fallbackPool,
 		isHealthy: (poolId) => isPoolHealthy(snapshot.pools.get(poolId), ctx.isHealthy, isDraining),
@@ -209,10 +214,10 @@ export function planRoute(
 		attempts,
 		proxy: lb.proxy,
 		needsLocation: LOCATION_POLICIES.has(lb.steering_policy),
-		...(mode === "none"
-			? {}
-			: {
-					affinity: {
+		affinity:
+			mode === "none"
+				? undefined
+				: {
 						mode,
 						ttlS: lb.session_affinity_ttl,
 						samesite: attributes.samesite,
@@ -222,7 +227,6 @@ export function planRoute(
 						pinPresent: affinity?.pin !== undefined,
 						headers: mode === "header" ? attributes.headers : [],
 					},
-				}),
 	};
 }
 
@@ -255,4 +259,15 @@ function findPinned(
 		if ((ctx.now ?? Date.now()) - since >= drainMs) return undefined;
 	}
 	return origin;
+}
+
+/** What affinity hashes for a request: header values (`header`), the client's IP (`ip_cookie`), else nothing. */
+export function toAffinityKey(lb: LoadBalancer, request: ShardRouteRequest): string | undefined {
+	if (lb.session_affinity === "ip_cookie") return request.clientIp;
+	if (lb.session_affinity !== "header") return undefined;
+	const attributes = lb.session_affinity_attributes;
+	const values = attributes.headers.map((name) => request.headers?.[name.toLowerCase()]);
+	const missing = values.filter((value) => value === undefined).length;
+	if (attributes.require_all_headers ? missing > 0 : missing === values.length) return undefined;
+	return values.map((value) => value ?? "").join("\u0000");
 }

@@ -9,8 +9,8 @@
  * Pure.
  */
 import type { LoadBalancer } from "../config/schema";
-import type { FailureKind, OutcomeRecord } from "../contract/outcome";
-import type { RoutePlan, ShardRouteRequest } from "../contract/route";
+import { type FailureKind, type OutcomeRecord, toOutcomeRecord } from "../contract/outcome";
+import { type RoutePlan, type ShardRouteRequest, toRouteRequest } from "../contract/route";
 import { COMPACT_TAG, type CompactPlan, type WireOutcomes, type WireRouteRequest } from "../contract/wire";
 import { toAttempt } from "./plan";
 import type { Snapshot } from "./snapshot";
@@ -26,6 +26,22 @@ export function toCompactPlan(plan: OkPlan, state: number, leaseId: string): Com
 	if (plan.affinity !== undefined) return undefined;
 	const flags = (plan.fallback ? FALLBACK : 0) | (plan.needsLocation ? NEEDS_LOCATION : 0);
 	return [COMPACT_TAG, state, leaseId, plan.pool, flags, ...plan.attempts.map((attempt) => attempt.key)];
+}
+
+/** A plan with its state and lease, in one shape whatever the plan (never spread together). */
+export function toLeasedPlan(plan: OkPlan, state: number, leaseId: string): RoutePlan {
+	return {
+		ok: true,
+		loadBalancer: plan.loadBalancer,
+		pool: plan.pool,
+		fallback: plan.fallback,
+		attempts: plan.attempts,
+		proxy: plan.proxy,
+		needsLocation: plan.needsLocation,
+		affinity: plan.affinity,
+		state,
+		leaseId,
+	};
 }
 
 /**
@@ -91,14 +107,16 @@ export function toWireOutcomes(records: readonly OutcomeRecord[]): WireOutcomes 
 export function toWireRoute(request: ShardRouteRequest): WireRouteRequest {
 	const releases = request.releases;
 	if (releases === undefined) return request as WireRouteRequest;
-	return { ...request, releases: toWireOutcomes(releases) };
+	return { ...toRouteRequest(request), releases: toWireOutcomes(releases) };
 }
 
-/** A route request as the core plans it (its outcomes read back). */
+/** A route request as the core plans it: its outcomes read back, in the one shape (toRouteRequest). */
 export function fromWireRoute(request: WireRouteRequest): ShardRouteRequest {
 	const releases = request.releases;
-	if (releases === undefined || typeof releases !== "string") return request as ShardRouteRequest;
-	return { ...request, releases: fromWireOutcomes(releases) };
+	return toRouteRequest({
+		...(request as ShardRouteRequest),
+		releases: releases === undefined ? undefined : fromWireOutcomes(releases),
+	});
 }
 
 /**
@@ -107,7 +125,7 @@ export function fromWireRoute(request: WireRouteRequest): ShardRouteRequest {
  * leases expire by themselves.
  */
 export function fromWireOutcomes(wire: WireOutcomes | readonly OutcomeRecord[]): OutcomeRecord[] {
-	if (typeof wire !== "string") return [...wire];
+	if (typeof wire !== "string") return wire.map(toOutcomeRecord);
 	const rows: unknown = JSON.parse(wire);
 	if (!Array.isArray(rows)) throw new TypeError("outcomes: not a list");
 	return rows.map(toOutcome);
@@ -118,22 +136,21 @@ function toOutcome(row: unknown): OutcomeRecord {
 		throw new TypeError(`outcomes: not an outcome: ${JSON.stringify(row)?.slice(0, 100)}`);
 	}
 	const [leaseId, servedBy, status, ttfbMs, totalMs, attempts, flags, error, colo, failures, rules] = row;
-	const record: { -readonly [K in keyof OutcomeRecord]: OutcomeRecord[K] } = {
+	return toOutcomeRecord({
 		leaseId,
+		servedBy: typeof servedBy === "string" ? servedBy : undefined,
+		status: typeof status === "number" ? status : undefined,
+		error: typeof error === "string" ? (error as OutcomeRecord["error"]) : undefined,
 		attempts: Number(attempts),
 		retried: (flags & RETRIED) !== 0,
+		ttfbMs: typeof ttfbMs === "number" ? ttfbMs : undefined,
 		totalMs: Number(totalMs),
 		aborted: (flags & ABORTED) !== 0,
-	};
-	if (typeof servedBy === "string") record.servedBy = servedBy;
-	if (typeof status === "number") record.status = status;
-	if (typeof ttfbMs === "number") record.ttfbMs = ttfbMs;
-	if (typeof error === "string") record.error = error as OutcomeRecord["error"];
-	if (typeof colo === "string") record.colo = colo;
-	if ((flags & FAIL_OPEN) !== 0) record.failOpen = true;
-	if (Array.isArray(failures)) record.failures = failures.map(toFailure);
-	if (Array.isArray(rules)) record.rules = rules.filter((index): index is number => typeof index === "number");
-	return record;
+		failures: Array.isArray(failures) ? failures.map(toFailure) : undefined,
+		failOpen: (flags & FAIL_OPEN) !== 0 ? true : undefined,
+		colo: typeof colo === "string" ? colo : undefined,
+		rules: Array.isArray(rules) ? rules.filter((index): index is number => typeof index === "number") : undefined,
+	});
 }
 
 function toFailure(row: unknown): Failure {

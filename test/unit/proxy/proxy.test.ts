@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toOriginBase } from "../../../src/config/origin-address";
 import { proxySchema } from "../../../src/config/schema";
+import type { OutcomeRecord } from "../../../src/contract/outcome";
 import type { Attempt, RoutePlan } from "../../../src/contract/route";
 import { toPathAndQuery } from "../../../src/proxy/path-and-query";
 import { type Planner, proxyRequest } from "../../../src/proxy/proxy";
@@ -281,5 +282,41 @@ describe("proxyRequest", () => {
 		expect(reports).toMatchObject([{ leaseId: "lease-1", aborted: true }]);
 		// The request left the budget: with no request in flight (and no minimum), no retry is allowed.
 		expect(budget.tryRetry(100)).toBeUndefined();
+	});
+});
+
+describe("outcome records", () => {
+	it("have one shape whoever makes them: the proxy (served or failed), an unused lease, a rule's fixed response, the wire's reader", async () => {
+		const { toUnusedLease } = await import("../../../src/contract/outcome");
+		const { toFixedOutcome } = await import("../../../src/edge/rule-matcher");
+		const { fromWireOutcomes, toWireOutcomes } = await import("../../../src/routing/wire");
+		const records: OutcomeRecord[] = [];
+		const report = (record: OutcomeRecord) => {
+			records.push(record);
+			return undefined;
+		};
+		const plan = aPlan({ leaseId: "lease-1" } as Partial<Extract<RoutePlan, { ok: true }>>);
+		await (
+			await proxyRequest(new Request("http://app.example.com/"), planner(plan), respondingFetch(), { report })
+		).text();
+		const refusing: typeof fetch = async () => {
+			throw new Error("connection refused");
+		};
+		await proxyRequest(new Request("http://app.example.com/"), planner(plan), refusing, { report });
+		expect(records.map((record) => record.servedBy ?? record.error)).toEqual(["p/a", expect.any(String)]);
+		const fixed = toFixedOutcome(
+			{
+				route: { version: 1, digest: "d", matched: [0] },
+				shard: "lb:app@local",
+				loadBalancer: "app",
+				atMs: 0,
+				names: "r",
+			},
+			204,
+			1,
+		);
+		const all = [...records, toUnusedLease("lease-2"), fixed, ...fromWireOutcomes(toWireOutcomes(records))];
+		const shapes = new Set(all.map((record) => Object.keys(record).join(",")));
+		expect(shapes.size).toBe(1);
 	});
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createOriginPolicy } from "../../../src/balancing";
-import { type OutcomeRecord, toUnusedLease } from "../../../src/contract/outcome";
-import type { RoutePlan, ShardRouteRequest } from "../../../src/contract/route";
+import { type OutcomeRecord, toOutcomeRecord, toUnusedLease } from "../../../src/contract/outcome";
+import { type RoutePlan, type ShardRouteRequest, toRouteRequest } from "../../../src/contract/route";
 import { isCompactPlan } from "../../../src/contract/wire";
 import { type PlanContext, planRoute } from "../../../src/routing/plan";
 import {
@@ -131,9 +131,10 @@ describe("outcomes on the wire", () => {
 	it("come back as the records that were sent, every field and its absence kept", () => {
 		const batch = [served, failed, unused, { ...served, leaseId: "lb:app@ams~x-4", failures: [], aborted: true }];
 		const back = fromWireOutcomes(toWireOutcomes(batch));
-		expect(back).toStrictEqual(batch.map((record) => ({ ...record })));
-		expect(back[2]).not.toHaveProperty("servedBy");
-		expect(back[2]).not.toHaveProperty("failures");
+		expect(back).toStrictEqual(batch.map(toOutcomeRecord));
+		expect(back).toEqual(batch);
+		expect(back[2]?.servedBy).toBeUndefined();
+		expect(back[2]?.failures).toBeUndefined();
 		expect(back[3]?.failures).toEqual([]);
 	});
 
@@ -146,8 +147,8 @@ describe("outcomes on the wire", () => {
 		expect(fromWireOutcomes("[]")).toEqual([]);
 	});
 
-	it("are taken as records too, as a Worker of the version before sends them", () => {
-		expect(fromWireOutcomes([served, unused])).toEqual([served, unused]);
+	it("are taken as records too, as a Worker of the version before sends them, in the one shape", () => {
+		expect(fromWireOutcomes([served, unused])).toStrictEqual([served, unused].map(toOutcomeRecord));
 	});
 
 	it("refuse what is not a batch of outcomes, naming it", () => {
@@ -164,9 +165,12 @@ describe("outcomes on the wire", () => {
 		const request: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1, releases: [served, unused] };
 		const wire = toWireRoute(request);
 		expect(typeof wire.releases).toBe("string");
-		expect(fromWireRoute(wire)).toStrictEqual({ ...request, releases: [{ ...served }, { ...unused }] });
+		expect(fromWireRoute(wire)).toStrictEqual(
+			toRouteRequest({ ...request, releases: [served, unused].map(toOutcomeRecord) }),
+		);
 		const bare: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1 };
 		expect(toWireRoute(bare)).toBe(bare);
-		expect(fromWireRoute(toWireRoute(bare))).toBe(bare);
+		expect(fromWireRoute(toWireRoute(bare))).toStrictEqual(toRouteRequest(bare));
+		expect(fromWireRoute(toWireRoute(bare))).toEqual(bare);
 	});
 });
