@@ -2,7 +2,8 @@
  * `npm run bench:deopts`: how steady V8's optimized code stays under load. Each target runs under
  * workerd with V8's `--trace-opt` and `--trace-deopt`, takes wrk's load (as `npm run bench` does:
  * a warm-up, then the measured stretch), and the traces of the measured stretch are counted per
- * function: compilations by tier, deoptimizations and their reasons. Code thrown away and made
+ * function: compilations by tier, deoptimizations and their reasons (and V8's `--trace-gc`: garbage
+ * collections by kind, with their pauses). Code thrown away and made
  * again while requests keep coming is CPU that a request pays for (a compilation, then a stretch
  * of slower code) and that no CPU profile names as such; the instruction count
  * (bench/instructions.ts) sees it, at Valgrind's slow clock. A steady Worker compiles nothing and
@@ -51,6 +52,28 @@ export interface FunctionTrace {
 const BAILOUT = /^\[bailout \(kind: ([^,]+), reason: ([^)]*)\): begin\. deoptimizing .*?<JSFunction ([^ >]*) ?\(sfi/;
 const MARKED = /^\[marking dependent code .*?<SharedFunctionInfo ?([^>]*)>\) .*for deoptimization, reason: (.*)\]$/;
 const COMPILING = /^\[compiling method .*?<JSFunction ([^ >]*) ?\(sfi.*\(target ([A-Z_]+)\)/;
+
+/** Garbage collections of one kind (Scavenge, Mark-Compact…): how many, and their pauses in ms. */
+export interface Collections {
+	readonly count: number;
+	readonly pauseMs: number;
+}
+
+const GC =
+	/ms: ([A-Za-z-]+(?: [A-Za-z-]+)?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+
+/** Counts V8's --trace-gc lines by kind. Pure. */
+export function countCollections(text: string): Map<string, Collections> {
+	const byKind = new Map<string, Collections>();
+	for (const line of text.split("\n")) {
+		const match = GC.exec(line);
+		if (!match) continue;
+		const kind = match[1] as string;
+		const before = byKind.get(kind) ?? { count: 0, pauseMs: 0 };
+		byKind.set(kind, { count: before.count + 1, pauseMs: before.pauseMs + Number(match[2]) });
+	}
+	return byKind;
+}
 
 /** Counts V8's --trace-opt and --trace-deopt lines per function. Pure. */
 export function countTraces(text: string): Map<string, FunctionTrace> {
@@ -126,7 +149,7 @@ async function main(): Promise<void> {
 						text: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
 						durableObjects: durableObjectsOf(PROJECT_ROOT),
 					}),
-			v8Flags: ["--trace-opt", "--trace-deopt"],
+			v8Flags: ["--trace-opt", "--trace-deopt", "--trace-gc"],
 			onOutput: (text) => {
 				printed += text;
 			},
@@ -148,6 +171,10 @@ async function main(): Promise<void> {
 			process.stdout.write(
 				`\n${target}: ${measured.requests} requests in ${durationS} s; ${compiled} compilations, ${deopts} deoptimizations\n`,
 			);
+			const collections = [...countCollections(stretch)].map(
+				([kind, { count, pauseMs }]) => `${count} ${kind} (${pauseMs.toFixed(1)} ms)`,
+			);
+			process.stdout.write(`  garbage collections: ${collections.join(", ") || "none"}\n`);
 			for (const [name, trace] of traces.slice(0, 25)) {
 				const tiers = Object.entries(trace.compiled).map(([tier, count]) => `${count}×${tier}`);
 				const reasons = Object.entries(trace.deopts).map(([reason, count]) => `${count}× ${reason}`);
