@@ -6,7 +6,7 @@
  * that needs it (its waitUntil passed down).
  */
 
-import type { OutcomeRecord, RequestSample } from "./contract/outcome";
+import { type OutcomeRecord, type RequestSample, toUnusedLease } from "./contract/outcome";
 import { LOCAL_COLO, type ShardRouteRequest } from "./contract/route";
 import type { RouteReply } from "./contract/wire";
 import { AffinityKeyring } from "./edge/affinity-keyring";
@@ -32,6 +32,8 @@ export interface Isolate {
 	readonly report: (record: OutcomeRecord) => Promise<void> | undefined;
 	/** Leases given back unused (a plan that came too late): ended here if ours, and sent on. */
 	readonly giveBack: (records: readonly OutcomeRecord[]) => Promise<unknown> | undefined;
+	/** The lease of a plan that came after its request gave up on it: given back. */
+	readonly lateLease: (leaseId: string) => Promise<unknown> | undefined;
 	readonly retryBudget: RetryBudget;
 	readonly affinityHeaders: AffinityHeaderCache;
 	/** Session affinity keys: the operator's AFFINITY_SECRET, or the authority's generated keys from the replica. */
@@ -114,16 +116,18 @@ export function wireIsolate(env: Env, fixedAffinityKeys?: readonly AffinityKey[]
 		(key) => (local.plansFor(key) ? ISOLATE_OUTCOME_DELAY_MS : undefined),
 	);
 	const client = new CounterClient(replicas, outcomes, stubs, new UnmatchedHostBudget(), { rtt }, local);
+	const giveBack = (records: readonly OutcomeRecord[]) => {
+		for (const record of records) local.release(record);
+		return outcomes.giveBack(records);
+	};
 	return {
 		planner: new EdgePlanner(replicas, client, stubs),
 		report: (record) => {
 			local.release(record);
 			return outcomes.add(record);
 		},
-		giveBack: (records) => {
-			for (const record of records) local.release(record);
-			return outcomes.giveBack(records);
-		},
+		giveBack,
+		lateLease: (leaseId) => giveBack([toUnusedLease(leaseId)]),
 		retryBudget: new RetryBudget(),
 		affinityHeaders: new AffinityHeaderCache(),
 		affinityKeys: new AffinityKeyring(replicas, (colo) => client.ensureReplica(colo), fixedAffinityKeys),
