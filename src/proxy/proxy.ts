@@ -94,24 +94,28 @@ export async function proxyRequest(
 	const now = hooks.now ?? Date.now;
 	const started = now();
 	const url = hooks.url ?? new URL(request.url);
-	// Read once: each read of a URL's field makes a new string, which every map lookup hashes again.
+	// Read once: each read of a Request's or URL's field is a call into the runtime, and a string's
+	// a new string, which every map lookup hashes again.
 	const hostname = url.hostname;
-	const cdnLoop = request.headers.get("cdn-loop");
+	const requestHeaders = request.headers;
+	const method = request.method;
+	const protocol = url.protocol;
+	const cdnLoop = requestHeaders.get("cdn-loop");
 	const hops = countLoopHops(cdnLoop);
 	if (hops >= MAX_LOOP_HOPS) {
 		return toProblemResponse("loop_detected", {
 			detail: `this request has passed through the balancer ${hops} times already (CDN-Loop); an origin points back at it`,
 		});
 	}
-	const clientIp = request.headers.get("cf-connecting-ip") ?? undefined;
+	const clientIp = requestHeaders.get("cf-connecting-ip") ?? undefined;
 	const affinityHooks = hooks.affinity;
 	// Only a request that carries the cookie waits for the keys (an await costs every other request).
-	const cookie = affinityHooks ? request.headers.get("cookie") : null;
+	const cookie = affinityHooks ? requestHeaders.get("cookie") : null;
 	const pin =
 		affinityHooks && cookie?.includes(AFFINITY_COOKIE)
 			? await readPin(cookie, hostname, await keysOrNone(affinityHooks.keys), now())
 			: undefined;
-	const affinityHeaders = affinityHooks?.headerCache.select(hostname, request.headers);
+	const affinityHeaders = affinityHooks?.headerCache.select(hostname, requestHeaders);
 	let location =
 		hooks.locate && (affinityHooks?.headerCache.wantsLocation(hostname) ?? true) ? hooks.locate() : undefined;
 	const routeRequest = toRouteRequest({
@@ -139,7 +143,7 @@ export async function proxyRequest(
 			const missingLocation = plan.needsLocation === true && location === undefined && hooks.locate !== undefined;
 			if (missingHeaders || missingLocation) {
 				affinityHooks?.headerCache.learn(hostname, wanted, plan.state, plan.needsLocation);
-				const headers = missingHeaders ? affinityHooks?.headerCache.select(hostname, request.headers) : undefined;
+				const headers = missingHeaders ? affinityHooks?.headerCache.select(hostname, requestHeaders) : undefined;
 				if (missingLocation) location = hooks.locate?.();
 				const unused = plan.leaseId ? [toUnusedLease(plan.leaseId)] : [];
 				plan = await planner.route(
@@ -197,7 +201,7 @@ export async function proxyRequest(
 	};
 	try {
 		const proxy = plan.proxy;
-		const idempotent = IDEMPOTENT.has(request.method);
+		const idempotent = IDEMPOTENT.has(method);
 		const body =
 			request.body === null
 				? NO_BODY
@@ -208,14 +212,14 @@ export async function proxyRequest(
 							proxy.idle_timeout_ms ?? 0,
 						)
 					: streamOnce(request);
-		const headers = toUpstreamHeaders(request.headers, {
+		const headers = toUpstreamHeaders(requestHeaders, {
 			clientIp,
 			trustedChain: isTrustedProxy(clientIp, proxy.trusted_proxies ?? []),
-			proto: url.protocol.replace(":", ""),
+			proto: protocol.replace(":", ""),
 			host: url.host,
 			cdnLoop: withLoopEntry(cdnLoop),
 		});
-		const webSocket = (request.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+		const webSocket = (requestHeaders.get("upgrade") ?? "").toLowerCase() === "websocket";
 		if (webSocket) headers.set("upgrade", "websocket");
 		const pathAndQuery = toPathAndQuery(request.url);
 		const attempts = plan.attempts.slice(0, body.replayable ? 1 + proxy.retries : 1);
@@ -231,9 +235,9 @@ export async function proxyRequest(
 			tried.push(attempt.origin);
 			let ttfbMs = 0;
 			const result = await forward(
-				toOriginUrl(attempt.base, url.protocol, pathAndQuery),
+				toOriginUrl(attempt.base, protocol, pathAndQuery),
 				{
-					method: request.method,
+					method,
 					headers,
 					body: body.next(),
 					bodyLength: body.length,

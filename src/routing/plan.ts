@@ -33,8 +33,23 @@ const LOCATION_POLICIES = new Set(["geo", "proximity", "dynamic_latency"]);
 
 /** Origins that can take new traffic at all: enabled, not draining, in an enabled pool, with a weight above zero. */
 function usableOrigins(entry: PoolEntry, isDraining: (key: string) => boolean): OriginEntry[] {
-	if (!entry.pool.enabled) return [];
-	return entry.origins.filter((origin) => origin.enabled && origin.weight > 0 && !isDraining(origin.key));
+	const usable: OriginEntry[] = [];
+	if (!entry.pool.enabled) return usable;
+	// Loops, not filter: every plan runs these, and a builtin calling a callback per origin costs
+	// several times the loop (bench:instructions).
+	for (const origin of entry.origins) if (isUsable(origin, isDraining)) usable.push(origin);
+	return usable;
+}
+
+function isUsable(origin: OriginEntry, isDraining: (key: string) => boolean): boolean {
+	return origin.enabled && origin.weight > 0 && !isDraining(origin.key);
+}
+
+/** The usable origins that are healthy. */
+function healthyOf(usable: readonly OriginEntry[], isHealthy: (key: string) => boolean): OriginEntry[] {
+	const healthy: OriginEntry[] = [];
+	for (const origin of usable) if (isHealthy(origin.key)) healthy.push(origin);
+	return healthy;
 }
 
 /**
@@ -57,8 +72,9 @@ export function isPoolHealthy(
 	isHealthy: (key: string) => boolean,
 	isDraining: (key: string) => boolean = NOT_DRAINING,
 ): boolean {
-	if (!entry) return false;
-	const healthy = usableOrigins(entry, isDraining).filter((origin) => isHealthy(origin.key)).length;
+	if (!entry?.pool.enabled) return false;
+	let healthy = 0;
+	for (const origin of entry.origins) if (isUsable(origin, isDraining) && isHealthy(origin.key)) healthy++;
 	return healthy > 0 && healthy >= entry.pool.minimum_origins;
 }
 
@@ -170,7 +186,7 @@ export function planRoute(
 	const poolId = pinned?.pool ?? (pools[0] as string);
 	const entry = snapshot.pools.get(poolId);
 	const usable = entry ? usableOrigins(entry, isDraining) : [];
-	const healthy = toLowestTier(usable.filter((origin) => ctx.isHealthy(origin.key)));
+	const healthy = toLowestTier(healthyOf(usable, ctx.isHealthy));
 	// In the fallback pool health is ignored when nothing in it is healthy (Cloudflare's rule).
 	const candidates = healthy.length > 0 || !fallback ? healthy : usable;
 	let ordered: OriginEntry[];
