@@ -110,12 +110,27 @@ export class CounterClient {
 		if (!replicas.hasReplica) return this.routeCold(request, background);
 		const lb = replicas.loadBalancerOf(request.hostname);
 		if (!lb) return this.routeUnmatched(request, background);
-		const shard = counterKeyFor(lb, request.colo ?? LOCAL_COLO);
+		const shard = this.shardOf(lb, request.colo ?? LOCAL_COLO);
 		// The isolate scope; or the object is further than the load balancer's budget: planned here too.
 		if (lb.counter_scope === "isolate" || this.rtt?.isOver(shard, lb.counter_rtt_budget_ms)) {
 			return this.planHere(shard, request, background);
 		}
 		return this.routeBy(shard, lb, request, background);
+	}
+
+	/** The last load balancer and data center asked for, and their counter object's key. */
+	private last: { readonly lb: LoadBalancer; readonly colo: string; readonly shard: string } | undefined;
+
+	/**
+	 * The counter object of `lb` in `colo`: the same string as last time when they are the same (an
+	 * isolate's requests come through one data center), so the maps keyed by it need not hash a new one.
+	 */
+	private shardOf(lb: LoadBalancer, colo: string): string {
+		const last = this.last;
+		if (last?.lb === lb && last.colo === colo) return last.shard;
+		const shard = counterKeyFor(lb, colo);
+		this.last = { lb, colo, shard };
+		return shard;
 	}
 
 	/** A cold isolate: the replica first (once, shared), then as any other request. */

@@ -145,7 +145,8 @@ export class RoutingState {
 	 */
 	isOriginHealthy(key: string, now: number, memo?: Map<string, boolean>): boolean {
 		if (this.outliers.isEjected(key, now)) return false;
-		const entry = this.snapshot.pools.get(poolOfKey(key));
+		// Its pool by the snapshot's own string (its hash known to the map), not a new one cut from the key.
+		const entry = this.snapshot.pools.get(this.snapshot.origins.get(key)?.pool ?? poolOfKey(key));
 		if (!entry?.monitor) return true;
 		const state = this.health.get(key)?.state;
 		if (state && !state.pending) return state.healthy;

@@ -80,10 +80,18 @@ export function isIsolateLease(leaseId: string): boolean {
 	return leaseId.startsWith(ISOLATE_MARK, leaseId.lastIndexOf(LEASE_SEPARATOR) + 1);
 }
 
+/** The shard shardOfLease found last. */
+let lastShard = AUTHORITY;
+
 /** The shard that issued a lease; the authority for leases that name none (issued before shards). */
 export function shardOfLease(leaseId: string): string {
 	const at = leaseId.lastIndexOf(LEASE_SEPARATOR);
-	return at === -1 ? AUTHORITY : leaseId.slice(0, at);
+	if (at === -1) return AUTHORITY;
+	// An isolate's leases mostly name one object: the same string again, whose hash every map
+	// looking it up knows already (a new one is hashed afresh by each).
+	if (at === lastShard.length && leaseId.startsWith(lastShard)) return lastShard;
+	lastShard = leaseId.slice(0, at);
+	return lastShard;
 }
 
 /** Outcome records grouped by the shard that issued their leases, in order: one release call per shard. */
