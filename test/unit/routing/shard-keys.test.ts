@@ -61,6 +61,16 @@ describe("lease ids", () => {
 		}
 	});
 
+	it("name the right shard when leases of several alternate, one shard a prefix of another's", () => {
+		const short = shardKeyFor("app.test");
+		const long = `${short}@ams`;
+		const leases = [short, long, short, short, long, `${short}@am`, long].map((key, i) => [
+			key,
+			`${toLeasePrefix(key, "1a2b3c4d")}-${i}`,
+		]);
+		for (const [key, lease] of leases) expect(shardOfLease(lease as string)).toBe(key);
+	});
+
 	it("without a shard go to the authority (issued before shards)", () => {
 		expect(shardOfLease("1a2b3c4d-1")).toBe(AUTHORITY);
 		expect(shardOfLease(`${toLeasePrefix(AUTHORITY, "1a2b3c4d")}-7`)).toBe(AUTHORITY);
