@@ -11,18 +11,19 @@
  *
  *   node bench/deopts.ts [--targets floor,switchyard-rr-isolate] [--connections 50] [--warmup 2] [--seconds 10]
  *
- * Targets: floor, floor-lean, and Switchyard's rows over round robin: switchyard-rr (colo),
+ * Targets: floor, floor-lean, floor-rpc, and Switchyard's rows over round robin: switchyard-rr (colo),
  * switchyard-rr-global, switchyard-rr-isolate. Needs wrk.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleReference, bundleSwitchyard, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
+import { bundleReference, bundleSwitchyard, PROJECT_ROOT } from "./bundle.ts";
 import { runLoad } from "./load.ts";
 import { startOrigins } from "./origins.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
 import { configureSwitchyard } from "./switchyard.ts";
-import { durableObjectsOf, startWorkerd } from "./workerd.ts";
+import { SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
+import { startWorkerd } from "./workerd.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -34,11 +35,7 @@ const { values } = parseArgs({
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const TOKEN = "bench-deopts";
-const SCOPES: Record<string, string> = {
-	"switchyard-rr": "colo",
-	"switchyard-rr-global": "global",
-	"switchyard-rr-isolate": "isolate",
-};
+const SCOPES = SWITCHYARD_SCOPES;
 const MEASURED_FROM = "--- bench:deopts: measured stretch starts ---";
 
 /** What the traces say of one function. */
@@ -120,7 +117,8 @@ async function main(): Promise<void> {
 	cleanUpOnSignals();
 	const targets = values.targets.split(",");
 	for (const target of targets) {
-		if (!["floor", "floor-lean", ...Object.keys(SCOPES)].includes(target)) throw new Error(`unknown target ${target}`);
+		if (!["floor", "floor-lean", "floor-rpc", ...Object.keys(SCOPES)].includes(target))
+			throw new Error(`unknown target ${target}`);
 	}
 	const [floor, switchyard] = await Promise.all([bundleReference("floor.ts"), bundleSwitchyard()]);
 	const origins = await startOrigins();
@@ -131,24 +129,10 @@ async function main(): Promise<void> {
 	const durationS = Number(values.seconds);
 	log(`machine: ${new Date().toUTCString()}; ${warmupS} s warm-up, then ${durationS} s at ${connections} connections`);
 	for (const target of targets) {
-		const reference = target.startsWith("floor");
 		let printed = "";
 		const workerd = await startWorkerd({
 			name: `deopts-${target}`,
-			modulePath: (reference ? floor : switchyard).modulePath,
-			compatibilityDate: compatibilityDate(),
-			compatibilityFlags: compatibilityFlags(),
-			...(reference
-				? {
-						text: {
-							ORIGIN: origins.map((origin) => origin.url).join(","),
-							...(target === "floor-lean" ? { LEAN: "true" } : {}),
-						},
-					}
-				: {
-						text: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
-						durableObjects: durableObjectsOf(PROJECT_ROOT),
-					}),
+			...targetOptions(target, { floor, switchyard }, origins, TOKEN),
 			v8Flags: ["--trace-opt", "--trace-deopt", "--trace-gc"],
 			onOutput: (text) => {
 				printed += text;

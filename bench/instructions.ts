@@ -21,7 +21,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleReference, bundleSwitchyard, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
+import { bundleReference, bundleSwitchyard, PROJECT_ROOT } from "./bundle.ts";
 import { startOrigins } from "./origins.ts";
 import {
 	cleanUp,
@@ -33,7 +33,8 @@ import {
 	wasInterrupted,
 } from "./processes.ts";
 import { configureSwitchyard } from "./switchyard.ts";
-import { durableObjectsOf, toCapnpConfig, type WorkerdOptions } from "./workerd.ts";
+import { SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
+import { toCapnpConfig, type WorkerdOptions } from "./workerd.ts";
 
 const { values } = parseArgs({
 	options: {
@@ -46,11 +47,7 @@ const { values } = parseArgs({
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const TOKEN = "bench-instructions";
-const SCOPES: Record<string, string> = {
-	"switchyard-rr": "colo",
-	"switchyard-rr-global": "global",
-	"switchyard-rr-isolate": "isolate",
-};
+const SCOPES = SWITCHYARD_SCOPES;
 
 /** Runs `command` to completion; rejects with its output when it fails. */
 function run(command: string, args: string[]): Promise<void> {
@@ -122,21 +119,7 @@ async function main(): Promise<void> {
 		const port = await freePort();
 		const options: WorkerdOptions = {
 			name: target,
-			modulePath: bundle.modulePath,
-			compatibilityDate: compatibilityDate(),
-			compatibilityFlags: compatibilityFlags(),
-			...(reference
-				? {
-						text: {
-							ORIGIN: origins.map((origin) => origin.url).join(","),
-							...(target === "floor-lean" ? { LEAN: "true" } : {}),
-						},
-						...(target === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
-					}
-				: {
-						text: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTNAMES: "localhost,127.0.0.1" },
-						durableObjects: durableObjectsOf(PROJECT_ROOT),
-					}),
+			...targetOptions(target, { floor, switchyard }, origins, TOKEN),
 			v8Flags: values["v8-flags"]?.split(",").filter((flag) => flag !== ""),
 		};
 		writeFileSync(join(dir, "config.capnp"), toCapnpConfig(options, moduleName, port, join(dir, "do")));
