@@ -29,7 +29,13 @@ export type RouteReply = RoutePlan | OtherShard | CompactPlan;
  */
 export type WireOutcomes = string;
 
-/** A route request as a counter object receives it: the outcomes riding along as WireOutcomes (records from a Worker of the version before). */
-export type WireRouteRequest = Omit<ShardRouteRequest, "releases"> & {
-	readonly releases?: WireOutcomes | readonly OutcomeRecord[];
-};
+/**
+ * A route request as a counter object receives it: one JSON text of one array (routing/wire.ts
+ * toWireRoute), or, from a Worker of the version before, an object whose outcomes ride along as
+ * WireOutcomes or records.
+ */
+export type WireRouteRequest =
+	| string
+	| (Omit<ShardRouteRequest, "releases"> & {
+			readonly releases?: WireOutcomes | readonly OutcomeRecord[];
+	  });

@@ -80,43 +80,81 @@ type Failure = NonNullable<OutcomeRecord["failures"]>[number];
 
 /** `records` as the wire carries them (contract/wire.ts WireOutcomes). */
 export function toWireOutcomes(records: readonly OutcomeRecord[]): WireOutcomes {
-	let text = "[";
-	for (let i = 0; i < records.length; i++) {
-		const r = records[i] as OutcomeRecord;
-		const flags = (r.retried ? RETRIED : 0) | (r.aborted ? ABORTED : 0) | (r.failOpen ? FAIL_OPEN : 0);
-		const failures = r.failures ? r.failures.map((f) => [f.origin, f.kind, f.status ?? null]) : null;
-		if (i > 0) text += ",";
-		text += JSON.stringify([
-			r.leaseId,
-			r.servedBy ?? null,
-			r.status ?? null,
-			r.ttfbMs ?? null,
-			r.totalMs,
-			r.attempts,
-			flags,
-			r.error ?? null,
-			r.colo ?? null,
-			failures,
-			r.rules ?? null,
-		]);
-	}
-	return `${text}]`;
+	return JSON.stringify(records.map(toOutcomeRow));
 }
 
-/** A route request as the wire carries it: the outcomes riding along as text. */
+function toOutcomeRow(r: OutcomeRecord): unknown[] {
+	const flags = (r.retried ? RETRIED : 0) | (r.aborted ? ABORTED : 0) | (r.failOpen ? FAIL_OPEN : 0);
+	const failures = r.failures ? r.failures.map((f) => [f.origin, f.kind, f.status ?? null]) : null;
+	return [
+		r.leaseId,
+		r.servedBy ?? null,
+		r.status ?? null,
+		r.ttfbMs ?? null,
+		r.totalMs,
+		r.attempts,
+		flags,
+		r.error ?? null,
+		r.colo ?? null,
+		failures,
+		r.rules ?? null,
+	];
+}
+
+/**
+ * A route request as the wire carries it: one JSON text of one array, [hostname, clientIp,
+ * outcome rows, location, pin, headers, known, colo, rules, shardTry], null where absent (as the
+ * outcomes, contract/wire.ts: an object is serialised property name by property name).
+ */
 export function toWireRoute(request: ShardRouteRequest): WireRouteRequest {
-	const releases = request.releases;
-	if (releases === undefined) return request as WireRouteRequest;
-	return { ...toRouteRequest(request), releases: toWireOutcomes(releases) };
+	return JSON.stringify([
+		request.hostname,
+		request.clientIp ?? null,
+		request.releases ? request.releases.map(toOutcomeRow) : null,
+		request.location ?? null,
+		request.pin ?? null,
+		request.headers ?? null,
+		request.known ?? null,
+		request.colo ?? null,
+		request.rules ?? null,
+		request.shardTry ?? null,
+	]);
 }
 
-/** A route request as the core plans it: its outcomes read back, in the one shape (toRouteRequest). */
-export function fromWireRoute(request: WireRouteRequest): ShardRouteRequest {
-	const releases = request.releases;
+/**
+ * A route request as the core plans it, in the one shape (toRouteRequest). Objects (from a Worker
+ * of the version before) are taken too. Throws on anything else: the Worker fails open.
+ */
+export function fromWireRoute(wire: WireRouteRequest): ShardRouteRequest {
+	if (typeof wire !== "string") {
+		const releases = wire.releases;
+		return toRouteRequest({
+			...(wire as ShardRouteRequest),
+			releases: releases === undefined ? undefined : fromWireOutcomes(releases),
+		});
+	}
+	const row: unknown = JSON.parse(wire);
+	if (!Array.isArray(row) || row.length !== 10 || typeof row[0] !== "string") {
+		throw new TypeError(`route request: not one: ${wire.slice(0, 100)}`);
+	}
+	const [hostname, clientIp, releases, location, pin, headers, known, colo, rules, shardTry] = row;
 	return toRouteRequest({
-		...(request as ShardRouteRequest),
-		releases: releases === undefined ? undefined : fromWireOutcomes(releases),
+		hostname,
+		clientIp: typeof clientIp === "string" ? clientIp : undefined,
+		releases: Array.isArray(releases) ? releases.map(toOutcome) : undefined,
+		location: isObject(location) ? location : undefined,
+		pin: isObject(pin) ? pin : undefined,
+		headers: isObject(headers) ? headers : undefined,
+		known: typeof known === "number" ? known : undefined,
+		colo: typeof colo === "string" ? colo : undefined,
+		rules: isObject(rules) ? rules : undefined,
+		shardTry: shardTry === 1 || shardTry === 2 ? shardTry : undefined,
 	});
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a parsed JSON object, typed by the field it fills
+function isObject(value: unknown): value is any {
+	return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -5,9 +5,11 @@
  * "global", which nobody keeps current; they must each ask the authority.
  */
 import { describe, expect, it } from "vitest";
-import type { RoutePlan, ShardRouteRequest } from "../../src/contract/route";
+import type { RoutePlan } from "../../src/contract/route";
+import type { WireRouteRequest } from "../../src/contract/wire";
 import type { Env } from "../../src/env";
 import { wireIsolate } from "../../src/isolate";
+import { fromWireRoute } from "../../src/routing/wire";
 import { aConfig, aLoadBalancer, anOrigin, aPool } from "../fixtures/config";
 import { aReplica } from "../fixtures/replica";
 
@@ -27,12 +29,15 @@ function fakeEnv() {
 			return { ok: false, problem: "no_load_balancer", detail: `no load balancer answers the host "${hostname}"` };
 		},
 	};
+	// Read as the counter object reads them (they cross the wire as text).
 	const counter = (name: string) => ({
-		route: async (request: ShardRouteRequest) => {
+		route: async (wire: WireRouteRequest) => {
+			const request = fromWireRoute(wire);
 			calls.push(`COUNTERS ${name} route ${request.hostname}`);
 			return plan(request.hostname);
 		},
-		routeMany: async (requests: ShardRouteRequest[]) => {
+		routeMany: async (wires: WireRouteRequest[]) => {
+			const requests = wires.map(fromWireRoute);
 			calls.push(`COUNTERS ${name} routeMany ${requests.map((request) => request.hostname).join(",")}`);
 			return requests.map((request) => plan(request.hostname));
 		},

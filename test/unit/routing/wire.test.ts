@@ -161,16 +161,51 @@ describe("outcomes on the wire", () => {
 		expect(() => fromWireOutcomes("not json")).toThrow(SyntaxError);
 	});
 
-	it("ride a route request as text and are read back by the counter object", () => {
+	it("ride a route request, itself one text, and are read back by the counter object", () => {
 		const request: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1, releases: [served, unused] };
 		const wire = toWireRoute(request);
-		expect(typeof wire.releases).toBe("string");
+		expect(typeof wire).toBe("string");
 		expect(fromWireRoute(wire)).toStrictEqual(
 			toRouteRequest({ ...request, releases: [served, unused].map(toOutcomeRecord) }),
 		);
-		const bare: ShardRouteRequest = { hostname: "app.example.com", shardTry: 1 };
-		expect(toWireRoute(bare)).toBe(bare);
+	});
+});
+
+describe("route requests on the wire", () => {
+	const whole: ShardRouteRequest = {
+		hostname: "app.example.com",
+		clientIp: "198.51.100.7",
+		location: { colo: "AMS", country: "NL", continent: "EU", latitude: 52.3, longitude: 4.9 },
+		pin: { pool: "eu", origin: "a" },
+		headers: { "x-user": "42" },
+		known: 17,
+		colo: "AMS",
+		rules: { version: 17, digest: "d1", matched: [0, 2] },
+		shardTry: 2,
+	};
+
+	it("are one text without property names, and come back as the request sent, every field kept", () => {
+		const wire = toWireRoute(whole);
+		expect(typeof wire).toBe("string");
+		expect(wire).not.toContain("hostname");
+		expect(fromWireRoute(wire)).toStrictEqual(toRouteRequest(whole));
+		const bare: ShardRouteRequest = { hostname: "app.example.com" };
 		expect(fromWireRoute(toWireRoute(bare))).toStrictEqual(toRouteRequest(bare));
 		expect(fromWireRoute(toWireRoute(bare))).toEqual(bare);
+	});
+
+	it("are taken as objects too, as a Worker of the version before sends them", () => {
+		expect(fromWireRoute({ ...whole })).toStrictEqual(toRouteRequest(whole));
+		expect(fromWireRoute({ hostname: "a.test", releases: toWireOutcomes([toUnusedLease("l-1")]) })).toEqual({
+			hostname: "a.test",
+			releases: [toUnusedLease("l-1")],
+		});
+	});
+
+	it("refuse what is not a route request, naming it", () => {
+		expect(() => fromWireRoute('{"hostname":"a.test"}')).toThrow("route request: not one");
+		expect(() => fromWireRoute("[1,null,null,null,null,null,null,null,null,null]")).toThrow("not one");
+		expect(() => fromWireRoute('["a.test"]')).toThrow("not one");
+		expect(() => fromWireRoute("nope")).toThrow(SyntaxError);
 	});
 });
