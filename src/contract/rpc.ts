@@ -94,7 +94,7 @@ export interface HubRpc extends Rpc.DurableObjectBranded {
 
 /** A counter object ("lb:<name>"): plans and counts one load balancer's requests. */
 export interface CounterRpc extends Rpc.DurableObjectBranded {
-	route(request: WireRouteRequest): Promise<RouteReply>;
+	route(request: WireRouteRequest): RouteReply | Promise<RouteReply>;
 	routeMany(requests: readonly WireRouteRequest[]): Promise<(RouteReply | Error)[]>;
 	/**
 	 * Outcomes of finished requests (as WireOutcomes; records as objects from a Worker of the version

@@ -9,6 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { IsolateReport, ShardCounters } from "../contract/counters";
 import type { OutcomeRecord } from "../contract/outcome";
 import type { Replica, ReplicaMark } from "../contract/replica";
+import type { ShardRouteRequest } from "../contract/route";
 import type { CounterRpc } from "../contract/rpc";
 import type { RouteReply, WireOutcomes, WireRouteRequest } from "../contract/wire";
 import type { Env } from "../env";
@@ -40,7 +41,7 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 	}
 
 	/** Plans one request (see CounterCore.route), with a lease on the chosen origin. */
-	async route(request: WireRouteRequest): Promise<RouteReply> {
+	route(request: WireRouteRequest): RouteReply | Promise<RouteReply> {
 		this.routeCalls++;
 		return this.routeOne(request);
 	}
@@ -107,10 +108,15 @@ export class Counter extends DurableObject<Env> implements CounterRpc {
 		};
 	}
 
-	private async routeOne(wire: WireRouteRequest): Promise<RouteReply> {
+	/** Planned at once when the object holds a replica: no promise of its own, so the reply leaves sooner. */
+	private routeOne(wire: WireRouteRequest): RouteReply | Promise<RouteReply> {
 		const request = fromWireRoute(wire);
 		this.colo ??= request.colo;
-		if (!this.core.hasReplica) await this.fetchReplica();
+		if (!this.core.hasReplica) return this.fetchReplica().then(() => this.planOne(request));
+		return this.planOne(request);
+	}
+
+	private planOne(request: ShardRouteRequest): RouteReply {
 		const now = Date.now();
 		const reply = this.core.route(request, now);
 		this.checkReplica(now);

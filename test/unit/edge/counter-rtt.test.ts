@@ -42,6 +42,19 @@ describe("an isolate's round trips to its counter objects (issue 16, item 2)", (
 		expect(rtt.averageOf("slow")).toBe(1000);
 	});
 
+	it("answers with the call's own value, and turns a call that throws before it starts into a rejection, timed too", async () => {
+		let now = 0;
+		const rtt = new CounterRtt(() => now);
+		const reply = { plan: 1 };
+		await expect(rtt.time("k", async () => reply)).resolves.toBe(reply);
+		const calling = rtt.time("broken", () => {
+			now += 2;
+			throw new Error("no stub");
+		});
+		await expect(calling).rejects.toThrow("no stub");
+		expect(rtt.averageOf("broken")).toBe(2);
+	});
+
 	it("remembers at most MAX_MEASURED_OBJECTS objects (issue 14, item 3)", () => {
 		const rtt = new CounterRtt();
 		for (let i = 0; i < MAX_MEASURED_OBJECTS + 500; i++) rtt.sample(`lb:x@C${i}`, 50);
