@@ -14,15 +14,13 @@
  * Targets: floor, floor-lean, floor-rpc, and Switchyard's rows over round robin: switchyard-rr (colo),
  * switchyard-rr-global, switchyard-rr-isolate. Needs wrk.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleReference, bundleSwitchyard, PROJECT_ROOT } from "./bundle.ts";
 import { runLoad } from "./load.ts";
-import { startOrigins } from "./origins.ts";
 import { cleanUp, cleanUpOnSignals, findExecutable, wasInterrupted } from "./processes.ts";
 import { configureSwitchyard } from "./switchyard.ts";
-import { SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
+import { prepareTargets, SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
 import { startWorkerd } from "./workerd.ts";
 
 const { values } = parseArgs({
@@ -35,7 +33,6 @@ const { values } = parseArgs({
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const TOKEN = "bench-deopts";
-const SCOPES = SWITCHYARD_SCOPES;
 const MEASURED_FROM = "--- bench:deopts: measured stretch starts ---";
 
 /** What the traces say of one function. */
@@ -115,15 +112,7 @@ async function main(): Promise<void> {
 		return;
 	}
 	cleanUpOnSignals();
-	const targets = values.targets.split(",");
-	for (const target of targets) {
-		if (!["floor", "floor-lean", "floor-rpc", ...Object.keys(SCOPES)].includes(target))
-			throw new Error(`unknown target ${target}`);
-	}
-	const [floor, switchyard] = await Promise.all([bundleReference("floor.ts"), bundleSwitchyard()]);
-	const origins = await startOrigins();
-	const results = join(PROJECT_ROOT, "bench-results");
-	mkdirSync(results, { recursive: true });
+	const { targets, bundles, origins, results } = await prepareTargets(values.targets);
 	const connections = Number(values.connections);
 	const warmupS = Number(values.warmup);
 	const durationS = Number(values.seconds);
@@ -132,14 +121,14 @@ async function main(): Promise<void> {
 		let printed = "";
 		const workerd = await startWorkerd({
 			name: `deopts-${target}`,
-			...targetOptions(target, { floor, switchyard }, origins, TOKEN),
+			...targetOptions(target, bundles, origins, TOKEN),
 			v8Flags: ["--trace-opt", "--trace-deopt", "--trace-gc"],
 			onOutput: (text) => {
 				printed += text;
 			},
 		});
 		try {
-			const scope = SCOPES[target];
+			const scope = SWITCHYARD_SCOPES[target];
 			if (scope) await configureSwitchyard(workerd.url, TOKEN, "round_robin", origins, scope);
 			const load = { wrk, url: workerd.url, connections, warmupS: 0 };
 			await runLoad({ ...load, durationS: warmupS });

@@ -21,8 +21,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleReference, bundleSwitchyard, PROJECT_ROOT } from "./bundle.ts";
-import { startOrigins } from "./origins.ts";
+import { PROJECT_ROOT } from "./bundle.ts";
 import {
 	cleanUp,
 	cleanUpOnSignals,
@@ -33,7 +32,7 @@ import {
 	wasInterrupted,
 } from "./processes.ts";
 import { configureSwitchyard } from "./switchyard.ts";
-import { SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
+import { prepareTargets, SWITCHYARD_SCOPES, targetOptions } from "./target-options.ts";
 import { toCapnpConfig, type WorkerdOptions } from "./workerd.ts";
 
 const { values } = parseArgs({
@@ -47,7 +46,6 @@ const { values } = parseArgs({
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const TOKEN = "bench-instructions";
-const SCOPES = SWITCHYARD_SCOPES;
 
 /** Runs `command` to completion; rejects with its output when it fails. */
 function run(command: string, args: string[]): Promise<void> {
@@ -97,21 +95,13 @@ async function main(): Promise<void> {
 		return;
 	}
 	cleanUpOnSignals();
-	const targets = values.targets.split(",");
-	for (const target of targets) {
-		if (!["floor", "floor-lean", "floor-rpc", ...Object.keys(SCOPES)].includes(target))
-			throw new Error(`unknown target ${target}`);
-	}
-	const [floor, switchyard] = await Promise.all([bundleReference("floor.ts"), bundleSwitchyard()]);
-	const origins = await startOrigins();
+	const { targets, bundles, origins, results } = await prepareTargets(values.targets);
 	const warmup = Number(values.warmup);
 	const requests = Number(values.requests);
-	const results = join(PROJECT_ROOT, "bench-results");
-	mkdirSync(results, { recursive: true });
 	log(`machine: ${new Date().toUTCString()}; warm-up ${warmup} requests, then ${requests} counted, one at a time`);
 	for (const target of targets) {
 		const reference = target.startsWith("floor");
-		const bundle = reference ? floor : switchyard;
+		const bundle = reference ? bundles.floor : bundles.switchyard;
 		const dir = makeTempDir(`instructions-${target}`);
 		const moduleName = basename(bundle.modulePath);
 		copyFileSync(bundle.modulePath, join(dir, moduleName));
@@ -119,7 +109,7 @@ async function main(): Promise<void> {
 		const port = await freePort();
 		const options: WorkerdOptions = {
 			name: target,
-			...targetOptions(target, { floor, switchyard }, origins, TOKEN),
+			...targetOptions(target, bundles, origins, TOKEN),
 			v8Flags: values["v8-flags"]?.split(",").filter((flag) => flag !== ""),
 		};
 		writeFileSync(join(dir, "config.capnp"), toCapnpConfig(options, moduleName, port, join(dir, "do")));
@@ -148,7 +138,7 @@ async function main(): Promise<void> {
 		child.process.stderr?.on("data", keep);
 		const url = `http://127.0.0.1:${port}`;
 		await waitUp(`${url}/`);
-		const scope = SCOPES[target];
+		const scope = SWITCHYARD_SCOPES[target];
 		if (scope) await configureSwitchyard(url, TOKEN, "round_robin", origins, scope);
 		log(`${target}: warming up (${warmup} requests)…`);
 		await send(`${url}/`, warmup);

@@ -4,8 +4,17 @@
  * `floor-rpc`'s no-op object), or Switchyard with its admin token and Durable Objects, configured
  * afterwards by the caller (`switchyard-rr`, `-rr-global`, `-rr-isolate`).
  */
-import { type Bundle, compatibilityDate, compatibilityFlags, PROJECT_ROOT } from "./bundle.ts";
-import type { Origin } from "./origins.ts";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+	type Bundle,
+	bundleReference,
+	bundleSwitchyard,
+	compatibilityDate,
+	compatibilityFlags,
+	PROJECT_ROOT,
+} from "./bundle.ts";
+import { type Origin, startOrigins } from "./origins.ts";
 import { durableObjectsOf, type WorkerdOptions } from "./workerd.ts";
 
 /** Switchyard's rows over round robin, by the counter scope each runs in. */
@@ -39,4 +48,26 @@ export function targetOptions(
 		},
 		...(target === "floor-rpc" ? { durableObjects: [{ className: "Noop", binding: "NOOP" }] } : {}),
 	};
+}
+
+/** Every target id these tools take. */
+export const TARGETS: readonly string[] = ["floor", "floor-lean", "floor-rpc", ...Object.keys(SWITCHYARD_SCOPES)];
+
+/**
+ * What a run of such a tool needs first: its targets (the comma-separated `list`, each checked),
+ * both bundles, the origins, and bench-results/ to write in.
+ */
+export async function prepareTargets(list: string): Promise<{
+	readonly targets: readonly string[];
+	readonly bundles: { readonly floor: Bundle; readonly switchyard: Bundle };
+	readonly origins: readonly Origin[];
+	readonly results: string;
+}> {
+	const targets = list.split(",");
+	for (const target of targets) if (!TARGETS.includes(target)) throw new Error(`unknown target ${target}`);
+	const [floor, switchyard] = await Promise.all([bundleReference("floor.ts"), bundleSwitchyard()]);
+	const origins = await startOrigins();
+	const results = join(PROJECT_ROOT, "bench-results");
+	mkdirSync(results, { recursive: true });
+	return { targets, bundles: { floor, switchyard }, origins, results };
 }
