@@ -47,6 +47,19 @@ async function healthSpans(name: string): Promise<HealthSpan[]> {
 	return ((await response.json()) as { spans: HealthSpan[] }).spans;
 }
 
+/**
+ * The origin's spans once each has ended (the origin sees a probe's connection close a moment
+ * after the registry has given up on it and recorded the result), or as they are after `limitMs`.
+ */
+async function endedSpans(name: string, limitMs = 2000): Promise<HealthSpan[]> {
+	const since = Date.now();
+	for (;;) {
+		const spans = await healthSpans(name);
+		if (spans.every((span) => typeof span.end === "number") || Date.now() - since >= limitMs) return spans;
+		await sleep(50);
+	}
+}
+
 async function restoreOrigins(): Promise<void> {
 	await Promise.all(
 		ALL.map(async (name) => {
@@ -222,7 +235,7 @@ describe("health faults", () => {
 		// The runtime's alarms alone.
 		const convergedAfter = await untilDown("a", hungAt);
 		const a = await originStatus("a");
-		const spans = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await healthSpans(name)])));
+		const spans = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await endedSpans(name)])));
 		const aSpans = spans.a as HealthSpan[];
 		const rounds = aSpans.length;
 		// Each of a's probes was given up on at the timeout (its connection closed then).
